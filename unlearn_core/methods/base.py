@@ -1,0 +1,103 @@
+"""The one interface every unlearning method implements.
+
+A method is a dataclass whose fields are its hyperparameters (scikit-learn style: the
+constructor only stores them) and whose ``unlearn`` verb takes the trained model, the forget
+set and the retain set and returns an ``UnlearnOutput``. The original model is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import ClassVar, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.dataset import Samples
+from ..errors import MethodError
+from ..models.architectures import ModelSpec
+from ..models.training import TrainConfig
+from ..progress import ProgressFn, report
+
+
+@dataclass
+class UnlearnContext:
+    """What a method may need beyond the data: how the model was trained and what was asked."""
+
+    n_classes: int
+    seed: int = 0
+    spec: Optional[ModelSpec] = None  # None for models without a registry spec (TorchScript)
+    train_config: TrainConfig = field(default_factory=TrainConfig)
+    forget_classes: tuple[int, ...] = ()  # set when whole classes are forgotten
+    population: Optional[Samples] = None  # held-out non-members (never trained on)
+    progress: Optional[ProgressFn] = None
+
+
+@dataclass
+class UnlearnOutput:
+    """The unlearned model, the wall time of the unlearning step and a short log."""
+
+    model: nn.Module
+    seconds: float
+    log: list[str]
+
+
+@dataclass
+class UnlearningMethod:
+    """Base class. Subclasses set the class attributes and implement ``_unlearn``."""
+
+    name: ClassVar[str] = ""
+    paper: ClassVar[str] = ""
+    exact: ClassVar[bool] = False
+    needs_retain: ClassVar[bool] = True
+    class_level_only: ClassVar[bool] = False
+
+    def get_params(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def param_help(cls) -> dict[str, str]:
+        """Per-hyperparameter help text from field metadata, for the UI and ``--help``."""
+        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+    def check_request(self, forget: Samples, retain: Samples, ctx: UnlearnContext) -> None:
+        """Refuse a request this method cannot serve, with a reason the user can act on."""
+        if len(forget) == 0:
+            raise MethodError(f"{self.name}: the forget set is empty")
+        if self.class_level_only and not ctx.forget_classes:
+            raise MethodError(
+                f"{self.name} forgets whole classes only; choose a class forget set "
+                f"(for example class:3) or a sample-level method"
+            )
+        if self.needs_retain and len(retain) == 0:
+            raise MethodError(f"{self.name} needs retain data and the retain set is empty")
+
+    def unlearn(self, model: nn.Module, forget: Samples, retain: Samples,
+                ctx: UnlearnContext) -> UnlearnOutput:
+        """Return an unlearned copy of ``model``; the input model is left untouched."""
+        self.check_request(forget, retain, ctx)
+        log: list[str] = []
+        torch.manual_seed(ctx.seed)
+        start = time.perf_counter()
+        result = self._unlearn(copy.deepcopy(model), forget, retain, ctx, log)
+        seconds = time.perf_counter() - start
+        result.eval()
+        report(ctx.progress, self.name, 1, 1)
+        return UnlearnOutput(model=result, seconds=seconds, log=log)
+
+    def _unlearn(self, model: nn.Module, forget: Samples, retain: Samples,
+                 ctx: UnlearnContext, log: list[str]) -> nn.Module:
+        raise NotImplementedError
+
+
+def hparam(default, help: str):
+    """A hyperparameter field with help text (shown in the app and the command line)."""
+    return field(default=default, metadata={"help": help})
+
+
+def rng_for(ctx: UnlearnContext, salt: int = 0) -> np.random.Generator:
+    return np.random.default_rng(ctx.seed * 1_000_003 + salt)

@@ -1,0 +1,27 @@
+"""Fine-tuning on the retain set (FT): catastrophic forgetting of the forget set as a baseline
+(Warnecke et al., NDSS 2023; Golatkar et al., CVPR 2020 use it as the reference approximation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..models.training import TrainConfig, train_epochs
+from .base import UnlearningMethod, hparam
+from .registry import register
+
+
+@register
+@dataclass
+class Finetune(UnlearningMethod):
+    name = "finetune"
+    paper = "Fine-tuning on retain data (Warnecke et al., NDSS 2023; Golatkar et al., CVPR 2020)"
+
+    epochs: int = hparam(5, "epochs of training on the retain set")
+    lr: float = hparam(5e-3, "learning rate, usually higher than the original training's")
+    batch_size: int = hparam(64, "minibatch size")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        config = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
+                             optimizer=ctx.train_config.optimizer)
+        log.append(f"fine-tuned {self.epochs} epochs on {len(retain)} retain samples, lr {self.lr}")
+        return train_epochs(model, retain, config, ctx.seed, ctx.progress, self.name)

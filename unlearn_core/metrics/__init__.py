@@ -1,0 +1,7 @@
+"""Measurements of a model against the audit's splits."""
+
+from .accuracy import AccuracyReport, accuracy_report
+from .mia import ThresholdAttack, ThresholdMIAResult, auc, best_threshold, membership_score
+
+__all__ = ["AccuracyReport", "accuracy_report", "ThresholdAttack", "ThresholdMIAResult", "auc",
+           "best_threshold", "membership_score"]

@@ -1,0 +1,122 @@
+"""Training and prediction loops shared by the baseline, the retrain reference and methods."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Optional
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.dataset import Samples
+from ..progress import ProgressFn, report
+
+
+@dataclass
+class TrainConfig:
+    """The training recipe; retrain uses the same recipe as the baseline."""
+
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 64
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+
+
+def default_train_config(arch: str, dataset_name: str, n_train: int) -> TrainConfig:
+    """A recipe that reaches good accuracy on the built-ins in seconds on 2 cores."""
+    if arch == "logreg":
+        return TrainConfig(epochs=60, lr=1e-2, batch_size=64, weight_decay=1e-4)
+    if n_train > 20000:
+        return TrainConfig(epochs=5, lr=2e-3, batch_size=128)
+    return TrainConfig(epochs=30, lr=2e-3, batch_size=64)
+
+
+def make_optimizer(params, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """Adam or SGD with momentum, by name."""
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def to_tensors(samples: Samples) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.as_tensor(samples.X, dtype=torch.float32), torch.as_tensor(samples.y, dtype=torch.long)
+
+
+def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Shuffled index batches drawn from a seeded generator."""
+    order = rng.permutation(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def train_epochs(
+    model: nn.Module,
+    samples: Samples,
+    config: TrainConfig,
+    seed: int,
+    progress: Optional[ProgressFn] = None,
+    task: str = "training",
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+) -> nn.Module:
+    """Minimise cross-entropy (or ``loss_fn(logits, y)``) on ``samples`` in place; deterministic."""
+    if len(samples) == 0:
+        return model
+    rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+    X, y = to_tensors(samples)
+    opt = make_optimizer(model.parameters(), config.optimizer, config.lr, config.weight_decay)
+    loss_fn = loss_fn or F.cross_entropy
+    model.train()
+    for epoch in range(config.epochs):
+        for idx in minibatches(len(y), config.batch_size, rng):
+            idx_t = torch.as_tensor(idx)
+            opt.zero_grad()
+            loss = loss_fn(model(X[idx_t]), y[idx_t])
+            loss.backward()
+            opt.step()
+        report(progress, task, epoch + 1, config.epochs)
+    model.eval()
+    return model
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """Logits for every row of ``X`` (eval mode, no gradients)."""
+    model.eval()
+    out = []
+    for start in range(0, len(X), batch_size):
+        xb = torch.as_tensor(X[start : start + batch_size], dtype=torch.float32)
+        out.append(model(xb).float().numpy())
+    if not out:
+        return np.zeros((0, 0), dtype=np.float32)
+    return np.concatenate(out)
+
+
+def predict_proba(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """Softmax probabilities, float64 for stable log-scores downstream."""
+    logits = predict_logits(model, X, batch_size).astype(np.float64)
+    if logits.size == 0:
+        return logits
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+@torch.no_grad()
+def embed(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """Penultimate-layer embeddings (``model.embed``), or logits for models without one."""
+    model.eval()
+    fn = getattr(model, "embed", None) or model
+    parts = [fn(torch.as_tensor(X[s : s + batch_size], dtype=torch.float32)).reshape(
+        min(batch_size, len(X) - s), -1).numpy() for s in range(0, len(X), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+
+
+def accuracy(model: nn.Module, samples: Samples) -> float:
+    """Share of samples predicted correctly; NaN for an empty set."""
+    if len(samples) == 0:
+        return float("nan")
+    return float((predict_logits(model, samples.X).argmax(1) == samples.y).mean())

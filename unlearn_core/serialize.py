@@ -1,0 +1,66 @@
+"""Plain-data <-> JSON: dataclasses of numpy arrays and floats, written and read back exactly."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from typing import Any
+
+import numpy as np
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses become dicts, arrays lists, NaN/inf None-safe strings; recursively."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, np.ndarray):
+        return [to_jsonable(v) for v in obj.tolist()] if obj.dtype.kind == "f" else obj.tolist()
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else ("NaN" if math.isnan(v) else ("Infinity" if v > 0
+                                                                          else "-Infinity"))
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    return obj
+
+
+def _float(v: Any) -> float:
+    return float("nan") if v is None else float(v)
+
+
+def from_jsonable(cls: Any, data: Any) -> Any:
+    """Rebuild ``cls`` (a dataclass or a typed container of them) from ``to_jsonable`` output."""
+    origin = typing.get_origin(cls)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(cls) if a is not type(None)]
+        return None if data is None else from_jsonable(args[0], data)
+    if cls is Any:
+        return data
+    if dataclasses.is_dataclass(cls):
+        hints = typing.get_type_hints(cls)
+        kwargs = {f.name: from_jsonable(hints[f.name], data[f.name])
+                  for f in dataclasses.fields(cls) if f.init and f.name in data}
+        return cls(**kwargs)
+    if cls is np.ndarray:
+        arr = np.array([_float(v) if isinstance(v, str) else v for v in data]) if data and \
+            isinstance(data[0], (str, float, type(None))) else np.array(data)
+        return arr
+    if origin in (list, tuple):
+        args = typing.get_args(cls)
+        inner = args[0] if args else Any
+        items = [from_jsonable(inner, v) for v in data]
+        return tuple(items) if origin is tuple else items
+    if origin is dict:
+        _, vt = typing.get_args(cls) or (Any, Any)
+        return {k: from_jsonable(vt, v) for k, v in data.items()}
+    if cls is float:
+        return _float(data)
+    if cls in (int, str, bool):
+        return cls(data)
+    return data
