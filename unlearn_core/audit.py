@@ -16,7 +16,13 @@ from .data import Dataset, Samples, Splits, load_dataset, make_splits
 from .errors import ConfigError, UnlearnError
 from .forget import ForgetSet, resolve_forget
 from .methods import UnlearnContext, make_method
-from .metrics import AccuracyReport, ThresholdAttack, ThresholdMIAResult, accuracy_report
+from .metrics import (
+    AccuracyReport,
+    ThresholdAttack,
+    ThresholdMIAResult,
+    accuracy_report,
+    mia_efficacy,
+)
 from .models import (
     ModelSpec,
     TrainConfig,
@@ -62,6 +68,7 @@ class ModelEvaluation:
     role: str  # "baseline", "retrain" or "method"
     accuracy: AccuracyReport
     mia: ThresholdMIAResult
+    mia_efficacy: float  # share of forget samples an SVC calls non-members (Jia et al. 2023)
     seconds: float
     model_hash: str
     params: dict = field(default_factory=dict)
@@ -161,7 +168,8 @@ def versions() -> dict[str, str]:
     from . import __version__
 
     return {"unlearn_core": __version__, "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+            "torch": torch.__version__, "numpy": np.__version__,
+            "scikit-learn": sklearn.__version__}
 
 
 def load_data(config: AuditConfig, dataset: Optional[Dataset] = None) -> tuple[Dataset, Splits]:
@@ -192,9 +200,11 @@ def evaluate(model: nn.Module, name: str, role: str, data: AuditData, seconds: f
     forget, retain, test = data.forget, data.retain, data.test
     acc = accuracy_report(model, forget, retain, test, data.dataset.n_classes,
                           data.forget_set.classes)
-    mia = ThresholdAttack(score=mia_score).run(model, forget, retain, test, data.population, seed)
-    return ModelEvaluation(name, role, acc, mia, seconds, model_hash(model), params or {},
-                           log or [])
+    mia = ThresholdAttack(score=mia_score).run(model, forget, retain, test, data.population, seed,
+                                               data.forget_set.classes)
+    efficacy = mia_efficacy(model, forget, retain, test, seed=seed)
+    return ModelEvaluation(name, role, acc, mia, efficacy, seconds, model_hash(model),
+                           params or {}, log or [])
 
 
 def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,

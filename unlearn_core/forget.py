@@ -7,10 +7,9 @@ against the training split: empty sets, unknown ids, test ids and "everything" a
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Iterable
-
-import hashlib
 
 import numpy as np
 

@@ -24,7 +24,7 @@ def audit_table(result: AuditResult) -> str:
     """One row per model: accuracies (%), MIA figures and time, with speed-up over retrain."""
     retrain_s = result.retrain.seconds
     headers = ["model", "forget%", "retain%", "test%", "test-other%", "MIA-AUC(f/t)",
-               "f-member%", "seconds", "speed-up"]
+               "f-member%", "MIA-eff%", "seconds", "speed-up"]
     rows = []
     for ev in result.evaluations():
         rows.append(_row(ev, retrain_s))
@@ -35,4 +35,4 @@ def _row(ev: ModelEvaluation, retrain_s: float) -> list[str]:
     speed = "-" if ev.role == "baseline" else f"{retrain_s / max(ev.seconds, 1e-9):.1f}x"
     return [ev.name, pct(ev.accuracy.forget), pct(ev.accuracy.retain), pct(ev.accuracy.test),
             pct(ev.accuracy.test_other_classes), f"{ev.mia.auc_forget_vs_test:.3f}",
-            pct(ev.mia.forget_member_rate), f"{ev.seconds:.2f}", speed]
+            pct(ev.mia.forget_member_rate), pct(ev.mia_efficacy), f"{ev.seconds:.2f}", speed]

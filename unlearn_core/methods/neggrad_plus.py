@@ -50,6 +50,6 @@ class NegGradPlus(UnlearningMethod):
                 torch.nn.utils.clip_grad_norm_(model.parameters(), self.max_grad_norm)
                 opt.step()
             report(ctx.progress, self.name, epoch + 1, self.epochs)
-            log.append(f"epoch {epoch + 1}: retain loss {float(retain_loss):.3f}, "
-                       f"forget loss {float(forget_loss):.3f}")
+            log.append(f"epoch {epoch + 1}: retain loss {retain_loss.item():.3f}, "
+                       f"forget loss {forget_loss.item():.3f}")
         return model

@@ -1,7 +1,8 @@
 """Measurements of a model against the audit's splits."""
 
 from .accuracy import AccuracyReport, accuracy_report
+from .efficacy import mia_efficacy, output_feature
 from .mia import ThresholdAttack, ThresholdMIAResult, auc, best_threshold, membership_score
 
 __all__ = ["AccuracyReport", "accuracy_report", "ThresholdAttack", "ThresholdMIAResult", "auc",
-           "best_threshold", "membership_score"]
+           "best_threshold", "membership_score", "mia_efficacy", "output_feature"]

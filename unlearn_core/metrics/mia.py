@@ -52,7 +52,7 @@ class ThresholdMIAResult:
     score: str
     threshold: float
     auc_retain_vs_population: float  # how much the model leaks membership in general
-    auc_forget_vs_test: float  # ~0.5 when the forget set looks never seen
+    auc_forget_vs_test: float  # ~0.5 when forget looks like unseen test data (same classes)
     auc_test_vs_population: float  # two non-member sets: must be ~0.5 (sanity check)
     forget_member_rate: float  # share of forget samples the attack calls members
     test_member_rate: float  # the attack's false-positive rate on unseen data
@@ -67,8 +67,13 @@ class ThresholdAttack:
     max_calibration: int = 2000
 
     def run(self, model, forget: Samples, retain: Samples, test: Samples,
-            population: Samples, seed: int = 0) -> ThresholdMIAResult:
-        """Calibrate on retain (members) vs population (non-members); score forget and test."""
+            population: Samples, seed: int = 0,
+            forget_classes: tuple[int, ...] = ()) -> ThresholdMIAResult:
+        """Calibrate on retain (members) vs population (non-members); score forget and test.
+
+        For a class request the forget set is compared with test samples of the same classes,
+        so that the AUC asks "member or not" rather than "which class".
+        """
         rng = np.random.default_rng(seed)
         n_cal = min(len(retain), len(population), self.max_calibration)
         members = retain.take(np.sort(rng.choice(len(retain), n_cal, replace=False)))
@@ -82,11 +87,12 @@ class ThresholdAttack:
         s_mem, s_non = scores(members), scores(nonmembers)
         s_forget, s_test = scores(forget), scores(test)
         threshold = best_threshold(s_mem, s_non)
+        same = np.isin(test.y, forget_classes) if forget_classes else np.ones(len(test), bool)
         return ThresholdMIAResult(
             score=self.score,
             threshold=threshold,
             auc_retain_vs_population=auc(s_mem, s_non),
-            auc_forget_vs_test=auc(s_forget, s_test),
+            auc_forget_vs_test=auc(s_forget, s_test[same]),
             auc_test_vs_population=auc(s_test, s_non),
             forget_member_rate=float((s_forget >= threshold).mean()) if len(s_forget) else 0.0,
             test_member_rate=float((s_test >= threshold).mean()) if len(s_test) else 0.0,

@@ -79,7 +79,7 @@ def _flat_dim(shape: tuple[int, ...]) -> int:
 
 @register_architecture("logreg")
 def _logreg(spec: ModelSpec) -> Classifier:
-    """Multinomial logistic regression: convex, the setting where closed-form unlearning is exact."""
+    """Multinomial logistic regression: convex, where closed-form unlearning is exact."""
     return Classifier(nn.Flatten(), nn.Linear(_flat_dim(spec.input_shape), spec.n_classes), spec)
 
 

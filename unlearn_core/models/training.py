@@ -34,7 +34,8 @@ def default_train_config(arch: str, dataset_name: str, n_train: int) -> TrainCon
     return TrainConfig(epochs=30, lr=2e-3, batch_size=64)
 
 
-def make_optimizer(params, name: str, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+def make_optimizer(params, name: str, lr: float,
+                   weight_decay: float = 0.0) -> torch.optim.Optimizer:
     """Adam or SGD with momentum, by name."""
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
@@ -42,7 +43,8 @@ def make_optimizer(params, name: str, lr: float, weight_decay: float = 0.0) -> t
 
 
 def to_tensors(samples: Samples) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.as_tensor(samples.X, dtype=torch.float32), torch.as_tensor(samples.y, dtype=torch.long)
+    X = torch.as_tensor(samples.X, dtype=torch.float32)
+    return X, torch.as_tensor(samples.y, dtype=torch.long)
 
 
 def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:

@@ -1,0 +1,32 @@
+"""Shared fixtures: small audits computed once per test session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("UNLEARN_CACHE_DIR", str(ROOT / ".cache"))
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from unlearn_core.data import load_builtin, make_splits
+
+    ds = load_builtin("digits")
+    return ds, make_splits(ds, seed=0)
+
+
+@pytest.fixture(scope="session")
+def class_audit():
+    """Digits + CNN, class 3 forgotten, the four first approximate methods."""
+    from unlearn_core import AuditConfig, MethodSpec, run_audit
+
+    cfg = AuditConfig(dataset="digits", model="cnn", forget="class:3", seed=0,
+                      methods=[MethodSpec(m) for m in
+                               ("finetune", "gradient_ascent", "neggrad_plus", "random_label")])
+    return run_audit(cfg)
