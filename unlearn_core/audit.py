@@ -230,7 +230,9 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         baseline_seconds = time.perf_counter() - t0
     else:
         check_compatible(baseline, dataset.sample_shape, dataset.n_classes)
-        spec = getattr(baseline, "spec", None)
+        # A TorchScript model has no registry spec: the retrain reference is trained on the
+        # architecture named in the config, with the same recipe.
+        spec = getattr(baseline, "spec", None) or spec
     ctx = UnlearnContext(n_classes=dataset.n_classes, seed=config.seed, spec=spec,
                          train_config=recipe, forget_classes=forget_set.classes,
                          population=data.population, progress=progress)
