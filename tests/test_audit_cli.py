@@ -96,3 +96,23 @@ def test_module_entry_point_exit_code(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error:")
+
+
+def test_audit_of_a_torchscript_baseline_and_a_misfit_refused():
+    import io
+
+    import torch
+
+    from unlearn_core.errors import ModelError
+    from unlearn_core.models import ModelSpec, build_model, load_torchscript
+
+    cfg = AuditConfig(dataset="wine", model="mlp", forget="class:2", seed=0, train=FAST,
+                      methods=[MethodSpec("finetune")])
+    net = build_model(ModelSpec("mlp", (13,), 3), seed=0)
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(net), buf)
+    run = run_audit(cfg, baseline=load_torchscript(buf.getvalue()))
+    assert run.result.retrain.accuracy.forget < 0.2  # retrained on the named architecture
+    wrong = build_model(ModelSpec("mlp", (13,), 5), seed=0)
+    with pytest.raises(ModelError, match="3 classes"):
+        run_audit(cfg, baseline=wrong)

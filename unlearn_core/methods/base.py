@@ -7,7 +7,6 @@ set and the retain set and returns an ``UnlearnOutput``. The original model is n
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from torch import nn
 from ..data.dataset import Samples
 from ..errors import MethodError
 from ..models.architectures import ModelSpec
+from ..models.io import clone_model
 from ..models.training import TrainConfig
 from ..progress import ProgressFn, report
 
@@ -83,7 +83,7 @@ class UnlearningMethod:
         log: list[str] = []
         torch.manual_seed(ctx.seed)
         start = time.perf_counter()
-        result = self._unlearn(copy.deepcopy(model), forget, retain, ctx, log)
+        result = self._unlearn(clone_model(model), forget, retain, ctx, log)
         seconds = time.perf_counter() - start
         result.eval()
         report(ctx.progress, self.name, 1, 1)

@@ -1,7 +1,7 @@
 """Models: the architecture registry, training loops and safe save/load."""
 
 from .architectures import ARCHITECTURES, Classifier, ModelSpec, build_model, register_architecture
-from .io import check_compatible, load_model, load_torchscript, model_hash, save_model
+from .io import check_compatible, clone_model, load_model, load_torchscript, model_hash, save_model
 from .training import (
     TrainConfig,
     accuracy,
@@ -14,7 +14,7 @@ from .training import (
 
 __all__ = [
     "ARCHITECTURES", "Classifier", "ModelSpec", "build_model", "register_architecture",
-    "check_compatible", "load_model", "load_torchscript", "model_hash", "save_model",
+    "check_compatible", "clone_model", "load_model", "load_torchscript", "model_hash", "save_model",
     "TrainConfig", "accuracy", "default_train_config", "embed", "predict_logits",
     "predict_proba", "train_epochs",
 ]

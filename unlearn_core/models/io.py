@@ -114,3 +114,16 @@ def model_hash(model: nn.Module) -> str:
         h.update(key.encode())
         h.update(np.ascontiguousarray(value.detach().cpu().numpy()).tobytes())
     return h.hexdigest()
+
+
+def clone_model(model: nn.Module) -> nn.Module:
+    """An independent trainable copy; TorchScript modules go through a save/load round trip
+    because ``copy.deepcopy`` leaves their parameters non-leaf."""
+    if isinstance(model, torch.jit.ScriptModule):
+        buf = io.BytesIO()
+        torch.jit.save(model, buf)
+        buf.seek(0)
+        return torch.jit.load(buf, map_location="cpu")
+    import copy
+
+    return copy.deepcopy(model)
