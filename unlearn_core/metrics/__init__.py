@@ -2,7 +2,14 @@
 
 from .accuracy import AccuracyReport, accuracy_report
 from .efficacy import mia_efficacy, output_feature
-from .mia import ThresholdAttack, ThresholdMIAResult, auc, best_threshold, membership_score
+from .mia import (
+    ThresholdAttack,
+    ThresholdMIAResult,
+    auc,
+    best_threshold,
+    membership_score,
+    roc_points,
+)
 
 __all__ = ["AccuracyReport", "accuracy_report", "ThresholdAttack", "ThresholdMIAResult", "auc",
-           "best_threshold", "membership_score", "mia_efficacy", "output_feature"]
+           "best_threshold", "membership_score", "mia_efficacy", "output_feature", "roc_points"]

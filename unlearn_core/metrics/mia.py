@@ -37,6 +37,16 @@ def auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
     return float(roc_auc_score(labels, np.r_[member_scores, nonmember_scores]))
 
 
+def roc_points(member_scores: np.ndarray, nonmember_scores: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates of the ROC curve (members are positives)."""
+    if len(member_scores) == 0 or len(nonmember_scores) == 0:
+        return np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    labels = np.r_[np.ones(len(member_scores)), np.zeros(len(nonmember_scores))]
+    fpr, tpr, _ = roc_curve(labels, np.r_[member_scores, nonmember_scores])
+    return fpr, tpr
+
+
 def best_threshold(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
     """The threshold that maximises balanced accuracy (TPR - FPR) on the calibration sets."""
     labels = np.r_[np.ones(len(member_scores)), np.zeros(len(nonmember_scores))]
@@ -57,6 +67,7 @@ class ThresholdMIAResult:
     forget_member_rate: float  # share of forget samples the attack calls members
     test_member_rate: float  # the attack's false-positive rate on unseen data
     forget_scores: np.ndarray
+    test_scores: np.ndarray  # the unseen samples the forget set is compared with
 
 
 @dataclass
@@ -97,4 +108,5 @@ class ThresholdAttack:
             forget_member_rate=float((s_forget >= threshold).mean()) if len(s_forget) else 0.0,
             test_member_rate=float((s_test >= threshold).mean()) if len(s_test) else 0.0,
             forget_scores=s_forget,
+            test_scores=s_test[same],
         )
