@@ -1,0 +1,188 @@
+"""Forget set: point at samples on the embedding map, tick images, take classes or cells."""
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.shared import color_for, image_of, need_setup, show_error, workspace
+from unlearn_core.embedding_map import project
+from unlearn_core.errors import UnlearnError
+from unlearn_core.forget import resolve_forget
+from unlearn_core.metrics import predictions
+from unlearn_core.models import embed
+from unlearn_core.selection import parse_id_list
+
+MAP_POINTS = 3000  # points drawn on the map; larger training sets are subsampled (seeded)
+
+st.title("Forget set")
+if need_setup():
+    st.stop()
+ws = workspace()
+ds, sp, sel = ws.dataset, ws.splits, ws.selection
+train_ids = ds.ids[sp.train]
+
+
+def add(ids, what: str) -> None:
+    n = sel.add_ids(ids)
+    if n:
+        st.toast(f"Added {n} sample(s) from {what}")
+
+
+def consume(event, key: str, what: str) -> None:
+    """Add the points of a new plotly selection once (reruns repeat the same event)."""
+    points = getattr(getattr(event, "selection", None), "points", None) or []
+    ids = sorted({int(p["customdata"][0] if isinstance(p.get("customdata"), list)
+                      else p["customdata"]) for p in points if p.get("customdata") is not None})
+    signature = (key, tuple(ids))
+    if ids and signature not in ws.seen_selections:
+        ws.seen_selections.add(signature)
+        add(ids, what)
+
+
+left, right = st.columns([3, 2], gap="large")
+with left:
+    tabs = st.tabs(["Embedding map", "Image grid", "Classes", "Confusion cells", "Ids",
+                    "Random"])
+    with tabs[0]:
+        method = st.radio("Projection", ["pca", "tsne"], horizontal=True, key="map_method",
+                          format_func={"pca": "PCA (instant)", "tsne": "t-SNE (seconds)"}.get)
+        cache = st.session_state.setdefault("map_cache", {})
+        key = (ws.source, ws.arch, ws.seed, method)
+        if key not in cache:
+            rng = np.random.default_rng(ws.seed)
+            pos = sp.train if len(sp.train) <= MAP_POINTS else np.sort(
+                rng.choice(sp.train, MAP_POINTS, replace=False))
+            with st.spinner("Projecting the model's embeddings..."):
+                cache[key] = (pos, project(embed(ws.baseline, ds.X[pos]), method, ws.seed))
+        pos, xy = cache[key]
+        chosen = np.isin(ds.ids[pos], list(sel.ids)) | np.isin(ds.y[pos], sel.classes)
+        fig = go.Figure()
+        for c, cname in enumerate(ds.class_names):
+            m = ds.y[pos] == c
+            fig.add_trace(go.Scattergl(
+                x=xy[m, 0], y=xy[m, 1], mode="markers", name=cname,
+                customdata=ds.ids[pos][m][:, None],
+                hovertemplate="id %{customdata[0]}<extra>class " + cname + "</extra>",
+                marker=dict(size=6, opacity=0.75,
+                            line=dict(width=np.where(chosen[m], 2, 0), color="black"))))
+        fig.update_layout(height=520, dragmode="lasso", margin=dict(t=10, b=10),
+                          legend=dict(title="class"), xaxis_title=f"{method} 1",
+                          yaxis_title=f"{method} 2")
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
+                                key="forget_map")
+        consume(event, f"map-{method}", "the map")
+        st.caption("Click a point to add it; drag a box or a lasso (toolbar) to add many. "
+                   "Selected samples have a black ring. Points close together are samples the "
+                   "model sees alike.")
+    with tabs[1]:
+        if ds.kind != "image":
+            st.info("This dataset is tabular: use the map, classes or ids.")
+        else:
+            per_page = 48
+            pages = max(1, (len(sp.train) + per_page - 1) // per_page)
+            page = int(st.number_input("Page", 1, pages, 1, key="grid_page")) - 1
+            pos_page = sp.train[page * per_page:(page + 1) * per_page]
+            with st.form("grid_form"):
+                cols = st.columns(8)
+                for i, p in enumerate(pos_page):
+                    with cols[i % 8]:
+                        st.image(image_of(ds, p), width=56, clamp=True)
+                        st.checkbox(f"{ds.ids[p]}", key=f"grid_{ds.ids[p]}",
+                                    value=int(ds.ids[p]) in sel.ids)
+                if st.form_submit_button("Apply ticks"):
+                    ticked = [int(ds.ids[p]) for p in pos_page
+                              if st.session_state.get(f"grid_{ds.ids[p]}")]
+                    unticked = [int(ds.ids[p]) for p in pos_page
+                                if not st.session_state.get(f"grid_{ds.ids[p]}")]
+                    add(ticked, "the grid")
+                    if set(unticked) & sel.ids:
+                        sel.remove_ids(unticked)
+    with tabs[2]:
+        classes = st.multiselect("Whole classes to forget", range(ds.n_classes),
+                                 format_func=lambda c: ds.class_names[c], key="forget_classes")
+        if st.button("Forget these classes", key="forget_classes_go", disabled=not classes):
+            sel.set_classes(classes)
+        st.caption("Class forgetting: the model should stop recognising the class while keeping "
+                   "the others. Some methods (lrp_path, unsir) serve class requests only.")
+    with tabs[3]:
+        pred = predictions(ws.baseline, ds.subset(sp.train))
+        ytrain = ds.y[sp.train]
+        cm = np.zeros((ds.n_classes, ds.n_classes), dtype=int)
+        np.add.at(cm, (ytrain, pred), 1)
+        gx, gy = np.meshgrid(range(ds.n_classes), range(ds.n_classes))
+        cells = go.Figure(go.Heatmap(z=cm, x=ds.class_names, y=ds.class_names, text=cm,
+                                     texttemplate="%{text}", colorscale="Blues", showscale=False,
+                                     customdata=(gy * ds.n_classes + gx)))
+        cells.update_layout(height=420, xaxis_title="predicted", yaxis_title="true",
+                            yaxis_autorange="reversed", margin=dict(t=10, b=10))
+        cev = st.plotly_chart(cells, on_select="rerun", selection_mode=("points",),
+                              key="forget_cells")
+        pts = getattr(getattr(cev, "selection", None), "points", None) or []
+        for p in pts:
+            t = ds.class_names.index(str(p["y"]))
+            q = ds.class_names.index(str(p["x"]))
+            signature = ("cell", t, q)
+            if signature not in ws.seen_selections:
+                ws.seen_selections.add(signature)
+                add(train_ids[(ytrain == t) & (pred == q)], f"cell true {t} / predicted {q}")
+        st.caption("Training split. Click a cell to take its samples: off-diagonal cells are "
+                   "the samples the model gets wrong (candidates for a mislabeled batch).")
+    with tabs[4]:
+        text = st.text_area("Paste sample ids (commas, spaces or lines)", key="forget_ids_text")
+        file = st.file_uploader("...or upload a .txt/.csv of ids", type=["txt", "csv"],
+                                key="forget_ids_file")
+        if st.button("Add ids", key="forget_ids_go"):
+            try:
+                raw = text + "\n" + (file.getvalue().decode("utf-8", "replace") if file else "")
+                ids = parse_id_list(raw)
+                unknown = sorted(set(ids) - set(train_ids.tolist()))
+                if unknown:
+                    raise UnlearnError(f"{len(unknown)} id(s) are not training samples "
+                                       f"(e.g. {unknown[0]}): only training samples can be "
+                                       f"forgotten")
+                add(ids, "the list")
+            except UnlearnError as err:
+                show_error(err)
+    with tabs[5]:
+        frac = st.slider("Share of the training set", 0.01, 0.5, 0.1, 0.01, key="forget_frac")
+        if st.button("Forget a random share", key="forget_random_go"):
+            sel.set_random(frac)
+        st.caption(f"Drawn with the session seed ({ws.seed}); the same seed gives the same set.")
+
+with right:
+    st.subheader("Current forget set")
+    try:
+        fs = None if sel.is_empty else resolve_forget(ds, sp, sel.to_request(), ws.seed)
+    except UnlearnError as err:
+        fs = None
+        show_error(err)
+    n = 0 if fs is None else len(fs.forget)
+    st.metric("Samples to forget", n, help=fs.description if fs else None)
+    c1, c2 = st.columns(2)
+    if c1.button("Undo", key="forget_undo", disabled=not sel.history, icon=":material/undo:"):
+        sel.undo()
+        st.rerun()
+    if c2.button("Clear", key="forget_clear", disabled=sel.is_empty, icon=":material/delete:"):
+        sel.clear()
+        st.rerun()
+    if fs is not None:
+        counts = np.bincount(ds.y[fs.forget], minlength=ds.n_classes)
+        bars = go.Figure(go.Bar(x=ds.class_names, y=counts, marker_color=color_for("after", [])))
+        bars.update_layout(height=220, margin=dict(t=10, b=10), yaxis_title="samples")
+        st.plotly_chart(bars, key="forget_bars")
+        if ds.kind == "image":
+            thumbs = st.columns(8)
+            for i, p in enumerate(fs.forget[:16]):
+                thumbs[i % 8].image(image_of(ds, p), width=40, clamp=True,
+                                    caption=str(ds.ids[p]))
+        if not fs.is_class_level:
+            drop = st.text_input("Remove ids from the set", key="forget_remove")
+            if st.button("Remove", key="forget_remove_go") and drop:
+                try:
+                    sel.remove_ids(parse_id_list(drop))
+                    st.rerun()
+                except UnlearnError as err:
+                    show_error(err)
+        st.page_link("pages/unlearn.py", label="Next: unlearn", icon=":material/arrow_forward:")
+    else:
+        st.caption("Nothing selected yet.")

@@ -1,0 +1,117 @@
+"""Setup: pick or upload a dataset and a model, train or load the baseline."""
+
+import time
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages.shared import builtin_dataset, model_store, progress_bar, show_error, workspace
+from unlearn_core.audit import train_baseline
+from unlearn_core.data import BUILTIN_DATASETS, load_csv, load_image_zip, load_npz, make_splits
+from unlearn_core.errors import DataError, ModelError, UnlearnError
+from unlearn_core.metrics import confusion_matrix
+from unlearn_core.models import (
+    ARCHITECTURES,
+    accuracy,
+    check_compatible,
+    default_train_config,
+    load_model,
+    load_torchscript,
+)
+from unlearn_core.selection import ForgetSelection
+
+ws = workspace()
+st.title("Setup")
+st.caption("Choose the data and the model to audit. The default (digits + CNN) is one click.")
+
+source = st.radio("Data", ["Built-in", "Upload"], horizontal=True, key="setup_source")
+col1, col2, col3 = st.columns(3)
+upload = label_col = None
+if source == "Built-in":
+    name = col1.selectbox("Dataset", BUILTIN_DATASETS, index=0, key="setup_dataset",
+                          help="digits: 8x8 images; breast_cancer, wine: tabular; digits28: "
+                               "50,000 generated 28x28 images (slower)")
+else:
+    upload = col1.file_uploader("Dataset file", type=["npz", "csv", "zip"], key="setup_upload",
+                                help="NPZ with X, y (ids, class_names optional); CSV with a "
+                                     "label column; ZIP with one folder of images per class")
+    label_col = col1.text_input("CSV label column", value="label", key="setup_label")
+    name = upload.name if upload is not None else None
+arch = col2.selectbox("Model", sorted(ARCHITECTURES), index=sorted(ARCHITECTURES).index("cnn"),
+                      key="setup_arch", help="cnn for images; mlp or logreg for tabular data")
+seed = int(col3.number_input("Seed", value=0, min_value=0, step=1, key="setup_seed"))
+
+with st.expander("Bring your own trained model (optional)"):
+    st.caption("Safetensors weights + JSON spec (as written by `save_model`), a weights-only "
+               "PyTorch state dict, or a TorchScript file. Uploaded files are never unpickled.")
+    weights_file = st.file_uploader("Weights (.safetensors / .pt) or TorchScript (.pt / .ts)",
+                                    key="setup_weights")
+    spec_file = st.file_uploader("Spec (.json); leave empty for TorchScript", type=["json"],
+                                 key="setup_spec")
+
+
+def load_data():
+    if source == "Built-in":
+        return builtin_dataset(name, seed), name
+    if upload is None:
+        raise DataError("upload a dataset file first (.npz, .csv or .zip)")
+    data = upload.getvalue()
+    if upload.name.lower().endswith(".csv"):
+        return load_csv(data, label_column=label_col, name=upload.name), upload.name
+    if upload.name.lower().endswith(".zip"):
+        return load_image_zip(data, name=upload.name), upload.name
+    if upload.name.lower().endswith(".npz"):
+        return load_npz(data, name=upload.name), upload.name
+    raise DataError(f"unsupported file type '{upload.name}': use .npz, .csv or .zip")
+
+
+if st.button("Load data and train the baseline", type="primary", key="setup_go"):
+    try:
+        dataset, label = load_data()
+        if arch == "cnn" and dataset.kind != "image":
+            raise ModelError("the cnn needs image data; this dataset is tabular: "
+                             "pick mlp or logreg")
+        splits = make_splits(dataset, seed)
+        recipe = default_train_config(arch, dataset.name, len(splits.train))
+        if weights_file is not None:
+            raw = weights_file.getvalue()
+            model = load_model(raw, spec_file.getvalue()) if spec_file is not None \
+                else load_torchscript(raw)
+            check_compatible(model, dataset.sample_shape, dataset.n_classes)
+            seconds = 0.0
+        else:
+            key = (dataset.fingerprint(), arch, seed, repr(recipe))
+            store = model_store()
+            if key not in store:
+                update, bar = progress_bar("training the baseline")
+                t0 = time.perf_counter()
+                store[key] = (train_baseline(dataset, splits, arch, recipe, seed, update),
+                              time.perf_counter() - t0)
+                bar.empty()
+            model, seconds = store[key]
+        ws.dataset, ws.splits, ws.baseline, ws.arch, ws.seed = dataset, splits, model, arch, seed
+        ws.recipe, ws.source, ws.baseline_seconds = recipe, label, seconds
+        ws.selection, ws.seen_selections, ws.open_sample = ForgetSelection(), set(), None
+        st.success(f"Ready: {label} with {len(dataset)} samples, model {arch}.")
+    except UnlearnError as err:
+        show_error(err)
+
+if ws.ready:
+    ds, sp = ws.dataset, ws.splits
+    train_acc = accuracy(ws.baseline, ds.subset(sp.train))
+    test_acc = accuracy(ws.baseline, ds.subset(sp.test))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Train accuracy", f"{100 * train_acc:.1f}%")
+    c2.metric("Test accuracy", f"{100 * test_acc:.1f}%")
+    c3.metric("Samples (train / test / population)",
+              f"{len(sp.train)} / {len(sp.test)} / {len(sp.population)}")
+    c4.metric("Training time", f"{ws.baseline_seconds:.1f} s")
+    st.subheader("Confusion matrix (test split)")
+    cm = confusion_matrix(ws.baseline, ds.subset(sp.test), ds.n_classes)
+    fig = go.Figure(go.Heatmap(z=cm, x=ds.class_names, y=ds.class_names, colorscale="Blues",
+                               text=cm, texttemplate="%{text}", showscale=False))
+    fig.update_layout(xaxis_title="predicted", yaxis_title="true", height=420,
+                      yaxis_autorange="reversed", margin=dict(t=10, b=10))
+    st.plotly_chart(fig, key="setup_confusion")
+    st.caption("Good: a strong diagonal. Next, choose what to forget on the **Forget set** page.")
+    st.page_link("pages/forget.py", label="Choose the forget set", icon=":material/arrow_forward:")

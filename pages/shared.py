@@ -1,0 +1,136 @@
+"""What every page shares: the session's workspace, caches, colours and progress bars.
+
+The pages only arrange widgets; every number comes from ``unlearn_core``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import streamlit as st
+from torch import nn
+
+from unlearn_core.audit import AuditRun
+from unlearn_core.data import Dataset, Splits
+from unlearn_core.errors import UnlearnError
+from unlearn_core.models import TrainConfig
+from unlearn_core.progress import ProgressFn
+from unlearn_core.selection import ForgetSelection
+
+# One colour per role, the same on every page and chart.
+BASELINE, RETRAIN = "#6b7280", "#16a34a"
+METHOD_COLORS = ["#2563eb", "#ea580c", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#4f46e5",
+                 "#dc2626", "#65a30d", "#0d9488"]
+
+
+def color_for(name: str, methods: list[str]) -> str:
+    """Grey for the original model, green for retrain, a stable colour per method."""
+    if name in ("baseline", "original", "before"):
+        return BASELINE
+    if name == "retrain":
+        return RETRAIN
+    return METHOD_COLORS[methods.index(name) % len(METHOD_COLORS)] if name in methods else "#111"
+
+
+@dataclass
+class Workspace:
+    """One browser session's state: its data, baseline, forget selection and audit runs."""
+
+    dataset: Optional[Dataset] = None
+    splits: Optional[Splits] = None
+    baseline: Optional[nn.Module] = None
+    arch: str = "cnn"
+    seed: int = 0
+    recipe: Optional[TrainConfig] = None
+    source: str = ""
+    baseline_seconds: float = 0.0
+    selection: ForgetSelection = field(default_factory=ForgetSelection)
+    seen_selections: set = field(default_factory=set)
+    runs: list[AuditRun] = field(default_factory=list)
+    open_sample: Optional[int] = None
+
+    @property
+    def ready(self) -> bool:
+        return self.dataset is not None and self.baseline is not None
+
+    @property
+    def current(self) -> Optional[AuditRun]:
+        return self.runs[-1] if self.runs else None
+
+
+def workspace() -> Workspace:
+    """The session's workspace (session_state keeps browser tabs apart)."""
+    if "ws" not in st.session_state:
+        st.session_state["ws"] = Workspace()
+    return st.session_state["ws"]
+
+
+@st.cache_resource(show_spinner=False)
+def model_store() -> dict:
+    """Trained baselines shared across sessions, keyed by data fingerprint, model, seed, recipe.
+
+    Shared models are never modified: every method works on a copy.
+    """
+    return {}
+
+
+@st.cache_resource(show_spinner=False)
+def builtin_dataset(name: str, seed: int) -> Dataset:
+    from unlearn_core.data import load_builtin
+
+    return load_builtin(name, seed=seed)
+
+
+def progress_bar(label: str) -> tuple[ProgressFn, "st.delta_generator.DeltaGenerator"]:
+    """A Streamlit progress bar driven by the core's (task, done, total) callback."""
+    bar = st.progress(0.0, text=label)
+
+    def update(task: str, done: int, total: int) -> None:
+        bar.progress(min(1.0, done / max(total, 1)), text=f"{task}: {done}/{total}")
+
+    return update, bar
+
+
+def show_error(err: Exception) -> None:
+    """A user-facing error in the page; the session and earlier results stay."""
+    if isinstance(err, UnlearnError):
+        st.error(str(err), icon=":material/error:")
+    else:  # a bug: say so plainly, keep the session
+        st.error(f"Unexpected error ({type(err).__name__}): {err}", icon=":material/bug_report:")
+
+
+def need_setup() -> bool:
+    """Stop a page that needs a baseline, with a pointer to the setup page."""
+    ws = workspace()
+    if not ws.ready:
+        st.info("No model yet: start on the **Setup** page (the default is one click).")
+        st.page_link("pages/setup.py", label="Go to Setup", icon=":material/settings:")
+        return True
+    return False
+
+
+def image_of(ds: Dataset, position: int) -> np.ndarray:
+    """An image sample as an (h, w) or (h, w, 3) array in [0, 1] for st.image."""
+    x = ds.X[position]
+    img = x[0] if x.shape[0] == 1 else np.transpose(x, (1, 2, 0))
+    return np.clip(img, 0, 1)
+
+
+def sidebar_summary() -> None:
+    ws = workspace()
+    with st.sidebar:
+        if ws.dataset is None:
+            st.caption("No dataset loaded.")
+            return
+        st.caption(f"**{ws.source}** · model `{ws.arch}` · seed {ws.seed}")
+        sel = ws.selection
+        if sel.classes:
+            names = ", ".join(ws.dataset.class_names[c] for c in sel.classes)
+            st.caption(f"Forget: class {names}")
+        elif sel.random_fraction is not None:
+            st.caption(f"Forget: random {sel.random_fraction:.0%}")
+        else:
+            st.caption(f"Forget: {len(sel.ids)} sample(s)")
+        st.caption(f"Audits this session: {len(ws.runs)}")

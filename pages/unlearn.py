@@ -1,0 +1,76 @@
+"""Unlearn: choose methods and hyperparameters; run them beside the retrain reference."""
+
+import dataclasses
+
+import streamlit as st
+
+from pages.shared import need_setup, show_error, workspace
+from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.errors import UnlearnError
+from unlearn_core.methods import METHODS, available_methods
+
+st.title("Unlearn")
+if need_setup():
+    st.stop()
+ws = workspace()
+names = [m for m in available_methods() if m != "retrain"]
+chosen = st.multiselect("Methods (the retrain reference always runs)", names,
+                        default=["finetune"] if "finetune" in names else names[:1],
+                        key="unlearn_methods")
+class_request = bool(ws.selection.classes)
+params: dict[str, dict] = {}
+for name in chosen:
+    cls = METHODS[name]
+    with st.expander(f"{name} · {cls.paper}", expanded=False):
+        doc = (cls.__module__ and __import__(cls.__module__, fromlist=["x"]).__doc__) or ""
+        st.caption(" ".join(doc.split()))
+        if cls.class_level_only and not class_request:
+            st.warning(f"{name} forgets whole classes only: pick classes on the Forget set page "
+                       "or it will be reported as failed.")
+        helps = cls.param_help()
+        values = {}
+        cols = st.columns(3)
+        for i, f in enumerate(dataclasses.fields(cls)):
+            key = f"hp_{name}_{f.name}"
+            with cols[i % 3]:
+                if isinstance(f.default, bool):
+                    values[f.name] = st.checkbox(f.name, f.default, key=key, help=helps[f.name])
+                elif isinstance(f.default, int):
+                    values[f.name] = int(st.number_input(f.name, value=f.default, step=1,
+                                                         key=key, help=helps[f.name]))
+                elif isinstance(f.default, float):
+                    values[f.name] = float(st.number_input(f.name, value=f.default,
+                                                           format="%g", key=key,
+                                                           help=helps[f.name]))
+                else:
+                    values[f.name] = st.text_input(f.name, str(f.default), key=key,
+                                                   help=helps[f.name])
+        defaults = cls().get_params()
+        params[name] = {k: v for k, v in values.items() if v != defaults[k]}
+
+if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not chosen):
+    try:
+        request = ws.selection.to_request()
+        config = AuditConfig(dataset=ws.source, model=ws.arch, forget=request, seed=ws.seed,
+                             methods=[MethodSpec(m, params.get(m, {})) for m in chosen],
+                             train=ws.recipe)
+        with st.status("Unlearning...", expanded=True) as status:
+            bar = st.progress(0.0, text="starting")
+
+            def update(task: str, done: int, total: int) -> None:
+                bar.progress(min(1.0, done / max(total, 1)), text=f"{task}: {done}/{total}")
+
+            run = run_audit(config, update, dataset=ws.dataset, baseline=ws.baseline,
+                            baseline_seconds=ws.baseline_seconds)
+            status.update(label="Done", state="complete")
+        ws.runs.append(run)
+        for failure in run.result.failures:
+            st.error(f"{failure.name} failed: {failure.message}")
+        done = [ev.name for ev in run.result.methods]
+        if done:
+            st.success(f"Finished: retrain, {', '.join(done)}. See the **Audit** page.")
+    except UnlearnError as err:
+        show_error(err)
+
+if ws.current is not None:
+    st.page_link("pages/audit.py", label="Open the audit", icon=":material/arrow_forward:")
