@@ -14,5 +14,5 @@ pages = [
     st.Page("pages/report.py", title="5 · Report", icon=":material/description:"),
 ]
 nav = st.navigation(pages)
-sidebar_summary()
 nav.run()
+sidebar_summary()  # after the page, so it shows the page's latest edits

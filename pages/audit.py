@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared import color_for, image_of, need_setup, show_error, workspace
+from pages.shared import color_for, image_of, need_setup, point_id, show_error, workspace
 from unlearn_core.errors import UnlearnError
 from unlearn_core.metrics import roc_points
 from unlearn_core.models import predict_proba
@@ -115,7 +115,7 @@ target = st.selectbox("Model", [e.name for e in evals if e.role != "baseline"],
                       key="audit_shift_model")
 ev = next(e for e in evals if e.name == target)
 ids = res.forget_ids
-sc = go.Figure(go.Scattergl(
+sc = go.Figure(go.Scatter(
     x=res.baseline.mia.forget_scores, y=ev.mia.forget_scores, mode="markers",
     customdata=ids[:, None], marker=dict(color=colors[target], size=7, opacity=0.7),
     hovertemplate="id %{customdata[0]}<br>before %{x:.3f}<br>after %{y:.3f}<extra></extra>"))
@@ -128,9 +128,8 @@ pick = st.plotly_chart(sc, on_select="rerun", selection_mode=("points",), key="a
 st.caption("Each forget sample: below the diagonal it looks less like a member after "
            "unlearning. Click a sample to open it.")
 points = getattr(getattr(pick, "selection", None), "points", None) or []
-if points and points[0].get("customdata") is not None:
-    cd = points[0]["customdata"]
-    ws.open_sample = int(cd[0] if isinstance(cd, list) else cd)
+if points and point_id(points[0]) is not None:
+    ws.open_sample = point_id(points[0])
 if ws.open_sample is not None and ws.open_sample in set(ids.tolist()):
     ds = run.data.dataset
     pos = int(ds.positions_of(np.array([ws.open_sample]))[0])

@@ -4,7 +4,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared import color_for, image_of, need_setup, show_error, workspace
+from pages.shared import METHOD_COLORS, image_of, need_setup, point_id, show_error, workspace
 from unlearn_core.embedding_map import project
 from unlearn_core.errors import UnlearnError
 from unlearn_core.forget import resolve_forget
@@ -31,8 +31,7 @@ def add(ids, what: str) -> None:
 def consume(event, key: str, what: str) -> None:
     """Add the points of a new plotly selection once (reruns repeat the same event)."""
     points = getattr(getattr(event, "selection", None), "points", None) or []
-    ids = sorted({int(p["customdata"][0] if isinstance(p.get("customdata"), list)
-                      else p["customdata"]) for p in points if p.get("customdata") is not None})
+    ids = sorted({i for i in map(point_id, points) if i is not None})
     signature = (key, tuple(ids))
     if ids and signature not in ws.seen_selections:
         ws.seen_selections.add(signature)
@@ -44,34 +43,41 @@ with left:
     tabs = st.tabs(["Embedding map", "Image grid", "Classes", "Confusion cells", "Ids",
                     "Random"])
     with tabs[0]:
-        method = st.radio("Projection", ["pca", "tsne"], horizontal=True, key="map_method",
-                          format_func={"pca": "PCA (instant)", "tsne": "t-SNE (seconds)"}.get)
+        c_proj, c_tool = st.columns(2)
+        method = c_proj.radio("Projection", ["pca", "tsne"], horizontal=True, key="map_method",
+                              format_func={"pca": "PCA (instant)", "tsne": "t-SNE (seconds)"}.get)
+        tool = c_tool.radio("Select by", ["click", "box", "lasso"], horizontal=True,
+                            key="map_tool", help="click: one point at a time; box or lasso: "
+                                                 "drag over the map to take many")
         cache = st.session_state.setdefault("map_cache", {})
         key = (ws.source, ws.arch, ws.seed, method)
+        note = st.empty()  # always present, so the chart keeps its place between reruns
         if key not in cache:
             rng = np.random.default_rng(ws.seed)
             pos = sp.train if len(sp.train) <= MAP_POINTS else np.sort(
                 rng.choice(sp.train, MAP_POINTS, replace=False))
-            with st.spinner("Projecting the model's embeddings..."):
-                cache[key] = (pos, project(embed(ws.baseline, ds.X[pos]), method, ws.seed))
+            note.caption(f"Projecting the model's embeddings ({method})...")
+            cache[key] = (pos, project(embed(ws.baseline, ds.X[pos]), method, ws.seed))
+        note.empty()
         pos, xy = cache[key]
         chosen = np.isin(ds.ids[pos], list(sel.ids)) | np.isin(ds.y[pos], sel.classes)
         fig = go.Figure()
         for c, cname in enumerate(ds.class_names):
             m = ds.y[pos] == c
-            fig.add_trace(go.Scattergl(
+            fig.add_trace(go.Scatter(
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=cname,
                 customdata=ds.ids[pos][m][:, None],
                 hovertemplate="id %{customdata[0]}<extra>class " + cname + "</extra>",
                 marker=dict(size=6, opacity=0.75,
                             line=dict(width=np.where(chosen[m], 2, 0), color="black"))))
-        fig.update_layout(height=520, dragmode="lasso", margin=dict(t=10, b=10),
+        fig.update_layout(height=520, margin=dict(t=10, b=10),
+                          dragmode={"click": "pan", "box": "select", "lasso": "lasso"}[tool],
                           legend=dict(title="class"), xaxis_title=f"{method} 1",
                           yaxis_title=f"{method} 2")
         event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
                                 key="forget_map")
         consume(event, f"map-{method}", "the map")
-        st.caption("Click a point to add it; drag a box or a lasso (toolbar) to add many. "
+        st.caption("Click a point to add it, or choose box / lasso and drag to add many. "
                    "Selected samples have a black ring. Points close together are samples the "
                    "model sees alike.")
     with tabs[1]:
@@ -167,8 +173,9 @@ with right:
         st.rerun()
     if fs is not None:
         counts = np.bincount(ds.y[fs.forget], minlength=ds.n_classes)
-        bars = go.Figure(go.Bar(x=ds.class_names, y=counts, marker_color=color_for("after", [])))
-        bars.update_layout(height=220, margin=dict(t=10, b=10), yaxis_title="samples")
+        bars = go.Figure(go.Bar(x=ds.class_names, y=counts, marker_color=METHOD_COLORS[0]))
+        bars.update_layout(height=220, margin=dict(t=10, b=10), yaxis_title="samples",
+                           xaxis=dict(type="category", title="class"))
         st.plotly_chart(bars, key="forget_bars")
         if ds.kind == "image":
             thumbs = st.columns(8)

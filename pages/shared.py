@@ -134,3 +134,14 @@ def sidebar_summary() -> None:
         else:
             st.caption(f"Forget: {len(sel.ids)} sample(s)")
         st.caption(f"Audits this session: {len(ws.runs)}")
+
+
+def point_id(point: dict) -> int | None:
+    """The sample id carried in a selected plotly point's customdata (list, dict or scalar)."""
+    cd = point.get("customdata")
+    while isinstance(cd, (list, tuple, dict)) and cd:
+        cd = next(iter(cd.values())) if isinstance(cd, dict) else cd[0]
+    try:
+        return int(cd)
+    except (TypeError, ValueError):
+        return None

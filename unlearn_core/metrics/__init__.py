@@ -1,6 +1,6 @@
 """Measurements of a model against the audit's splits."""
 
-from .accuracy import AccuracyReport, accuracy_report
+from .accuracy import AccuracyReport, accuracy_report, confusion_matrix, predictions
 from .efficacy import mia_efficacy, output_feature
 from .mia import (
     ThresholdAttack,
@@ -11,5 +11,8 @@ from .mia import (
     roc_points,
 )
 
-__all__ = ["AccuracyReport", "accuracy_report", "ThresholdAttack", "ThresholdMIAResult", "auc",
-           "best_threshold", "membership_score", "mia_efficacy", "output_feature", "roc_points"]
+__all__ = [
+    "AccuracyReport", "accuracy_report", "confusion_matrix", "predictions", "ThresholdAttack",
+    "ThresholdMIAResult", "auc", "best_threshold", "membership_score", "mia_efficacy",
+    "output_feature", "roc_points",
+]

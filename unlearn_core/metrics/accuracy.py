@@ -42,3 +42,19 @@ def accuracy_report(model, forget: Samples, retain: Samples, test: Samples, n_cl
         if forget_classes else float("nan"),
         per_class_test=per_class,
     )
+
+
+def confusion_matrix(model, samples: Samples, n_classes: int) -> np.ndarray:
+    """``counts[true, predicted]`` over ``samples``."""
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    if len(samples):
+        pred = predict_logits(model, samples.X).argmax(1)
+        np.add.at(counts, (samples.y, pred), 1)
+    return counts
+
+
+def predictions(model, samples: Samples) -> np.ndarray:
+    """Predicted class of every sample."""
+    if not len(samples):
+        return np.zeros(0, dtype=np.int64)
+    return predict_logits(model, samples.X).argmax(1)

@@ -1,0 +1,142 @@
+"""End-to-end in a real browser (Debian chromium via playwright): set up, click and box-select
+forget samples on the map, run two methods, see the audit charts, download the report.
+
+Screenshots land in assets/screenshots/. Skipped when chromium is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = ROOT / "assets" / "screenshots"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = _free_port()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
+         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture()
+def page(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg.set_default_timeout(90_000)
+        errors: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(app_url)
+        yield pg
+        browser.close()
+        assert not errors, errors
+
+
+def forget_count(pg) -> int:
+    return int(pg.get_by_test_id("stMetricValue").first.inner_text())
+
+
+def wait_idle(pg) -> None:
+    """Wait until Streamlit has finished the current rerun."""
+    pg.wait_for_timeout(400)
+    pg.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=90_000)
+
+
+def test_default_flow_in_a_real_browser(page):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.get_by_role("button", name="Load data and train the baseline").click()
+    page.get_by_text("Ready:").wait_for()
+    page.get_by_text("Confusion matrix").wait_for()
+    page.screenshot(path=str(SHOTS / "setup.png"))
+
+    page.get_by_role("link", name="Choose the forget set").click()
+    plot = page.locator(".js-plotly-plot").first
+    plot.wait_for()
+    wait_idle(page)
+    # one click on a point adds that sample
+    point = plot.locator(".scatterlayer path.point").nth(5)
+    box = point.bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 20, cy - 20)
+    page.mouse.move(cx, cy, steps=5)
+    page.mouse.down()
+    page.mouse.up()
+    page.get_by_text("Added 1 sample(s) from the map").wait_for()
+    wait_idle(page)
+    assert forget_count(page) == 1
+    # a box selection adds many
+    page.get_by_text("box", exact=True).click()
+    wait_idle(page)
+    plot = page.locator(".js-plotly-plot").first
+    drag = plot.locator(".nsewdrag").first.bounding_box()
+    x0, y0 = drag["x"] + drag["width"] * 0.55, drag["y"] + drag["height"] * 0.05
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 120, y0 + 90, steps=12)
+    page.mouse.up()
+    page.get_by_text("from the map").last.wait_for()
+    wait_idle(page)
+    assert forget_count(page) > 5
+    page.screenshot(path=str(SHOTS / "forget.png"))
+
+    page.get_by_role("link", name="Next: unlearn").click()
+    page.get_by_text("Methods (the retrain reference always runs)").wait_for()
+    page.locator("[data-testid='stMultiSelect']").first.click()
+    page.get_by_role("option", name="neggrad_plus").click()
+    page.keyboard.press("Escape")
+    page.get_by_role("button", name="Run unlearning").click()
+    page.get_by_text("Finished: retrain, finetune, neggrad_plus").wait_for()
+    page.get_by_role("link", name="Open the audit").click()
+    page.get_by_text("Accuracy before / after / retrain").wait_for()
+    page.get_by_text("Membership inference").first.wait_for()
+    wait_idle(page)
+    assert page.locator(".js-plotly-plot").count() >= 4
+    page.screenshot(path=str(SHOTS / "audit.png"))
+
+    page.get_by_role("link", name="5 · Report").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download JSON report").click()
+    report = json.loads(Path(info.value.path()).read_text())
+    assert report["retrain"]["role"] == "retrain"
+    assert {m["name"] for m in report["methods"]} == {"finetune", "neggrad_plus"}
+    assert report["n_forget"] > 5
