@@ -1,0 +1,134 @@
+"""The dashboard's pages, headless (streamlit.testing.v1.AppTest): the default flow runs end
+to end and bad input shows up as an error in the page while the session survives."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def _ready() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.button(key="setup_go").click().run()
+    assert not at.exception and not at.error
+    return at
+
+
+@pytest.fixture(scope="module")
+def audited() -> AppTest:
+    """Default setup, class 3 forgotten, finetune + neggrad_plus run."""
+    at = _ready()
+    at.switch_page("pages/forget.py").run()
+    at.multiselect(key="forget_classes").select(3).run()
+    at.button(key="forget_classes_go").click().run()
+    at.switch_page("pages/unlearn.py").run()
+    at.multiselect(key="unlearn_methods").select("neggrad_plus").run()
+    at.button(key="unlearn_go").click().run()
+    return at
+
+
+def test_setup_trains_and_shows_accuracy():
+    at = _ready()
+    assert "Ready: digits" in at.success[0].value
+    labels = [m.label for m in at.metric]
+    assert "Test accuracy" in labels
+    test_acc = float(next(m.value for m in at.metric if m.label == "Test accuracy").rstrip("%"))
+    assert test_acc > 90
+
+
+def test_forget_page_edits_and_undo():
+    at = _ready()
+    at.switch_page("pages/forget.py").run()
+    at.text_area(key="forget_ids_text").input("not-an-id").run()
+    at.button(key="forget_ids_go").click().run()
+    assert "not a sample id" in at.error[0].value
+    ws = at.session_state["ws"]
+    train_ids = ws.dataset.ids[ws.splits.train[:4]]
+    test_id = int(ws.dataset.ids[ws.splits.test[0]])
+    at.text_area(key="forget_ids_text").input(str(test_id)).run()
+    at.button(key="forget_ids_go").click().run()
+    assert "not training samples" in at.error[0].value
+    at.text_area(key="forget_ids_text").input(", ".join(map(str, train_ids))).run()
+    at.button(key="forget_ids_go").click().run()
+    assert not at.error
+    assert at.metric[0].value == "4"
+    at.slider(key="forget_frac").set_value(0.2).run()
+    at.button(key="forget_random_go").click().run()
+    assert int(at.metric[0].value) == round(0.2 * len(ws.splits.train))
+    at.button(key="forget_undo").click().run()
+    assert at.metric[0].value == "4"
+    at.button(key="forget_clear").click().run()
+    assert at.session_state["ws"].selection.is_empty
+
+
+def test_unlearn_with_an_empty_forget_set_is_an_error_and_keeps_the_session():
+    at = _ready()
+    at.switch_page("pages/unlearn.py").run()
+    at.button(key="unlearn_go").click().run()
+    assert "forget set is empty" in at.error[0].value
+    assert at.session_state["ws"].ready and not at.exception
+
+
+def test_default_flow_reaches_the_audit(audited):
+    at = audited
+    assert not at.exception
+    assert "Finished: retrain, finetune, neggrad_plus" in at.success[0].value
+    run = at.session_state["ws"].current.result
+    assert run.retrain.accuracy.forget < 0.05 and run.baseline.accuracy.forget > 0.9
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception and not at.error
+    assert {s.value for s in at.subheader} >= {"Accuracy before / after / retrain",
+                                               "Membership inference",
+                                               "Per-sample score shifts"}
+    at.switch_page("pages/report.py").run()
+    assert not at.exception
+    assert at.get("download_button")
+
+
+def test_bad_upload_is_an_error_in_the_page():
+    at = _ready()
+    at.radio(key="setup_source").set_value("Upload").run()
+    at.file_uploader(key="setup_upload").upload("data.npz", b"this is not an npz").run()
+    at.button(key="setup_go").click().run()
+    assert at.error, "a bad file must be reported"
+    assert at.session_state["ws"].ready  # the earlier baseline survives
+
+
+def test_uploaded_npz_and_mismatched_model():
+    from unlearn_core.models import ModelSpec, build_model, save_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    buf = io.BytesIO()
+    np.savez(buf, X=X, y=y)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.radio(key="setup_source").set_value("Upload").run()
+    at.file_uploader(key="setup_upload").upload("mine.npz", buf.getvalue()).run()
+    at.selectbox(key="setup_arch").set_value("mlp").run()
+    at.button(key="setup_go").click().run()
+    assert not at.error and "Ready: mine.npz" in at.success[0].value
+    # a model with 3 outputs for a 2-class dataset is refused
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        w, s = save_model(build_model(ModelSpec("mlp", (6,), 3)), Path(tmp) / "m")
+        at.file_uploader(key="setup_weights").upload("m.safetensors", w.read_bytes()).run()
+        at.file_uploader(key="setup_spec").upload("m.json", s.read_bytes()).run()
+    at.button(key="setup_go").click().run()
+    assert "2 classes" in at.error[0].value
+
+
+def test_sessions_are_isolated(audited):
+    other = AppTest.from_file(APP, default_timeout=60)
+    other.run()
+    assert not other.session_state["ws"].runs
+    assert audited.session_state["ws"].runs
