@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared import color_for, image_of, need_setup, point_id, show_error, workspace
+from pages.shared import image_of, need_setup, point_id, show_error, workspace
+from unlearn_core import charts
 from unlearn_core.errors import UnlearnError
-from unlearn_core.metrics import roc_points
 from unlearn_core.models import predict_proba
 
 st.title("Audit")
@@ -28,8 +28,7 @@ idx = st.selectbox("Audit", range(len(ws.runs)), index=len(ws.runs) - 1,
 run = ws.runs[idx]
 res = run.result
 evals = res.evaluations()
-methods = [e.name for e in res.methods]
-colors = {e.name: color_for(e.name, methods) for e in evals}
+colors = charts.colors_of(res)
 for failure in res.failures:
     st.error(f"{failure.name} failed: {failure.message}")
 
@@ -53,59 +52,22 @@ st.dataframe(table, hide_index=True, width="stretch",
 st.caption(f"Forget set: {res.forget_description} ({res.n_forget} samples). Good unlearning "
            "looks like the **retrain** row, not like the original.")
 
-# --- accuracy bars --------------------------------------------------------------------------
+# --- accuracy and membership charts (shared with the report) -------------------------------
 st.subheader("Accuracy before / after / retrain")
-fig = go.Figure()
-splits = ["forget", "retain", "test"]
-for e in evals:
-    vals = [100 * getattr(e.accuracy, s) for s in splits]
-    shift = [v - 100 * getattr(res.baseline.accuracy, s) for v, s in zip(vals, splits)]
-    fig.add_trace(go.Bar(name=e.name, x=splits, y=vals, marker_color=colors[e.name],
-                         text=[f"{v:.0f}" + ("" if e.role == "baseline" else f" ({d:+.0f})")
-                               for v, d in zip(vals, shift)], textposition="outside"))
-fig.update_layout(barmode="group", height=380, yaxis_title="accuracy %",
-                  yaxis_range=[0, 115], margin=dict(t=10, b=10))
-st.plotly_chart(fig, key="audit_acc")
+st.plotly_chart(charts.accuracy_bars(res), key="audit_acc")
 st.caption("Shift against the original in brackets. Good: forget accuracy near the retrain "
            "bar; retain and test close to the original.")
-
 st.subheader("Per-class test accuracy")
-pc = go.Figure()
-for e in evals:
-    pc.add_trace(go.Bar(name=e.name, x=res.class_names, y=100 * e.accuracy.per_class_test,
-                        marker_color=colors[e.name]))
-pc.update_layout(barmode="group", height=320, yaxis_title="accuracy %", margin=dict(t=10, b=10))
-st.plotly_chart(pc, key="audit_perclass")
+st.plotly_chart(charts.per_class_bars(res), key="audit_perclass")
 st.caption("A forgotten class should drop to the retrain level; the others should not move.")
-
-# --- membership inference -------------------------------------------------------------------
 st.subheader("Membership inference")
 c1, c2 = st.columns(2)
 with c1:
-    hist = go.Figure()
-    for e in evals:
-        hist.add_trace(go.Histogram(x=e.mia.forget_scores, name=f"{e.name} · forget",
-                                    marker_color=colors[e.name], opacity=0.55, nbinsx=40,
-                                    histnorm="probability"))
-    hist.add_trace(go.Histogram(x=res.retrain.mia.test_scores, name="unseen (retrain)",
-                                marker_color="#111827", opacity=0.35, nbinsx=40,
-                                histnorm="probability"))
-    hist.update_layout(barmode="overlay", height=340, xaxis_title=f"{res.config.mia_score} score "
-                       "(higher = looks like a member)", margin=dict(t=10, b=10))
-    st.plotly_chart(hist, key="audit_hist")
+    st.plotly_chart(charts.mia_histogram(res), key="audit_hist")
     st.caption("Forget-set scores of each model. Good: the method's distribution sits on the "
                "retrain one, which is what never-seen data looks like.")
 with c2:
-    roc = go.Figure()
-    for e in evals:
-        fpr, tpr = roc_points(e.mia.forget_scores, e.mia.test_scores)
-        roc.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", line=dict(color=colors[e.name]),
-                                 name=f"{e.name} (AUC {e.mia.auc_forget_vs_test:.2f})"))
-    roc.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
-                             line=dict(dash="dot", color="#9ca3af")))
-    roc.update_layout(height=340, xaxis_title="false positive rate",
-                      yaxis_title="true positive rate", margin=dict(t=10, b=10))
-    st.plotly_chart(roc, key="audit_roc")
+    st.plotly_chart(charts.mia_roc(res), key="audit_roc")
     st.caption("Attack telling forget samples from unseen ones. Good: the curve close to the "
                "retrain curve (AUC near the retrain AUC).")
 

@@ -13,25 +13,12 @@ import streamlit as st
 from torch import nn
 
 from unlearn_core.audit import AuditRun
+from unlearn_core.charts import BASELINE, METHOD_COLORS, RETRAIN, color_for  # noqa: F401
 from unlearn_core.data import Dataset, Splits
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import TrainConfig
 from unlearn_core.progress import ProgressFn
 from unlearn_core.selection import ForgetSelection
-
-# One colour per role, the same on every page and chart.
-BASELINE, RETRAIN = "#6b7280", "#16a34a"
-METHOD_COLORS = ["#2563eb", "#ea580c", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#4f46e5",
-                 "#dc2626", "#65a30d", "#0d9488"]
-
-
-def color_for(name: str, methods: list[str]) -> str:
-    """Grey for the original model, green for retrain, a stable colour per method."""
-    if name in ("baseline", "original", "before"):
-        return BASELINE
-    if name == "retrain":
-        return RETRAIN
-    return METHOD_COLORS[methods.index(name) % len(METHOD_COLORS)] if name in methods else "#111"
 
 
 @dataclass
