@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("UNLEARN_CACHE_DIR", str(ROOT / ".cache"))
+os.environ["UNLEARN_DATA_DIR"] = tempfile.mkdtemp(prefix="unlearn-runs-")  # never ./runs
 
 
 @pytest.fixture(scope="session")
@@ -29,4 +31,16 @@ def class_audit():
     cfg = AuditConfig(dataset="digits", model="cnn", forget="class:3", seed=0,
                       methods=[MethodSpec(m) for m in
                                ("finetune", "gradient_ascent", "neggrad_plus", "random_label")])
+    return run_audit(cfg)
+
+
+@pytest.fixture(scope="session")
+def small_run():
+    """Wine + MLP, class 1 forgotten, two methods: a fast real audit for store/report tests."""
+    from unlearn_core import AuditConfig, MethodSpec, run_audit
+    from unlearn_core.models import TrainConfig
+
+    cfg = AuditConfig(dataset="wine", model="mlp", forget="class:1", seed=0,
+                      train=TrainConfig(epochs=15, lr=5e-3),
+                      methods=[MethodSpec("finetune"), MethodSpec("random_label")])
     return run_audit(cfg)

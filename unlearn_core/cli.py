@@ -15,7 +15,7 @@ from .audit import AuditConfig, MethodSpec, run_audit
 from .errors import ConfigError, UnlearnError
 from .models import TrainConfig
 from .progress import TqdmProgress
-from .table import audit_table
+from .table import audit_table, format_table, pct
 
 
 class _Parser(argparse.ArgumentParser):
@@ -99,7 +99,95 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
         print(f"wrote {args.out}")
+    artifacts = []
+    if args.store:
+        from .store import RunStore
+
+        store = RunStore(args.db, args.data_dir)
+        run_id = store.record(run)
+        artifacts = store.artifacts(run_id)
+        print(f"recorded run {run_id[:12]} in {store.url}")
+    if args.report:
+        from .report import write_reports
+
+        try:
+            paths = write_reports(result, args.report, run, artifacts, pdf=not args.no_pdf)
+        except UnlearnError as err:  # PDF unavailable: the other reports are written
+            print(f"warning: {err}", file=sys.stderr)
+            paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
+
+
+def _store_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", help="SQLAlchemy URL of the run database (default: SQLite in the "
+                   "data folder)")
+    p.add_argument("--data-dir", dest="data_dir",
+                   help="folder of the run database and artifacts ($UNLEARN_DATA_DIR or ./runs)")
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .store import RunStore
+
+    store = RunStore(args.db, args.data_dir)
+    if args.action == "list":
+        rows = [[r.id[:12], r.created_at, r.dataset, r.model, r.forget, r.methods, r.seed,
+                 r.verdict or "-", f"{r.seconds:.1f}"]
+                for r in store.list_runs(args.dataset, args.method)]
+        print(format_table(["id", "created", "dataset", "model", "forget", "methods", "seed",
+                            "verdict", "seconds"], rows) if rows else "no runs recorded")
+        return 0
+    if not args.ids:
+        raise ConfigError(f"runs {args.action} needs a run id (see: runs list)")
+    if args.action == "show":
+        result = store.get(args.ids[0])
+        print(f"run {store.resolve_id(args.ids[0])}: {result.dataset_name}, forget "
+              f"{result.forget_description} ({result.n_forget} samples), seed {result.config.seed}")
+        print(audit_table(result))
+        for art in store.artifacts(args.ids[0]):
+            print(f"artifact {art.name}: {art.path} sha256 {art.sha256[:16]}")
+        return 0
+    rows = {}
+    for run_id, model, metric, value in store.metrics(args.ids):
+        if metric in ("forget_acc", "retain_acc", "test_acc", "mia_efficacy"):
+            rows.setdefault((run_id[:12], model), {})[metric] = value
+    print(format_table(["run", "model", "forget%", "retain%", "test%", "MIA-eff%"], [
+        [r, m, pct(v.get("forget_acc")), pct(v.get("retain_acc")), pct(v.get("test_acc")),
+         pct(v.get("mia_efficacy"))] for (r, m), v in sorted(rows.items())]))
+    return 0
+
+
+def add_runs_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["list", "show", "compare"])
+    p.add_argument("ids", nargs="*", help="run id(s) or unique prefixes")
+    p.add_argument("--dataset", help="list only runs on this dataset")
+    p.add_argument("--method", help="list only runs where this method ran")
+    _store_arguments(p)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .verify import ACC_TOL, SCORE_TOL, verify_report
+
+    progress = TqdmProgress(disable=args.quiet)
+    outcome = verify_report(args.report, progress, rerun=not args.no_rerun)
+    progress.close()
+    for note in outcome.notes:
+        print(f"ok: {note}")
+    print(f"tolerance: accuracies {ACC_TOL:.2f}, attack AUC and MIA-efficacy {SCORE_TOL:.2f}; "
+          "fingerprints exact")
+    if outcome.ok:
+        print("verified: the report is intact and reproduces")
+        return 0
+    for diff in outcome.differences:
+        print(f"differs: {diff}", file=sys.stderr)
+    return 1
+
+
+def add_verify_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="report.json written by `audit --report`")
+    p.add_argument("--no-rerun", action="store_true",
+                   help="only check integrity and artifacts, do not re-run the audit")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
@@ -136,6 +224,11 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="training epochs of the baseline and retrain")
     p.add_argument("--mia-score", dest="mia_score", choices=["loss", "confidence"])
     p.add_argument("--out", help="write the result as JSON here")
+    p.add_argument("--no-store", dest="store", action="store_false",
+                   help="do not record the run in the run database")
+    p.add_argument("--report", help="write report.json, report.html and report.pdf here")
+    p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
+    _store_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -146,6 +239,9 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "methods": ("list unlearning methods and their hyperparameters", lambda p: None,
                 cmd_methods),
     "datasets": ("list built-in datasets and accepted files", lambda p: None, cmd_datasets),
+    "runs": ("list, show or compare recorded audits", add_runs_arguments, cmd_runs),
+    "verify": ("re-check a report: integrity, artifacts, and a re-run within tolerance",
+               add_verify_arguments, cmd_verify),
 }
 
 

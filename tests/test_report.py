@@ -1,0 +1,74 @@
+"""Reports render every section from a real audit, open offline in chromium, and print to PDF."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from unlearn_core.report import build_json_report, content_hash, render_html, write_reports
+from unlearn_core.store import RunStore
+
+SECTIONS = ["Summary verdict", "Setup", "Forget set", "Methods compared", "Accuracy shifts",
+            "Membership inference", "Closeness to retrain", "Relevance maps",
+            "Verification attacks", "Reproducibility"]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def test_json_report_has_figures_fingerprints_and_hash(small_run):
+    payload = build_json_report(small_run.result)
+    repro = payload["reproducibility"]
+    assert repro["dataset_fingerprint"] == small_run.result.dataset_fingerprint
+    assert set(repro["model_hashes"]) == {"baseline", "retrain", "finetune", "random_label"}
+    assert payload["content_sha256"] == content_hash(payload)
+    payload["result"]["methods"][0]["accuracy"]["forget"] = 0.0
+    assert payload["content_sha256"] != content_hash(payload)
+
+
+def test_html_has_every_section_and_inlines_plotly_once(small_run):
+    page = render_html(small_run.result, small_run)
+    for title in SECTIONS:
+        assert f"<h2>{title}</h2>" in page, title
+    assert page.count("Plotly.newPlot") >= 4
+    assert len(re.findall(r"plotly\.js v\d", page)) == 1  # the library itself, once
+    assert "Not run in this audit" in page  # optional sections say so instead of vanishing
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+def test_html_opens_offline_and_charts_draw_and_pdf_has_pages(tmp_path, small_run, digits):
+    from playwright.sync_api import sync_playwright
+
+    from unlearn_core import AuditConfig, MethodSpec, run_audit
+    from unlearn_core.models import TrainConfig
+
+    store = RunStore(data_dir=tmp_path / "runs")
+    run_id = store.record(small_run)
+    paths = write_reports(small_run.result, tmp_path / "rep", small_run, store.artifacts(run_id))
+    pdf = paths["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", pdf)) >= 2
+    # an image audit renders thumbnails
+    img = run_audit(AuditConfig(dataset="digits", model="mlp", forget="class:3",
+                                train=TrainConfig(epochs=3), methods=[MethodSpec("finetune")]))
+    img_page = render_html(img.result, img)
+    assert img_page.count("data:image/png;base64") >= 10
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        blocked, errors = [], []
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            "file:") else (blocked.append(route.request.url), route.abort()))
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(paths["html"].resolve().as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length"
+                               " >= 4", timeout=30_000)
+        assert page.locator(".js-plotly-plot").count() >= 5
+        browser.close()
+    assert not errors, errors
+    assert not blocked, blocked
+    saved = json.loads(paths["json"].read_text())
+    assert saved["reproducibility"]["artifacts"]

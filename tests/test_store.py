@@ -1,0 +1,87 @@
+"""The run store records complete runs atomically and lists, shows and compares them."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from unlearn_core.cli import main
+from unlearn_core.store import RunStore, sha256_file
+
+
+def test_record_and_read_back(tmp_path, small_run):
+    store = RunStore(data_dir=tmp_path)
+    run_id = store.record(small_run)
+    back = store.get(run_id[:8])
+    assert back.forget_fingerprint == small_run.result.forget_fingerprint
+    assert back.methods[0].accuracy.forget == small_run.result.methods[0].accuracy.forget
+    arts = {a.name: a for a in store.artifacts(run_id)}
+    assert {"baseline.safetensors", "retrain.safetensors", "finetune.safetensors",
+            "scores.npz"} <= set(arts)
+    for a in arts.values():
+        assert sha256_file(__import__("pathlib").Path(a.path)) == a.sha256
+    [summary] = store.list_runs()
+    assert summary.dataset == "wine" and summary.methods == "finetune,random_label"
+    assert store.list_runs(method="finetune") and not store.list_runs(method="scrub")
+    assert not store.list_runs(dataset="digits")
+    rows = store.metrics([run_id])
+    assert ("finetune", "forget_acc") in {(m, k) for _, m, k, _ in rows}
+
+
+def test_crash_before_commit_leaves_nothing(tmp_path, small_run):
+    store = RunStore(data_dir=tmp_path)
+    with pytest.raises(RuntimeError):
+        store.record(small_run, _fail_before_commit=True)
+    assert store.list_runs() == []
+    assert [p for p in store.artifact_root.iterdir()] == []
+
+
+def test_killed_process_leaves_database_consistent(tmp_path):
+    """A process killed in the middle of writing artifacts leaves no record; the orphan folder
+    is swept."""
+    code = f"""
+import os, sys
+sys.path.insert(0, {str(__import__('pathlib').Path(__file__).resolve().parents[1])!r})
+from unlearn_core import AuditConfig, MethodSpec, run_audit
+from unlearn_core.models import TrainConfig
+from unlearn_core import store as st
+run = run_audit(AuditConfig(dataset="wine", model="logreg", forget="random:0.1",
+                train=TrainConfig(epochs=2), methods=[MethodSpec("finetune")]))
+real = st.save_model
+def dying(model, path):
+    out = real(model, path)
+    os._exit(9)  # killed after the first artifact is on disk
+st.save_model = dying
+st.RunStore(data_dir={str(tmp_path)!r}).record(run)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 9, proc.stderr
+    store = RunStore(data_dir=tmp_path)
+    assert store.list_runs() == []
+    assert store.cleanup_orphans()  # the half-written folder
+    assert list(store.artifact_root.iterdir()) == []
+
+
+def test_cli_records_lists_shows_compares(tmp_path, capsys):
+    common = ["--data-dir", str(tmp_path)]
+    for seed in ("0", "1"):
+        assert main(["audit", "--dataset", "wine", "--model", "logreg", "--forget", "class:2",
+                     "--method", "finetune", "--epochs", "5", "--seed", seed, "--quiet",
+                     *common]) == 0
+    out = capsys.readouterr().out
+    assert out.count("recorded run") == 2
+    assert main(["runs", "list", *common]) == 0
+    listing = capsys.readouterr().out
+    ids = [line.split()[0] for line in listing.splitlines()[2:]]
+    assert len(ids) == 2
+    assert main(["runs", "show", ids[0], *common]) == 0
+    assert "finetune" in capsys.readouterr().out
+    assert main(["runs", "compare", *ids, *common]) == 0
+    assert capsys.readouterr().out.count("finetune") == 2
+    assert main(["runs", "show", "zzz", *common]) == 2
+    assert "no run with id" in capsys.readouterr().err
+    assert main(["audit", "--dataset", "wine", "--model", "logreg", "--no-store", "--epochs",
+                 "2", "--forget", "class:2", "--quiet", *common]) == 0
+    assert "recorded" not in capsys.readouterr().out
+    assert json.loads(json.dumps(RunStore(data_dir=tmp_path).get(ids[0]).to_dict()))

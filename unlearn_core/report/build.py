@@ -1,0 +1,230 @@
+"""Build the three report forms from the same ``AuditResult``.
+
+The JSON report carries the result, a reproducibility block (config, seeds, fingerprints, model
+hashes, versions, artifact hashes) and a SHA-256 of both, so an edited report is detected. The
+HTML inlines plotly's JavaScript once, so it works offline. The PDF is that HTML printed by the
+system chromium (no download, charts drawn by the same code).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from plotly.offline import get_plotlyjs
+
+from .. import charts
+from ..audit import AuditResult, AuditRun
+from ..errors import UnlearnError
+from ..serialize import to_jsonable
+
+REPORT_VERSION = 1
+
+
+def content_hash(payload: dict) -> str:
+    """SHA-256 of the canonical JSON of the result and reproducibility block."""
+    import hashlib
+
+    canon = json.dumps({"result": payload["result"], "reproducibility":
+                        payload["reproducibility"]}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def build_json_report(result: AuditResult, artifacts: Optional[list] = None) -> dict:
+    """The JSON report: result, reproducibility block and content hash."""
+    repro = {
+        "config": to_jsonable(result.config),
+        "seed": result.config.seed,
+        "train_config": to_jsonable(result.train_config),
+        "dataset_fingerprint": result.dataset_fingerprint,
+        "splits_fingerprint": result.splits_fingerprint,
+        "forget_fingerprint": result.forget_fingerprint,
+        "model_hashes": {e.name: e.model_hash for e in result.evaluations()},
+        "versions": result.versions,
+        "artifacts": [to_jsonable(a) for a in (artifacts or [])],
+    }
+    payload = {"report_version": REPORT_VERSION, "result": result.to_dict(),
+               "reproducibility": repro}
+    payload["content_sha256"] = content_hash(payload)
+    return payload
+
+
+def _pct(v: float) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _not_run(what: str) -> str:
+    return f'<p class="muted">Not run in this audit: {html.escape(what)}.</p>'
+
+
+def _thumbnails(run: Optional[AuditRun], limit: int = 24) -> str:
+    if run is None or run.data.dataset.kind != "image":
+        return ""
+    from PIL import Image
+
+    ds, out = run.data.dataset, []
+    for pos in run.data.forget_set.forget[:limit]:
+        x = ds.X[pos]
+        img = x[0] if x.shape[0] == 1 else np.transpose(x, (1, 2, 0))
+        arr = (np.clip(img, 0, 1) * 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(arr).resize((48, 48), Image.NEAREST).save(buf, format="PNG")
+        out.append(f'<figure><img alt="sample {ds.ids[pos]}" src="data:image/png;base64,'
+                   f'{base64.b64encode(buf.getvalue()).decode()}"><figcaption>{ds.ids[pos]}'
+                   f"</figcaption></figure>")
+    return f'<div class="thumbs">{"".join(out)}</div>'
+
+
+def _verdict_section(result: AuditResult) -> str:
+    verdicts = getattr(result, "verdicts", None)
+    if not verdicts:
+        rows = []
+        for e in result.methods:
+            gap = np.nanmean([abs(getattr(e.accuracy, k) - getattr(result.retrain.accuracy, k))
+                              for k in ("forget", "retain", "test")]) * 100
+            auc_gap = abs(e.mia.auc_forget_vs_test - result.retrain.mia.auc_forget_vs_test)
+            rows.append([e.name, f"{gap:.2f}", f"{auc_gap:.3f}"])
+        return (_not_run("verdict checks") + "<p>Distance to the retrain reference:</p>" +
+                _table(["method", "mean accuracy gap (points)", "MIA AUC gap"], rows))
+    rows = []
+    for v in verdicts:
+        for c in getattr(v, "checks", []):
+            rows.append([getattr(v, "method", ""), c.name, f"{c.figure:.4g}", f"{c.threshold:.4g}",
+                         "pass" if c.passed else "FAIL", c.reason])
+    return _table(["method", "check", "figure", "threshold", "result", "reason"], rows)
+
+
+def _optional_section(result: AuditResult, attr: str, what: str) -> str:
+    items = getattr(result, attr, None)
+    if not items:
+        return _not_run(what)
+    rows = [[html.escape(json.dumps(to_jsonable(i), default=str))[:400]] for i in items]
+    return _table([what], rows)
+
+
+def render_html(result: AuditResult, run: Optional[AuditRun] = None,
+                payload: Optional[dict] = None) -> str:
+    """A self-contained HTML report (plotly JS inlined once in the head; no network needed)."""
+    payload = payload or build_json_report(result)
+    figs = [("Accuracy before / after / retrain", charts.accuracy_bars(result),
+             "Good: forget accuracy near retrain; retain and test near the original."),
+            ("Per-class test accuracy", charts.per_class_bars(result),
+             "A forgotten class drops to the retrain level; the others stay."),
+            ("Membership scores of the forget set", charts.mia_histogram(result),
+             "Good: the method's distribution sits on the retrain one."),
+            ("Membership-inference ROC (forget vs unseen)", charts.mia_roc(result),
+             "Good: close to the retrain curve.")]
+    chart_html = {}
+    for title, fig, note in figs:
+        chart_html[title] = (fig.to_html(full_html=False, include_plotlyjs=False,
+                                         config={"displaylogo": False}) +
+                             f'<p class="muted">{html.escape(note)}</p>')
+    forget_counts = ""
+    if run is not None:
+        forget_counts = charts.forget_class_counts(
+            result, run.data.dataset.y[run.data.forget_set.forget]).to_html(
+            full_html=False, include_plotlyjs=False)
+    evals = result.evaluations()
+    acc_rows = [[e.name, e.role, _pct(e.accuracy.forget), _pct(e.accuracy.retain),
+                 _pct(e.accuracy.test), _pct(e.accuracy.test_other_classes),
+                 f"{e.seconds:.2f}"] for e in evals]
+    mia_rows = [[e.name, f"{e.mia.auc_forget_vs_test:.3f}", _pct(e.mia.forget_member_rate),
+                 _pct(e.mia_efficacy), f"{e.mia.auc_retain_vs_population:.3f}",
+                 f"{e.mia.auc_test_vs_population:.3f}"] for e in evals]
+    method_rows = [[e.name, json.dumps(e.params), "; ".join(e.log[-2:])] for e in result.methods]
+    fail_rows = [[f.name, f.message] for f in result.failures]
+    repro = payload["reproducibility"]
+    cfg = result.config
+    sections = [
+        ("Summary verdict", _verdict_section(result)),
+        ("Setup", _table(["item", "value"], [
+            ["dataset", result.dataset_name], ["model", cfg.model], ["seed", cfg.seed],
+            ["training", json.dumps(to_jsonable(result.train_config))],
+            ["split sizes (train / test / population)",
+             f"{result.n_train} / {result.n_test} / {result.n_population}"]])),
+        ("Forget set", f"<p>{html.escape(result.forget_description)}: {result.n_forget} "
+                       f"samples, {result.n_retain} retained.</p>" + forget_counts +
+                       _thumbnails(run)),
+        ("Methods compared", _table(["method", "hyperparameters", "log"], method_rows) +
+         (_table(["failed method", "reason"], fail_rows) if fail_rows else "")),
+        ("Accuracy shifts", _table(["model", "role", "forget %", "retain %", "test %",
+                                    "test other classes %", "seconds"], acc_rows) +
+         chart_html["Accuracy before / after / retrain"] + chart_html["Per-class test accuracy"]),
+        ("Membership inference", _table(["model", "AUC forget vs unseen", "called members %",
+                                         "MIA-efficacy %", "AUC retain vs population",
+                                         "AUC test vs population (≈0.5)"], mia_rows) +
+         chart_html["Membership scores of the forget set"] +
+         chart_html["Membership-inference ROC (forget vs unseen)"]),
+        ("Closeness to retrain", _optional_section(result, "closeness", "closeness metrics")),
+        ("Relevance maps", _optional_section(result, "relevance", "relevance maps")),
+        ("Verification attacks", _optional_section(result, "checks", "verification attacks")),
+        ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
+         f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
+         "<code>python -m unlearn_core verify report.json</code>.</p>"),
+    ]
+    nav = "".join(f'<a href="#s{i}">{html.escape(t)}</a>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<section id="s{i}"><h2>{html.escape(t)}</h2>{c}</section>'
+                   for i, (t, c) in enumerate(sections))
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Unlearning audit: {html.escape(result.dataset_name)}, {html.escape(result.forget_description)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#111;padding:0 1em}}
+h1{{margin-bottom:.2em}} h2{{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}}
+table{{border-collapse:collapse;margin:.6em 0;font-size:.9em}}
+td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}} td:first-child,th:first-child{{text-align:left}}
+.muted{{color:#666;font-size:.9em}} nav a{{margin-right:1em;font-size:.9em}}
+pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
+.thumbs{{display:flex;flex-wrap:wrap;gap:6px}} .thumbs figure{{margin:0;text-align:center;font-size:.7em}}
+section{{break-inside:avoid-page}}
+</style><script>{get_plotlyjs()}</script></head><body>
+<h1>Unlearning audit</h1>
+<p class="muted">{html.escape(result.dataset_name)} · {html.escape(cfg.model)} · forget {html.escape(result.forget_description)} · seed {cfg.seed} · unlearn_core {html.escape(result.versions.get("unlearn_core", ""))}</p>
+<nav>{nav}</nav>{body}</body></html>"""
+
+
+def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromium") -> Path:
+    """Print the HTML report to PDF with the system chromium (charts drawn as on screen)."""
+    exe = chromium if Path(chromium).exists() else shutil.which("chromium")
+    if not exe:
+        raise UnlearnError("PDF export needs chromium (apt-get install chromium); the HTML and "
+                           "JSON reports were written")
+    with tempfile.TemporaryDirectory() as profile:
+        proc = subprocess.run(
+            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             f"--user-data-dir={profile}", "--no-pdf-header-footer",
+             "--virtual-time-budget=15000", f"--print-to-pdf={pdf_path.resolve()}",
+             html_path.resolve().as_uri()], capture_output=True, timeout=180)
+    if proc.returncode != 0 or not pdf_path.exists():
+        raise UnlearnError(f"chromium could not print the PDF (exit {proc.returncode})")
+    return pdf_path
+
+
+def write_reports(result: AuditResult, out_dir: str | Path, run: Optional[AuditRun] = None,
+                  artifacts: Optional[list] = None, pdf: bool = True) -> dict[str, Path]:
+    """Write report.json, report.html and (when chromium is there) report.pdf."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = build_json_report(result, artifacts)
+    paths = {"json": out / "report.json", "html": out / "report.html"}
+    paths["json"].write_text(json.dumps(payload, indent=1))
+    paths["html"].write_text(render_html(result, run, payload), encoding="utf-8")
+    if pdf:
+        paths["pdf"] = write_pdf(paths["html"], out / "report.pdf")
+    return paths
