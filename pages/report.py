@@ -1,31 +1,77 @@
-"""Report: download the audit record and browse this session's earlier audits."""
+"""Report: download the audit report (HTML, JSON, PDF) and browse earlier recorded runs."""
 
 import json
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from pages.shared import need_setup, workspace
+from pages.shared import run_store, show_error, workspace
+from unlearn_core.errors import UnlearnError
+from unlearn_core.report import build_json_report, render_html, write_pdf
+from unlearn_core.table import audit_table
 
 st.title("Report")
-if need_setup():
-    st.stop()
 ws = workspace()
-if ws.current is None:
-    st.info("No audit yet: run methods on the **Unlearn** page.")
-    st.stop()
+store = run_store()
 
-rows = [{"#": i + 1, "forget set": r.result.forget_description, "samples": r.result.n_forget,
-         "methods": ", ".join(e.name for e in r.result.methods),
-         "retrain forget acc %": 100 * r.result.retrain.accuracy.forget,
-         "seconds": r.result.seconds} for i, r in enumerate(ws.runs)]
-st.subheader("Audits in this session")
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-idx = st.selectbox("Audit to export", range(len(ws.runs)), index=len(ws.runs) - 1,
-                   format_func=lambda i: f"#{i + 1}", key="report_pick")
-result = ws.runs[idx].result
-st.download_button("Download JSON report", json.dumps(result.to_dict(), indent=1),
-                   file_name=f"audit_{idx + 1}.json", mime="application/json",
-                   key="report_json", icon=":material/download:")
-st.caption("The JSON holds every figure, the config, seeds, data and forget-set fingerprints and "
-           "model hashes: `python -m unlearn_core audit --config` re-runs it.")
+
+def downloads(result, run, run_id: str, key: str) -> None:
+    artifacts = store.artifacts(run_id) if run_id else []
+    payload = build_json_report(result, artifacts)
+    page = render_html(result, run, payload)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download HTML report", page, file_name="audit_report.html",
+                       mime="text/html", key=f"{key}_html", icon=":material/download:")
+    c2.download_button("Download JSON report", json.dumps(payload, indent=1),
+                       file_name="audit_report.json", mime="application/json",
+                       key=f"{key}_json", icon=":material/download:")
+    if c3.button("Build PDF", key=f"{key}_pdf_go", icon=":material/picture_as_pdf:"):
+        try:
+            with st.spinner("Printing the report with chromium..."), \
+                    tempfile.TemporaryDirectory() as tmp:
+                html_path = Path(tmp) / "report.html"
+                html_path.write_text(page, encoding="utf-8")
+                st.session_state[f"{key}_pdf"] = write_pdf(html_path,
+                                                           Path(tmp) / "r.pdf").read_bytes()
+        except UnlearnError as err:
+            show_error(err)
+    if st.session_state.get(f"{key}_pdf"):
+        c3.download_button("Download PDF report", st.session_state[f"{key}_pdf"],
+                           file_name="audit_report.pdf", mime="application/pdf",
+                           key=f"{key}_pdf_dl")
+    st.caption("The HTML works offline (charts inlined). The JSON holds every figure, the config, "
+               "seeds, fingerprints, model and weight-file hashes: "
+               "`python -m unlearn_core verify audit_report.json` re-checks it.")
+
+
+st.subheader("This session's audits")
+if ws.current is None:
+    st.info("No audit in this session yet: run methods on the **Unlearn** page.")
+else:
+    idx = st.selectbox("Audit to export", range(len(ws.runs)), index=len(ws.runs) - 1,
+                       key="report_pick", format_func=lambda i: f"#{i + 1}: "
+                       f"{ws.runs[i].result.forget_description}, "
+                       f"{', '.join(e.name for e in ws.runs[i].result.methods)}")
+    run_id = ws.run_ids[idx] if idx < len(ws.run_ids) else ""
+    downloads(ws.runs[idx].result, ws.runs[idx], run_id, "cur")
+
+st.subheader("Run history")
+c1, c2 = st.columns(2)
+dataset = c1.text_input("Filter by dataset", key="hist_dataset")
+method = c2.text_input("Filter by method", key="hist_method")
+runs = store.list_runs(dataset or None, method or None)
+if not runs:
+    st.caption("No recorded runs match.")
+else:
+    st.dataframe(pd.DataFrame([{"id": r.id[:12], "created": r.created_at, "dataset": r.dataset,
+                                "model": r.model, "forget": r.forget, "methods": r.methods,
+                                "seed": r.seed, "verdict": r.verdict or "-",
+                                "seconds": round(r.seconds, 1)} for r in runs]),
+                 hide_index=True, width="stretch")
+    pick = st.selectbox("Open a recorded run", [r.id for r in runs], key="hist_pick",
+                        format_func=lambda i: i[:12])
+    old = store.get(pick)
+    st.code(audit_table(old), language=None)
+    downloads(old, None, pick, "hist")

@@ -36,6 +36,7 @@ class Workspace:
     selection: ForgetSelection = field(default_factory=ForgetSelection)
     seen_selections: set = field(default_factory=set)
     runs: list[AuditRun] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)  # the store's id of each run
     open_sample: Optional[int] = None
 
     @property
@@ -61,6 +62,14 @@ def model_store() -> dict:
     Shared models are never modified: every method works on a copy.
     """
     return {}
+
+
+@st.cache_resource(show_spinner=False)
+def run_store():
+    """The run database ($UNLEARN_DATA_DIR or ./runs), shared by all sessions."""
+    from unlearn_core.store import RunStore
+
+    return RunStore()
 
 
 @st.cache_resource(show_spinner=False)

@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from pages.shared import need_setup, show_error, workspace
+from pages.shared import need_setup, run_store, show_error, workspace
 from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
 from unlearn_core.errors import UnlearnError
 from unlearn_core.methods import METHODS, available_methods
@@ -64,6 +64,11 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
                             baseline_seconds=ws.baseline_seconds)
             status.update(label="Done", state="complete")
         ws.runs.append(run)
+        try:
+            ws.run_ids.append(run_store().record(run))
+        except Exception as err:  # the audit stays in the session even if the store fails
+            ws.run_ids.append("")
+            st.warning(f"The run could not be recorded in the run database: {err}")
         for failure in run.result.failures:
             st.error(f"{failure.name} failed: {failure.message}")
         done = [ev.name for ev in run.result.methods]

@@ -88,8 +88,10 @@ def test_default_flow_reaches_the_audit(audited):
                                                "Membership inference",
                                                "Per-sample score shifts"}
     at.switch_page("pages/report.py").run()
-    assert not at.exception
+    assert not at.exception and not at.error
     assert at.get("download_button")
+    ws = at.session_state["ws"]
+    assert ws.run_ids and ws.run_ids[-1]  # recorded in the run database
 
 
 def test_bad_upload_is_an_error_in_the_page():

@@ -97,9 +97,14 @@ def test_default_flow_in_a_real_browser(page):
     page.screenshot(path=str(SHOTS / "audit.png"))
 
     page.get_by_role("link", name="5 · Report").click()
+    page.get_by_text("Run history").wait_for()
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download JSON report").click()
-    report = json.loads(Path(info.value.path()).read_text())
+        page.get_by_role("button", name="Download JSON report").first.click()
+    report = json.loads(Path(info.value.path()).read_text())["result"]
     assert report["retrain"]["role"] == "retrain"
     assert {m["name"] for m in report["methods"]} == {"finetune", "neggrad_plus"}
     assert report["n_forget"] > 5
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download HTML report").first.click()
+    assert "<h2>Membership inference</h2>" in Path(info.value.path()).read_text()
+    page.screenshot(path=str(SHOTS / "report.png"))
