@@ -120,12 +120,33 @@ except ImportError:
 except UnlearnError as err:
     show_error(err)
 
-# --- verdict --------------------------------------------------------------------------------
-st.subheader("Verdict")
-verdicts = getattr(res, "verdicts", None)
-if verdicts:
-    from pages.verdict_view import show_verdicts
+# --- closeness and verdict ------------------------------------------------------------------
+st.subheader("Closeness to retrain")
+if res.closeness:
+    st.dataframe(pd.DataFrame([{
+        "method": c.name, "JS forget": c.js_forget, "JS test": c.js_test,
+        "KL forget": c.kl_forget, "agreement forget %": 100 * c.agreement_forget,
+        "agreement test %": 100 * c.agreement_test,
+        "activation distance forget": c.activation_distance_forget,
+        "weight L2": c.weight_l2} for c in res.closeness]), hide_index=True, width="stretch",
+        column_config={"method": st.column_config.TextColumn()})
+    st.caption("Distances of each method's outputs (and weights) to the retrained model. Good: "
+               "JS and activation distance near 0, agreement near 100%.")
+else:
+    st.info("No method ran, so there is nothing to compare with retrain.")
 
-    show_verdicts(verdicts)
+st.subheader("Verdict")
+if res.verdicts:
+    for v in res.verdicts:
+        (st.success if v.passed else st.warning)(
+            f"**{v.method}**: {'PASS' if v.passed else 'FAIL'} "
+            f"({sum(c.passed for c in v.checks)}/{len(v.checks)} checks)")
+    st.dataframe(pd.DataFrame([{"method": v.method, "check": c.name, "result":
+                                "pass" if c.passed else "FAIL", "figure": c.figure,
+                                "threshold": c.threshold, "reason": c.reason}
+                               for v in res.verdicts for c in v.checks]),
+                 hide_index=True, width="stretch")
+    st.caption("Each check compares the method with the retrain reference; thresholds are "
+               "defaults (`--threshold name=value` on the command line).")
 else:
     st.info("No verdict recorded for this audit.")

@@ -18,9 +18,11 @@ from .forget import ForgetSet, resolve_forget
 from .methods import UnlearnContext, make_method
 from .metrics import (
     AccuracyReport,
+    Closeness,
     ThresholdAttack,
     ThresholdMIAResult,
     accuracy_report,
+    closeness,
     mia_efficacy,
 )
 from .models import (
@@ -34,6 +36,7 @@ from .models import (
 )
 from .progress import ProgressFn, report
 from .serialize import from_jsonable, to_jsonable
+from .verdict import Verdict, VerdictThresholds, judge
 
 
 @dataclass
@@ -58,6 +61,7 @@ class AuditConfig:
     population_fraction: float = 0.2
     train: Optional[TrainConfig] = None  # None: the default recipe for the model and data
     mia_score: str = "loss"
+    thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
 
 
 @dataclass
@@ -108,6 +112,8 @@ class AuditResult:
     failures: list[MethodFailure]
     versions: dict[str, str]
     seconds: float
+    closeness: list[Closeness] = field(default_factory=list)  # each method vs retrain
+    verdicts: list[Verdict] = field(default_factory=list)
 
     def evaluations(self) -> list[ModelEvaluation]:
         """Baseline, retrain, then each method, in the order a table shows them."""
@@ -267,5 +273,8 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         n_population=len(splits.population), train_config=recipe, baseline=base_eval,
         retrain=retrain_eval, methods=evaluations, failures=failures, versions=versions(),
         seconds=time.perf_counter() - start,
+        closeness=[closeness(e.name, models[e.name], models["retrain"], forget, data.test)
+                   for e in evaluations],
     )
+    result.verdicts = judge(result, config.thresholds)
     return AuditRun(result, data, models, ctx)

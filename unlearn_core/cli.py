@@ -15,7 +15,7 @@ from .audit import AuditConfig, MethodSpec, run_audit
 from .errors import ConfigError, UnlearnError
 from .models import TrainConfig
 from .progress import TqdmProgress
-from .table import audit_table, format_table, pct
+from .table import audit_table, format_table, pct, verdict_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,7 +66,16 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         raise ConfigError(f"unknown config key '{unknown[0]}': use {', '.join(sorted(known))}")
     methods_raw = raw.pop("methods", None)
     train_raw = raw.pop("train", None)
+    thresholds_raw = raw.pop("thresholds", None) or {}
     cfg = AuditConfig(**raw)
+    if not isinstance(thresholds_raw, dict):
+        raise ConfigError("config 'thresholds' must be a mapping of name: value")
+    cfg.thresholds.update({str(k): str(v) for k, v in thresholds_raw.items()})
+    for item in args.threshold or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--threshold '{item}' must look like name=value")
+        cfg.thresholds.update({key.strip(): value.strip()})
     if methods_raw is not None:
         cfg.methods = [parse_method(m) if isinstance(m, str) else
                        MethodSpec(m["name"], dict(m.get("params", {}))) for m in methods_raw]
@@ -96,6 +105,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     print(audit_table(result))
     for failure in result.failures:
         print(f"failed: {failure.name}: {failure.message}")
+    print(verdict_table(result.verdicts))
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
         print(f"wrote {args.out}")
@@ -116,6 +126,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"warning: {err}", file=sys.stderr)
             paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
         print("wrote " + ", ".join(str(p) for p in paths.values()))
+    if args.fail_on_verdict and (result.failures or not all(v.passed for v in result.verdicts)):
+        failing = [v.method for v in result.verdicts if not v.passed]
+        failing += [f.name for f in result.failures]
+        print(f"error: verdict failed for {', '.join(failing)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -228,6 +243,10 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not record the run in the run database")
     p.add_argument("--report", help="write report.json, report.html and report.pdf here")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
+    p.add_argument("--fail-on-verdict", dest="fail_on_verdict", action="store_true",
+                   help="exit 1 when any method fails a verdict check (for CI pipelines)")
+    p.add_argument("--threshold", action="append",
+                   help="change a verdict threshold, e.g. mia_auc_gap=0.1; repeatable")
     _store_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -36,3 +36,13 @@ def _row(ev: ModelEvaluation, retrain_s: float) -> list[str]:
     return [ev.name, pct(ev.accuracy.forget), pct(ev.accuracy.retain), pct(ev.accuracy.test),
             pct(ev.accuracy.test_other_classes), f"{ev.mia.auc_forget_vs_test:.3f}",
             pct(ev.mia.forget_member_rate), pct(ev.mia_efficacy), f"{ev.seconds:.2f}", speed]
+
+
+def verdict_table(verdicts) -> str:
+    """One line per check: method, check, pass/fail, reason."""
+    if not verdicts:
+        return "verdict: no method to judge"
+    rows = [[v.method, c.name, "pass" if c.passed else "FAIL", c.reason]
+            for v in verdicts for c in v.checks]
+    overall = ", ".join(f"{v.method} {'PASS' if v.passed else 'FAIL'}" for v in verdicts)
+    return format_table(["method", "check", "result", "reason"], rows) + f"\nverdict: {overall}"

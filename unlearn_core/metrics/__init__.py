@@ -1,6 +1,7 @@
 """Measurements of a model against the audit's splits."""
 
 from .accuracy import AccuracyReport, accuracy_report, confusion_matrix, predictions
+from .closeness import Closeness, closeness, js, kl, weight_distance
 from .efficacy import mia_efficacy, output_feature
 from .mia import (
     ThresholdAttack,
@@ -14,5 +15,5 @@ from .mia import (
 __all__ = [
     "AccuracyReport", "accuracy_report", "confusion_matrix", "predictions", "ThresholdAttack",
     "ThresholdMIAResult", "auc", "best_threshold", "membership_score", "mia_efficacy",
-    "output_feature", "roc_points",
+    "output_feature", "roc_points", "Closeness", "closeness", "js", "kl", "weight_distance",
 ]

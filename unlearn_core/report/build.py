@@ -110,6 +110,17 @@ def _verdict_section(result: AuditResult) -> str:
     return _table(["method", "check", "figure", "threshold", "result", "reason"], rows)
 
 
+def _closeness_section(result: AuditResult) -> str:
+    if not result.closeness:
+        return _not_run("closeness to retrain (no method ran)")
+    rows = [[c.name, f"{c.js_forget:.4f}", f"{c.js_test:.4f}", f"{c.kl_forget:.4f}",
+             _pct(c.agreement_forget), _pct(c.agreement_test),
+             f"{c.activation_distance_forget:.4f}", f"{c.weight_l2:.3f}"]
+            for c in result.closeness]
+    return _table(["method", "JS forget", "JS test", "KL forget", "agreement forget %",
+                   "agreement test %", "activation distance forget", "weight L2"], rows)
+
+
 def _optional_section(result: AuditResult, attr: str, what: str) -> str:
     items = getattr(result, attr, None)
     if not items:
@@ -171,7 +182,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
                                          "AUC test vs population (≈0.5)"], mia_rows) +
          chart_html["Membership scores of the forget set"] +
          chart_html["Membership-inference ROC (forget vs unseen)"]),
-        ("Closeness to retrain", _optional_section(result, "closeness", "closeness metrics")),
+        ("Closeness to retrain", _closeness_section(result)),
         ("Relevance maps", _optional_section(result, "relevance", "relevance maps")),
         ("Verification attacks", _optional_section(result, "checks", "verification attacks")),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
