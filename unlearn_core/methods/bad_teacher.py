@@ -1,0 +1,60 @@
+"""Bad Teacher: a student (copy of the original) distils the competent teacher (the original)
+on retain samples and an incompetent teacher (a randomly initialised model) on forget samples
+(Chundawat et al., "Can Bad Teaching Induce Forgetting?", AAAI 2023)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import MethodError
+from ..models.architectures import build_model
+from ..models.training import make_optimizer, minibatches, to_tensors
+from ..progress import report
+from ._common import kl_to_teacher
+from .base import UnlearningMethod, hparam, rng_for
+from .registry import register
+
+
+@register
+@dataclass
+class BadTeacher(UnlearningMethod):
+    name = "bad_teacher"
+    paper = "Bad Teacher, competent/incompetent distillation (Chundawat et al., AAAI 2023)"
+
+    epochs: int = hparam(3, "epochs over the mixed forget + retain-subset data")
+    lr: float = hparam(1e-3, "learning rate")
+    temperature: float = hparam(1.0, "distillation temperature")
+    retain_share: float = hparam(0.3, "share of the retain set used (the paper uses a subset)")
+    batch_size: int = hparam(64, "minibatch size")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        if ctx.spec is None:
+            raise MethodError("bad_teacher needs the model's architecture spec to build the "
+                              "incompetent (random) teacher")
+        rng = rng_for(ctx, salt=4)
+        good = copy.deepcopy(model).eval()
+        bad = build_model(ctx.spec, seed=ctx.seed + 1).eval()
+        n_r = max(1, int(self.retain_share * len(retain)))
+        sub = retain.take(np.sort(rng.choice(len(retain), n_r, replace=False)))
+        Xf, _ = to_tensors(forget)
+        Xr, _ = to_tensors(sub)
+        X = torch.cat([Xf, Xr])
+        is_forget = torch.cat([torch.ones(len(Xf)), torch.zeros(len(Xr))]).bool()
+        with torch.no_grad():
+            target = torch.where(is_forget[:, None], bad(X), good(X))
+        opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
+        for epoch in range(self.epochs):
+            model.train()
+            for idx in minibatches(len(X), self.batch_size, rng):
+                loss = kl_to_teacher(model(X[idx]), target[idx], self.temperature)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            report(ctx.progress, self.name, epoch + 1, self.epochs)
+        log.append(f"distilled {len(Xf)} forget samples from a random teacher and {n_r} "
+                   f"retain samples from the original, {self.epochs} epochs")
+        return model

@@ -1,0 +1,66 @@
+"""SalUn: saliency unlearning. A mask keeps the weights whose forget-loss gradient is largest in
+magnitude (the top share); random-label training (forget relabelled at random, plus retain)
+then updates only those weights (Fan et al., "SalUn: Empowering Machine Unlearning via
+Gradient-based Weight Saliency", ICLR 2024)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.training import make_optimizer, minibatches, to_tensors
+from ..progress import report
+from .base import UnlearningMethod, hparam, rng_for
+from .random_label import random_wrong_labels
+from .registry import register
+
+
+def saliency_mask(model, X: torch.Tensor, y: torch.Tensor, share: float) -> list[torch.Tensor]:
+    """1 for the ``share`` of weights with the largest |d CE(forget) / d w|, else 0."""
+    model.zero_grad()
+    F.cross_entropy(model(X), y).backward()
+    grads = [p.grad.detach().abs() if p.grad is not None else torch.zeros_like(p)
+             for p in model.parameters()]
+    flat = torch.cat([g.flatten() for g in grads])
+    k = max(1, int(share * flat.numel()))
+    cut = torch.topk(flat, k).values.min()
+    model.zero_grad()
+    return [(g >= cut).float() for g in grads]
+
+
+@register
+@dataclass
+class SalUn(UnlearningMethod):
+    name = "salun"
+    paper = "SalUn: gradient-based weight saliency (Fan et al., ICLR 2024)"
+
+    epochs: int = hparam(5, "epochs over forget (relabelled) plus retain")
+    lr: float = hparam(2e-3, "learning rate")
+    share: float = hparam(0.5, "share of weights the saliency mask lets change")
+    batch_size: int = hparam(64, "minibatch size")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        rng = rng_for(ctx, salt=2)
+        Xf, yf = to_tensors(forget)
+        mask = saliency_mask(model, Xf, yf, self.share)
+        wrong = torch.as_tensor(random_wrong_labels(forget.y, ctx.n_classes, rng))
+        Xr, yr = to_tensors(retain)
+        X, y = torch.cat([Xf, Xr]), torch.cat([wrong, yr])
+        opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
+        model.train()
+        for epoch in range(self.epochs):
+            for idx in minibatches(len(y), self.batch_size, rng):
+                opt.zero_grad()
+                F.cross_entropy(model(X[idx]), y[idx]).backward()
+                for p, m in zip(model.parameters(), mask):
+                    if p.grad is not None:
+                        p.grad *= m
+                opt.step()
+            report(ctx.progress, self.name, epoch + 1, self.epochs)
+        kept = float(np.mean([float(m.mean()) for m in mask]))
+        log.append(f"saliency mask over {100 * self.share:.0f}% of weights (mean per tensor "
+                   f"{100 * kept:.0f}%), {self.epochs} epochs of masked random-label training")
+        return model

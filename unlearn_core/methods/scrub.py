@@ -1,0 +1,63 @@
+"""SCRUB: the student (a copy of the original) moves away from the teacher (the original) on
+the forget set (max-steps) while staying close to it and correct on the retain set (min-steps)
+(Kurmanji et al., "Towards Unbounded Machine Unlearning", NeurIPS 2023)."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..models.training import make_optimizer, minibatches, to_tensors
+from ..progress import report
+from ._common import kl_to_teacher
+from .base import UnlearningMethod, hparam, rng_for
+from .registry import register
+
+
+@register
+@dataclass
+class Scrub(UnlearningMethod):
+    name = "scrub"
+    paper = "SCRUB (Kurmanji et al., NeurIPS 2023, 'Towards Unbounded Machine Unlearning')"
+
+    epochs: int = hparam(5, "total epochs (min-steps over retain)")
+    max_epochs: int = hparam(3, "first epochs that also take max-steps on the forget set")
+    lr: float = hparam(5e-3, "learning rate")
+    alpha: float = hparam(1.0, "weight of the KL to the teacher in min-steps")
+    gamma: float = hparam(1.0, "weight of cross-entropy in min-steps")
+    temperature: float = hparam(1.0, "distillation temperature")
+    batch_size: int = hparam(64, "minibatch size")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        teacher = copy.deepcopy(model).eval()
+        Xr, yr = to_tensors(retain)
+        Xf, _ = to_tensors(forget)
+        opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
+        rng = rng_for(ctx, salt=3)
+        for epoch in range(self.epochs):
+            model.train()
+            if epoch < self.max_epochs:
+                for idx in minibatches(len(Xf), self.batch_size, rng):
+                    with torch.no_grad():
+                        t = teacher(Xf[idx])
+                    loss = -kl_to_teacher(model(Xf[idx]), t, self.temperature)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+            for idx in minibatches(len(yr), self.batch_size, rng):
+                with torch.no_grad():
+                    t = teacher(Xr[idx])
+                out = model(Xr[idx])
+                loss = (self.alpha * kl_to_teacher(out, t, self.temperature)
+                        + self.gamma * F.cross_entropy(out, yr[idx]))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            report(ctx.progress, self.name, epoch + 1, self.epochs)
+        log.append(f"{self.max_epochs} max-epochs on forget, {self.epochs} min-epochs on retain")
+        return model
+
+

@@ -1,0 +1,40 @@
+"""Selective Synaptic Dampening: no training. Parameters much more important to the forget set
+than to the training data (diagonal Fisher, I_f > alpha * I_D) are scaled down by
+min(lambda * I_D / I_f, 1) (Foster et al., "Fast Machine Unlearning Without Retraining Through
+Selective Synaptic Dampening", AAAI 2024)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..data.dataset import Samples
+from ._common import diagonal_fisher
+from .base import UnlearningMethod, hparam
+from .registry import register
+
+
+@register
+@dataclass
+class SSD(UnlearningMethod):
+    name = "ssd"
+    paper = "Selective Synaptic Dampening (Foster et al., AAAI 2024)"
+
+    alpha: float = hparam(3.0, "selection: dampen where I_forget > alpha * I_train")
+    lam: float = hparam(1.0, "dampening strength lambda (beta = min(lambda I_D / I_f, 1))")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        full = Samples.concat([forget, retain])
+        i_d = diagonal_fisher(model, full, seed=ctx.seed)
+        i_f = diagonal_fisher(model, forget, seed=ctx.seed)
+        touched = total = 0
+        with torch.no_grad():
+            for p, d, f in zip([p for p in model.parameters() if p.requires_grad], i_d, i_f):
+                select = f > self.alpha * d
+                beta = torch.clamp(self.lam * d / (f + 1e-12), max=1.0)
+                p.mul_(torch.where(select, beta, torch.ones_like(beta)))
+                touched += int(select.sum())
+                total += p.numel()
+        log.append(f"dampened {touched} of {total} parameters ({100 * touched / total:.2f}%)")
+        return model

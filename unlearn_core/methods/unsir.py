@@ -1,0 +1,78 @@
+"""UNSIR: learn error-maximising noise for the forget classes, then impair (train on the noise
+plus a retain subset at a high learning rate) and repair (a short pass on the retain subset)
+(Tarun et al., "Fast Yet Effective Machine Unlearning", IEEE TNNLS 2023)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..models.training import make_optimizer, minibatches, to_tensors
+from ..progress import report
+from .base import UnlearningMethod, hparam, rng_for
+from .registry import register
+
+
+def error_maximising_noise(model, shape: tuple[int, ...], label: int, n: int, steps: int,
+                           lam: float, gen: torch.Generator) -> torch.Tensor:
+    """Inputs that maximise the model's loss on ``label`` (with an L2 penalty)."""
+    noise = torch.randn((n, *shape), generator=gen).requires_grad_(True)
+    opt = torch.optim.Adam([noise], lr=0.1)
+    target = torch.full((n,), label, dtype=torch.long)
+    model.eval()
+    for _ in range(steps):
+        loss = -F.cross_entropy(model(noise), target) + lam * noise.pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return noise.detach()
+
+
+@register
+@dataclass
+class UNSIR(UnlearningMethod):
+    name = "unsir"
+    paper = "UNSIR, error-maximising noise, impair-repair (Tarun et al., IEEE TNNLS 2023)"
+    class_level_only = True
+
+    noise_per_class: int = hparam(64, "noise samples per forgotten class")
+    noise_steps: int = hparam(50, "optimisation steps for the noise")
+    lam: float = hparam(0.1, "L2 penalty on the noise")
+    impair_lr: float = hparam(5e-3, "learning rate of the impair epoch")
+    repair_lr: float = hparam(1e-3, "learning rate of the repair epochs")
+    repair_epochs: int = hparam(5, "repair epochs on the retain subset")
+    retain_share: float = hparam(0.5, "share of the retain set used")
+    batch_size: int = hparam(64, "minibatch size")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        rng = rng_for(ctx, salt=6)
+        gen = torch.Generator().manual_seed(ctx.seed)
+        shape = tuple(forget.X.shape[1:])
+        noises, labels = [], []
+        for c in ctx.forget_classes:
+            noises.append(error_maximising_noise(model, shape, c, self.noise_per_class,
+                                                 self.noise_steps, self.lam, gen))
+            labels.append(torch.full((self.noise_per_class,), c, dtype=torch.long))
+        n_r = max(1, int(self.retain_share * len(retain)))
+        sub = retain.take(np.sort(rng.choice(len(retain), n_r, replace=False)))
+        Xr, yr = to_tensors(sub)
+        X, y = torch.cat([*noises, Xr]), torch.cat([*labels, yr])
+        opt = make_optimizer(model.parameters(), "sgd", self.impair_lr)
+        model.train()
+        for idx in minibatches(len(y), self.batch_size, rng):  # impair
+            opt.zero_grad()
+            F.cross_entropy(model(X[idx]), y[idx]).backward()
+            opt.step()
+        opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.repair_lr)
+        for epoch in range(self.repair_epochs):  # repair
+            for idx in minibatches(len(yr), self.batch_size, rng):
+                opt.zero_grad()
+                F.cross_entropy(model(Xr[idx]), yr[idx]).backward()
+                opt.step()
+            report(ctx.progress, self.name, epoch + 1, self.repair_epochs)
+        log.append(f"impair on {len(torch.cat(noises))} noise + {n_r} retain samples, "
+                   f"{self.repair_epochs} repair epochs")
+        return model
