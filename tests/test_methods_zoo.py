@@ -13,7 +13,8 @@ from unlearn_core.models import ModelSpec, TrainConfig, build_model, predict_pro
 
 CLASS_METHODS = ["l1_sparse", "salun", "scrub", "bad_teacher", "ssd", "fisher",
                  "boundary_shrink", "unsir"]
-SAMPLE_METHODS = ["finetune", "l1_sparse", "random_label", "salun", "bad_teacher"]
+SAMPLE_METHODS = ["finetune", "l1_sparse", "random_label", "salun", "bad_teacher",
+                  "mia_guided"]
 
 
 @pytest.fixture(scope="module")

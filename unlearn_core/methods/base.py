@@ -81,6 +81,7 @@ class UnlearningMethod:
         """Return an unlearned copy of ``model``; the input model is left untouched."""
         self.check_request(forget, retain, ctx)
         log: list[str] = []
+        self.prepare(model, forget, retain, ctx, log)
         torch.manual_seed(ctx.seed)
         start = time.perf_counter()
         result = self._unlearn(clone_model(model), forget, retain, ctx, log)
@@ -88,6 +89,11 @@ class UnlearningMethod:
         result.eval()
         report(ctx.progress, self.name, 1, 1)
         return UnlearnOutput(model=result, seconds=seconds, log=log)
+
+    def prepare(self, model: nn.Module, forget: Samples, retain: Samples,
+                ctx: UnlearnContext, log: list[str]) -> None:
+        """Work a deployed system does once at training time (e.g. SISA's shard training);
+        not counted in the unlearning time."""
 
     def _unlearn(self, model: nn.Module, forget: Samples, retain: Samples,
                  ctx: UnlearnContext, log: list[str]) -> nn.Module:
