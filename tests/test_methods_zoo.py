@@ -11,7 +11,7 @@ from unlearn_core.methods import UnlearnContext, make_method
 from unlearn_core.metrics import accuracy_report, membership_score
 from unlearn_core.models import ModelSpec, TrainConfig, build_model, predict_proba, train_epochs
 
-CLASS_METHODS = ["l1_sparse", "salun", "scrub", "bad_teacher", "ssd", "fisher",
+CLASS_METHODS = ["l1_sparse", "salun", "scrub", "bad_teacher", "ssd", "fisher", "lrp_path",
                  "boundary_shrink", "unsir"]
 SAMPLE_METHODS = ["finetune", "l1_sparse", "random_label", "salun", "bad_teacher",
                   "mia_guided"]
@@ -64,7 +64,7 @@ def test_sample_forgetting_moves_membership_toward_retrain(overfit_setting, name
     assert test_acc > 0.88
 
 
-@pytest.mark.parametrize("name", ["boundary_shrink", "unsir"])
+@pytest.mark.parametrize("name", ["boundary_shrink", "unsir", "lrp_path"])
 def test_class_only_methods_refuse_sample_requests(overfit_setting, name):
     base, _, data, ctx = overfit_setting
     with pytest.raises(MethodError, match="whole classes only"):
@@ -96,3 +96,24 @@ def test_ssd_is_deterministic_and_training_free(class_setting):
     # dampening only shrinks weights
     for x, y in zip(run.models["baseline"].state_dict().values(), a.model.state_dict().values()):
         assert (y.abs() <= x.abs() + 1e-7).all()
+
+
+def test_lrp_relevance_is_conservative():
+    """LRP-epsilon on a linear head: unit relevances sum to the output (without bias share)."""
+    import torch
+
+    from unlearn_core.methods.lrp_path import head_relevance
+
+    gen = torch.Generator().manual_seed(0)
+    emb, w, b = torch.rand(5, 8, generator=gen), torch.randn(3, 8, generator=gen), torch.zeros(3)
+    rel = head_relevance(emb, w, b)
+    assert torch.allclose(rel.sum(-1), emb @ w.T, atol=1e-4)
+
+
+def test_lrp_path_uses_no_retain_data(class_setting):
+    run = class_setting
+    data = run.data
+    empty = data.retain.take([])
+    out = make_method("lrp_path").unlearn(run.models["baseline"], data.forget, empty, run.context)
+    acc = accuracy_report(out.model, data.forget, data.retain, data.test, 10, (3,))
+    assert acc.forget < 0.2 and acc.retain > 0.9
