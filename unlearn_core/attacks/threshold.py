@@ -1,0 +1,33 @@
+"""Threshold attacks on loss, confidence, entropy and modified entropy (Yeom et al., CSF 2018;
+Song & Mittal, "Systematic Evaluation of Privacy Risks of Machine Learning Models", USENIX
+Security 2021). Every score is oriented so that higher means "member"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..data.dataset import Samples
+from ..metrics.efficacy import output_feature
+from ..models.training import predict_proba
+from .summary import AttackSummary, summarize
+
+SCORES = ("loss", "confidence", "entropy", "m_entropy")
+
+
+def member_scores(probs: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
+    """Per-sample scores, higher = more member-like."""
+    if kind == "loss":
+        return np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1))
+    if kind == "confidence":
+        return output_feature(probs, y, "confidence")
+    if kind in ("entropy", "m_entropy"):
+        return -output_feature(probs, y, kind)  # members are predicted with less uncertainty
+    raise ValueError(f"unknown score '{kind}': use {', '.join(SCORES)}")
+
+
+def threshold_suite(model, members: Samples, nonmembers: Samples, model_name: str = "model",
+                    kinds: tuple[str, ...] = SCORES) -> list[AttackSummary]:
+    """Each threshold attack telling ``members`` from ``nonmembers`` on ``model``."""
+    pm, pn = predict_proba(model, members.X), predict_proba(model, nonmembers.X)
+    return [summarize(f"threshold-{k}", model_name, member_scores(pm, members.y, k),
+                      member_scores(pn, nonmembers.y, k)) for k in kinds]
