@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.relevance_view import show_relevance
 from pages.shared import image_of, need_setup, point_id, show_error, workspace
 from unlearn_core import charts
 from unlearn_core.errors import UnlearnError
@@ -111,7 +112,6 @@ if ws.open_sample is not None and ws.open_sample in set(ids.tolist()):
 st.subheader("Relevance maps")
 try:
     from pages.relevance_view import show_relevance
-
     from unlearn_core import relevance  # noqa: F401
 
     show_relevance(run, colors)

@@ -87,6 +87,9 @@ def test_default_flow_reaches_the_audit(audited):
     assert {s.value for s in at.subheader} >= {"Accuracy before / after / retrain",
                                                "Membership inference",
                                                "Per-sample score shifts"}
+    at.button(key="rel_go").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["rel_maps"][0].before.shape == (1, 8, 8)
     at.switch_page("pages/report.py").run()
     assert not at.exception and not at.error
     assert at.get("download_button")
