@@ -5,6 +5,7 @@ from .lira import LiRAResult, LiRAShadows, lira, train_shadows
 from .shadows import run_jobs
 from .summary import AttackSummary, summarize, tpr_at_fpr
 from .threshold import SCORES, threshold_suite
+from .ulira import ULiRAResult, ulira
 
 __all__ = ["AttackSummary", "summarize", "tpr_at_fpr", "SCORES", "threshold_suite",
-           "LiRAResult", "LiRAShadows", "lira", "train_shadows", "run_jobs"]
+           "LiRAResult", "LiRAShadows", "lira", "train_shadows", "run_jobs", "ULiRAResult", "ulira"]

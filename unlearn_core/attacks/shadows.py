@@ -26,6 +26,8 @@ class ShadowJob:
     y: np.ndarray
     in_mask: np.ndarray
     targets: np.ndarray  # positions in the pool whose phi is returned
+    unlearn: Optional[tuple[str, dict]] = None  # U-LiRA: then unlearn the IN targets
+    n_classes: int = 0
 
 
 def logit_confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -50,7 +52,21 @@ def run_job(job: ShadowJob) -> np.ndarray:
     idx = np.flatnonzero(job.in_mask)
     data = Samples(job.X[idx], job.y[idx], idx.astype(np.int64))
     model = build_model(spec, seed=job.seed)
-    train_epochs(model, data, TrainConfig(**job.recipe), job.seed)
+    recipe = TrainConfig(**job.recipe)
+    train_epochs(model, data, recipe, job.seed)
+    if job.unlearn is not None:
+        from ..methods import UnlearnContext, make_method
+
+        forget_mask = np.zeros(len(job.y), bool)
+        forget_mask[job.targets] = True
+        forget_mask &= job.in_mask
+        f_idx, r_idx = np.flatnonzero(forget_mask), np.flatnonzero(job.in_mask & ~forget_mask)
+        if len(f_idx):
+            forget = Samples(job.X[f_idx], job.y[f_idx], f_idx.astype(np.int64))
+            retain = Samples(job.X[r_idx], job.y[r_idx], r_idx.astype(np.int64))
+            ctx = UnlearnContext(job.n_classes, job.seed, spec, recipe)
+            name, params = job.unlearn
+            model = make_method(name, **params).unlearn(model, forget, retain, ctx).model
     return logit_confidence(predict_logits(model, job.X[job.targets]), job.y[job.targets])
 
 
@@ -87,14 +103,15 @@ def run_jobs(jobs: list[ShadowJob], executor: str = "local", workers: int = 2,
 
 
 def make_jobs(spec, recipe, X: np.ndarray, y: np.ndarray, targets: np.ndarray, n: int,
-              seed: int) -> tuple[list[ShadowJob], np.ndarray]:
+              seed: int, unlearn: Optional[tuple[str, dict]] = None
+              ) -> tuple[list[ShadowJob], np.ndarray]:
     """``n`` jobs on random halves of the pool; also the IN matrix (shadows x targets)."""
     rng = np.random.default_rng(seed + 104729)
     jobs, ins = [], []
     for i in range(n):
         mask = rng.random(len(y)) < 0.5
         jobs.append(ShadowJob(spec.to_json(), asdict(recipe), seed * 1000 + i, X, y, mask,
-                              targets))
+                              targets, unlearn, spec.n_classes))
         ins.append(mask[targets])
     return jobs, np.array(ins)
 
