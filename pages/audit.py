@@ -72,6 +72,16 @@ with c2:
     st.caption("Attack telling forget samples from unseen ones. Good: the curve close to the "
                "retrain curve (AUC near the retrain AUC).")
 
+if res.attack_summaries or res.ulira:
+    st.markdown("**Attack suite** (forget samples vs unseen test samples)")
+    rows = [{"attack": a.attack, "model": a.model, "AUC": a.auc,
+             "TPR at 1% FPR": a.tpr_at_1pct_fpr, "TPR at 0.1% FPR": a.tpr_at_01pct_fpr}
+            for a in res.attack_summaries]
+    rows += [{"attack": "U-LiRA", "model": u.method, "AUC": u.auc} for u in res.ulira]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption("Good: each method's AUC close to the retrain row; U-LiRA near 0.5 means "
+               "'unlearned' cannot be told from 'never seen'.")
+
 # --- per-sample shifts ----------------------------------------------------------------------
 st.subheader("Per-sample score shifts")
 target = st.selectbox("Model", [e.name for e in evals if e.role != "baseline"],

@@ -12,6 +12,7 @@ from typing import Optional
 import numpy as np
 from torch import nn
 
+from .attacks import AttackSummary, ULiRAResult
 from .data import Dataset, Samples, Splits, load_dataset, make_splits
 from .errors import ConfigError, UnlearnError
 from .forget import ForgetSet, resolve_forget
@@ -62,6 +63,10 @@ class AuditConfig:
     train: Optional[TrainConfig] = None  # None: the default recipe for the model and data
     mia_score: str = "loss"
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
+    attacks: list[str] = field(default_factory=list)  # threshold, lira, ulira (opt-in, slower)
+    shadows: int = 8
+    executor: str = "local"  # serial, local (process pool) or ray
+    ray_address: Optional[str] = None
 
 
 @dataclass
@@ -114,6 +119,8 @@ class AuditResult:
     seconds: float
     closeness: list[Closeness] = field(default_factory=list)  # each method vs retrain
     verdicts: list[Verdict] = field(default_factory=list)
+    attack_summaries: list[AttackSummary] = field(default_factory=list)
+    ulira: list[ULiRAResult] = field(default_factory=list)
 
     def evaluations(self) -> list[ModelEvaluation]:
         """Baseline, retrain, then each method, in the order a table shows them."""
@@ -224,6 +231,11 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     if not config.methods:
         raise ConfigError("no method to run: name at least one unlearning method")
     methods = [make_method(m.name, **m.params) for m in config.methods]  # fail fast on typos
+    from .deep_attacks import ATTACKS
+
+    unknown = sorted(set(config.attacks) - set(ATTACKS))
+    if unknown:
+        raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
     start = time.perf_counter()
     dataset, splits = load_data(config, dataset)
     forget_set = resolve_forget(dataset, splits, config.forget, config.seed)
@@ -276,5 +288,12 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         closeness=[closeness(e.name, models[e.name], models["retrain"], forget, data.test)
                    for e in evaluations],
     )
+    run = AuditRun(result, data, models, ctx)
+    if config.attacks:
+        from .deep_attacks import run_attacks
+
+        result.attack_summaries, result.ulira = run_attacks(
+            run, config.attacks, config.shadows, config.executor, config.ray_address,
+            progress=progress)
     result.verdicts = judge(result, config.thresholds)
-    return AuditRun(result, data, models, ctx)
+    return run

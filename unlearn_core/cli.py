@@ -15,7 +15,7 @@ from .audit import AuditConfig, MethodSpec, run_audit
 from .errors import ConfigError, UnlearnError
 from .models import TrainConfig
 from .progress import TqdmProgress
-from .table import audit_table, format_table, pct, verdict_table
+from .table import attack_table, audit_table, format_table, pct, verdict_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -87,6 +87,11 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
             setattr(cfg, key, value)
     if args.method:
         cfg.methods = [parse_method(m) for m in args.method]
+    if args.attacks:
+        cfg.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    for key in ("shadows", "executor", "ray_address"):
+        if getattr(args, key) is not None:
+            setattr(cfg, key, getattr(args, key))
     if args.epochs is not None:
         base = cfg.train or TrainConfig()
         cfg.train = TrainConfig(args.epochs, base.lr, base.batch_size, base.weight_decay,
@@ -105,6 +110,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     print(audit_table(result))
     for failure in result.failures:
         print(f"failed: {failure.name}: {failure.message}")
+    if result.attack_summaries or result.ulira:
+        print(attack_table(result))
     print(verdict_table(result.verdicts))
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
@@ -245,6 +252,11 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
     p.add_argument("--fail-on-verdict", dest="fail_on_verdict", action="store_true",
                    help="exit 1 when any method fails a verdict check (for CI pipelines)")
+    p.add_argument("--attacks", help="extra attacks: threshold,lira,ulira (shadow models: slower)")
+    p.add_argument("--shadows", type=int, help="shadow models for lira/ulira (default 8)")
+    p.add_argument("--executor", choices=["serial", "local", "ray"],
+                   help="where shadow models train (default: local process pool)")
+    p.add_argument("--ray-address", dest="ray_address", help="address of a Ray cluster")
     p.add_argument("--threshold", action="append",
                    help="change a verdict threshold, e.g. mia_auc_gap=0.1; repeatable")
     _store_arguments(p)

@@ -46,3 +46,11 @@ def verdict_table(verdicts) -> str:
             for v in verdicts for c in v.checks]
     overall = ", ".join(f"{v.method} {'PASS' if v.passed else 'FAIL'}" for v in verdicts)
     return format_table(["method", "check", "result", "reason"], rows) + f"\nverdict: {overall}"
+
+
+def attack_table(result: AuditResult) -> str:
+    """Forget set vs unseen samples under each attack and model; U-LiRA per method."""
+    rows = [[a.attack, a.model, f"{a.auc:.3f}", pct(a.tpr_at_1pct_fpr), pct(a.tpr_at_01pct_fpr)]
+            for a in result.attack_summaries]
+    rows += [["u-lira", u.method, f"{u.auc:.3f}", "-", "-"] for u in result.ulira]
+    return format_table(["attack", "model", "AUC", "TPR@1%FPR", "TPR@0.1%FPR"], rows)

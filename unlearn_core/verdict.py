@@ -24,6 +24,7 @@ class VerdictThresholds:
     mia_auc_gap: float = 0.05  # |forget-vs-unseen attack AUC - retrain's|
     mia_efficacy_gap: float = 0.10
     js_forget_max: float = 0.10  # mean JS divergence to retrain on the forget set (nats)
+    ulira_auc_gap: float = 0.10  # |U-LiRA AUC - 0.5| when U-LiRA ran
 
     def update(self, items: dict[str, str]) -> "VerdictThresholds":
         names = {f.name for f in fields(self)}
@@ -98,5 +99,12 @@ def judge(result, thresholds: VerdictThresholds | None = None) -> list[Verdict]:
             v.checks.append(Check("output divergence", c.js_forget, t.js_forget_max, ok,
                                   f"JS divergence to retrain on the forget set {c.js_forget:.3f}"
                                   f" {'<=' if ok else '>'} {t.js_forget_max:.3f}"))
+        u = next((r for r in getattr(result, "ulira", []) if r.method == e.name), None)
+        if u is not None:
+            gap = abs(u.auc - 0.5)
+            ok = gap <= t.ulira_auc_gap
+            v.checks.append(Check("U-LiRA", gap, t.ulira_auc_gap, ok,
+                                  f"U-LiRA AUC {u.auc:.3f}: unlearned {'cannot' if ok else 'can'}"
+                                  f" be told from never seen ({len(u.scores_unlearned)} trials)"))
         out.append(v)
     return out

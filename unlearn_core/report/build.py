@@ -110,6 +110,17 @@ def _verdict_section(result: AuditResult) -> str:
     return _table(["method", "check", "figure", "threshold", "result", "reason"], rows)
 
 
+def _attack_section(result: AuditResult) -> str:
+    if not result.attack_summaries and not result.ulira:
+        return _not_run("threshold family, LiRA and U-LiRA (audit --attacks threshold,lira,ulira)")
+    rows = [[a.attack, a.model, f"{a.auc:.3f}", _pct(a.tpr_at_1pct_fpr), _pct(a.tpr_at_01pct_fpr)]
+            for a in result.attack_summaries]
+    rows += [["U-LiRA (unlearned vs never seen)", u.method, f"{u.auc:.3f}", "–", "–"]
+             for u in result.ulira]
+    return ("<h3>Attacks: forget set vs unseen samples</h3>" +
+            _table(["attack", "model", "AUC", "TPR at 1% FPR", "TPR at 0.1% FPR"], rows))
+
+
 def _closeness_section(result: AuditResult) -> str:
     if not result.closeness:
         return _not_run("closeness to retrain (no method ran)")
@@ -181,7 +192,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
                                          "MIA-efficacy %", "AUC retain vs population",
                                          "AUC test vs population (≈0.5)"], mia_rows) +
          chart_html["Membership scores of the forget set"] +
-         chart_html["Membership-inference ROC (forget vs unseen)"]),
+         chart_html["Membership-inference ROC (forget vs unseen)"] + _attack_section(result)),
         ("Closeness to retrain", _closeness_section(result)),
         ("Relevance maps", _optional_section(result, "relevance", "relevance maps")),
         ("Verification attacks", _optional_section(result, "checks", "verification attacks")),

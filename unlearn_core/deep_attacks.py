@@ -1,0 +1,64 @@
+"""The audit's optional attack stage: the threshold family on every model, LiRA with shadow
+models scoring every model, and U-LiRA per method. Targets are the forget samples (capped)
+against the same number of unseen test samples; shadows train on the population split and a
+share of the retain set, with the audit's recipe."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .attacks import AttackSummary, ULiRAResult, lira, summarize, threshold_suite, train_shadows
+from .attacks.ulira import ulira
+from .data.dataset import Samples
+from .errors import ConfigError
+from .progress import ProgressFn
+
+ATTACKS = ("threshold", "lira", "ulira")
+
+
+def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "local",
+                ray_address: Optional[str] = None, max_targets: int = 200,
+                progress: Optional[ProgressFn] = None
+                ) -> tuple[list[AttackSummary], list[ULiRAResult]]:
+    """Summaries for each model (threshold, LiRA) and U-LiRA results for each method."""
+    unknown = sorted(set(attacks) - set(ATTACKS))
+    if unknown:
+        raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
+    res, data = run.result, run.data
+    rng = np.random.default_rng(res.config.seed + 31)
+    forget, test = data.forget, data.test
+    n = min(len(forget), len(test), max_targets)
+    members = forget.take(np.sort(rng.choice(len(forget), n, replace=False)))
+    controls = test.take(np.sort(rng.choice(len(test), n, replace=False)))
+    summaries: list[AttackSummary] = []
+    names = [e.name for e in res.evaluations()]
+    if "threshold" in attacks:
+        for name in names:
+            summaries += threshold_suite(run.models[name], members, controls, name)
+    ulira_results: list[ULiRAResult] = []
+    if "lira" in attacks or "ulira" in attacks:
+        spec = run.context.spec
+        if spec is None:
+            raise ConfigError("shadow attacks need the model's architecture spec")
+        retain = data.retain
+        share = retain.take(np.sort(rng.choice(len(retain), min(len(retain), 1000),
+                                               replace=False)))
+        pool = Samples.concat([data.population, share])
+        targets = Samples.concat([members, controls])
+        if "lira" in attacks:
+            shadows = train_shadows(targets, pool, spec, res.train_config, n_shadows,
+                                    res.config.seed, executor, ray_address=ray_address,
+                                    progress=progress)
+            for name in names:
+                r = lira(run.models[name], targets, shadows)
+                summaries.append(summarize("lira-online", name, r.online[:n], r.online[n:]))
+                summaries.append(summarize("lira-offline", name, r.offline[:n], r.offline[n:]))
+        if "ulira" in attacks:
+            for e in res.methods:
+                ulira_results.append(ulira(e.name, e.params, members, pool, spec,
+                                           res.train_config, n_shadows, res.config.seed,
+                                           executor, ray_address=ray_address,
+                                           progress=progress))
+    return summaries, ulira_results
