@@ -84,3 +84,17 @@ def test_executors_agree(overfit):
         assert np.allclose(a, b, atol=1e-5)
     with pytest.raises(Exception, match="unknown executor"):
         run_jobs(jobs, "spark")
+
+
+def test_ray_executor_matches_serial(overfit):
+    ray = pytest.importorskip("ray")
+    _, _, spec, _, train, _ = overfit
+    small = TrainConfig(epochs=3, lr=3e-3, batch_size=32)
+    jobs, _ = make_jobs(spec, small, train.X[:200], train.y[:200], np.arange(20), 2, seed=2)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        on_ray = run_jobs(jobs, "ray")
+    finally:
+        ray.shutdown()
+    for a, b in zip(run_jobs(jobs, "serial"), on_ray):
+        assert np.allclose(a, b, atol=1e-5)
