@@ -1,0 +1,6 @@
+"""Verification scenarios from the literature: each plants evidence, unlearns it, and reports
+a named check with its figure, threshold and pass/fail."""
+
+from .backdoor import BackdoorCheck, add_trigger, backdoor_check
+
+__all__ = ["BackdoorCheck", "add_trigger", "backdoor_check"]
