@@ -1,39 +1,10 @@
 """The audit page's relevance panel: maps (images) or bars (tabular) before, after, retrain and
 their differences, from ``unlearn_core.relevance``."""
 
-import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
+from unlearn_core.charts import relevance_figure
 from unlearn_core.relevance import ATTRIBUTIONS, class_relevance, sample_relevance
-
-PANELS = [("before", "original"), ("after", "after"), ("retrain", "retrain"),
-          ("after_minus_before", "after − original"),
-          ("retrain_minus_before", "retrain − original")]
-
-
-def _figure(maps, image: bool, colors: dict, method: str) -> go.Figure:
-    arrays = [np.asarray(getattr(maps, attr)) for attr, _ in PANELS]
-    titles = [t.replace("after", method) for _, t in PANELS]
-    fig = make_subplots(rows=1, cols=len(PANELS), subplot_titles=titles)
-    if image:
-        lim = float(max(np.abs(a).max() for a in arrays) or 1.0)
-        for i, a in enumerate(arrays):
-            img = a.sum(0) if a.ndim == 3 else a  # channels summed
-            fig.add_trace(go.Heatmap(z=img, zmin=-lim, zmax=lim, colorscale="RdBu_r",
-                                     showscale=i == len(arrays) - 1), 1, i + 1)
-            fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=i + 1)
-            fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
-        fig.update_layout(height=260)
-    else:
-        role = ["baseline", method, "retrain", method, "retrain"]
-        for i, a in enumerate(arrays):
-            fig.add_trace(go.Bar(x=np.arange(a.size), y=a.ravel(), showlegend=False,
-                                 marker_color=colors.get(role[i], "#444")), 1, i + 1)
-        fig.update_layout(height=280)
-    fig.update_layout(margin=dict(t=30, b=10, l=10, r=10))
-    return fig
 
 
 def show_relevance(run, colors: dict) -> None:
@@ -69,7 +40,7 @@ def show_relevance(run, colors: dict) -> None:
         maps, m = st.session_state["rel_maps"]
         st.markdown(f"**{maps.title}**, explained for class {ds.class_names[maps.target]} "
                     f"({maps.attribution})")
-        st.plotly_chart(_figure(maps, ds.kind == "image", colors, m), key="rel_fig")
+        st.plotly_chart(relevance_figure(maps, ds.kind == "image", colors, m), key="rel_fig")
         st.caption("Red: evidence for the class, blue: against. After good forgetting of a "
                    "class, the method's map loses the evidence the original used, like the "
                    "retrained model's map.")

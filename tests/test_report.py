@@ -32,6 +32,9 @@ def test_html_has_every_section_and_inlines_plotly_once(small_run):
     assert page.count("Plotly.newPlot") >= 4
     assert len(re.findall(r"plotly\.js v\d", page)) == 1  # the library itself, once
     assert "Not run in this audit" in page  # optional sections say so instead of vanishing
+    rel = page.split("<h2>Relevance maps</h2>")[1].split("<h2>")[0]
+    assert "Plotly.newPlot" in rel and "finetune" in rel  # maps drawn from the live models
+    assert "Not run" in render_html(small_run.result).split("<h2>Relevance maps</h2>")[1][:300]
 
 
 @pytest.mark.browser

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .audit import AuditResult
 from .metrics import roc_points
@@ -92,3 +93,32 @@ def forget_class_counts(result: AuditResult, labels: np.ndarray) -> go.Figure:
     counts = np.bincount(labels, minlength=len(result.class_names))
     fig = go.Figure(go.Bar(x=result.class_names, y=counts, marker_color=METHOD_COLORS[0]))
     return _layout(fig, 240, yaxis_title="samples", xaxis=dict(type="category", title="class"))
+
+
+PANELS = [("before", "original"), ("after", "after"), ("retrain", "retrain"),
+          ("after_minus_before", "after − original"),
+          ("retrain_minus_before", "retrain − original")]
+
+
+def relevance_figure(maps, image: bool, colors: dict, method: str) -> go.Figure:
+    """Original, method, retrain and the two differences, as maps or per-feature bars."""
+    arrays = [np.asarray(getattr(maps, attr)) for attr, _ in PANELS]
+    titles = [t.replace("after", method) for _, t in PANELS]
+    fig = make_subplots(rows=1, cols=len(PANELS), subplot_titles=titles)
+    if image:
+        lim = float(max(np.abs(a).max() for a in arrays) or 1.0)
+        for i, a in enumerate(arrays):
+            img = a.sum(0) if a.ndim == 3 else a  # channels summed
+            fig.add_trace(go.Heatmap(z=img, zmin=-lim, zmax=lim, colorscale="RdBu_r",
+                                     showscale=i == len(arrays) - 1), 1, i + 1)
+            fig.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=i + 1)
+            fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
+        fig.update_layout(height=260)
+    else:
+        role = ["baseline", method, "retrain", method, "retrain"]
+        for i, a in enumerate(arrays):
+            fig.add_trace(go.Bar(x=np.arange(a.size), y=a.ravel(), showlegend=False,
+                                 marker_color=colors.get(role[i], "#444")), 1, i + 1)
+        fig.update_layout(height=280)
+    fig.update_layout(margin=dict(t=30, b=10, l=10, r=10))
+    return fig

@@ -121,6 +121,29 @@ def _attack_section(result: AuditResult) -> str:
             _table(["attack", "model", "AUC", "TPR at 1% FPR", "TPR at 0.1% FPR"], rows))
 
 
+def _relevance_section(result: AuditResult, run: Optional[AuditRun]) -> str:
+    """Integrated Gradients maps per method: the forgotten class's mean for class requests,
+    the first forget sample otherwise. Needs the live models (reports written after an audit)."""
+    if run is None or not result.methods:
+        return _not_run("relevance maps (they need the audit's models: write the report "
+                        "right after the audit)")
+    from ..relevance import class_relevance, sample_relevance
+
+    colors, parts = charts.colors_of(result), []
+    image = run.data.dataset.kind == "image"
+    for e in result.methods:
+        if result.forget_classes:
+            maps = class_relevance(run, result.forget_classes[0], e.name, "ig", n=16)
+        else:
+            maps = sample_relevance(run, int(result.forget_ids[0]), e.name, "ig")
+        parts.append(f"<h3>{html.escape(e.name)}: {html.escape(maps.title)}</h3>" +
+                     charts.relevance_figure(maps, image, colors, e.name).to_html(
+                         full_html=False, include_plotlyjs=False))
+    return ("".join(parts) + '<p class="muted">Integrated Gradients for the true class; red '
+            "is evidence for it. Good forgetting removes the evidence the original used, as "
+            "in the retrained model.</p>")
+
+
 def _closeness_section(result: AuditResult) -> str:
     if not result.closeness:
         return _not_run("closeness to retrain (no method ran)")
@@ -194,7 +217,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
          chart_html["Membership scores of the forget set"] +
          chart_html["Membership-inference ROC (forget vs unseen)"] + _attack_section(result)),
         ("Closeness to retrain", _closeness_section(result)),
-        ("Relevance maps", _optional_section(result, "relevance", "relevance maps")),
+        ("Relevance maps", _relevance_section(result, run)),
         ("Verification attacks", _optional_section(result, "checks", "verification attacks")),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
