@@ -44,3 +44,20 @@ def small_run():
                       train=TrainConfig(epochs=15, lr=5e-3),
                       methods=[MethodSpec("finetune"), MethodSpec("random_label")])
     return run_audit(cfg)
+
+
+def canary_digits(seed: int, share: float = 0.3):
+    """Digits with ``share`` of labels flipped everywhere: members' flipped labels get
+    memorised and non-members' do not, so membership becomes visible (the canary setting)."""
+    import dataclasses
+
+    import numpy as np
+
+    from unlearn_core.data import load_builtin
+
+    clean = load_builtin("digits")
+    rng = np.random.default_rng(seed)
+    y = clean.y.copy()
+    flip = rng.random(len(y)) < share
+    y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
+    return dataclasses.replace(clean, y=y)

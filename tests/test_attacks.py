@@ -4,9 +4,10 @@ members; executors agree; TPR at low FPR is computed right."""
 import numpy as np
 import pytest
 
+from tests.conftest import canary_digits
 from unlearn_core.attacks import SCORES, lira, threshold_suite, tpr_at_fpr, train_shadows
 from unlearn_core.attacks.shadows import make_jobs, run_jobs
-from unlearn_core.data import Samples, load_builtin, make_splits
+from unlearn_core.data import Samples, make_splits
 from unlearn_core.models import ModelSpec, TrainConfig, build_model, train_epochs
 
 RECIPE = TrainConfig(epochs=80, lr=3e-3, batch_size=32)
@@ -23,16 +24,8 @@ def test_tpr_at_fpr_on_a_known_case():
 
 @pytest.fixture(scope="module")
 def overfit():
-    """Digits with 30% of labels flipped everywhere: members' flipped labels are memorised,
-    non-members' are not, so membership is visible (the canary setting)."""
-    import dataclasses
-
-    clean = load_builtin("digits")
-    rng = np.random.default_rng(0)
-    y = clean.y.copy()
-    flip = rng.random(len(y)) < 0.3
-    y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
-    ds = dataclasses.replace(clean, y=y)
+    """The canary setting (tests/conftest.py): membership is visible."""
+    ds = canary_digits(0)
     sp = make_splits(ds, 0, 0.2, 0.5)
     spec = ModelSpec("mlp", ds.sample_shape, ds.n_classes)
     train = ds.subset(sp.train)

@@ -1,14 +1,13 @@
 """U-LiRA tells an exact unlearner (retrain) from one that only perturbs outputs."""
 
-import dataclasses
 from dataclasses import dataclass
 
-import numpy as np
 import pytest
 import torch
 
+from tests.conftest import canary_digits
 from unlearn_core.attacks import ulira
-from unlearn_core.data import load_builtin, make_splits
+from unlearn_core.data import make_splits
 from unlearn_core.methods import METHODS, UnlearningMethod, register
 from unlearn_core.models import ModelSpec, TrainConfig
 
@@ -41,12 +40,7 @@ def output_only_method():
 
 @pytest.fixture(scope="module")
 def canaries():
-    clean = load_builtin("digits")
-    rng = np.random.default_rng(1)
-    y = clean.y.copy()
-    flip = rng.random(len(y)) < 0.3
-    y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
-    ds = dataclasses.replace(clean, y=y)
+    ds = canary_digits(1)
     sp = make_splits(ds, 0, 0.2, 0.5)
     pool = ds.subset(sp.population[:300])
     targets = ds.subset(sp.train[:40])
