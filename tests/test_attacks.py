@@ -91,3 +91,24 @@ def test_ray_executor_matches_serial(overfit):
         ray.shutdown()
     for a, b in zip(run_jobs(jobs, "serial"), on_ray):
         assert np.allclose(a, b, atol=1e-5)
+
+
+def test_rmia_with_few_reference_models(overfit):
+    from sklearn.metrics import roc_auc_score
+
+    from unlearn_core.attacks import train_references
+
+    _, _, spec, model, train, pop = overfit
+    members, non_a, non_b = train.take(np.arange(60)), pop.take(np.arange(60)), \
+        pop.take(np.arange(60, 120))
+    targets = Samples.concat([members, non_a, non_b])
+    z = pop.take(np.arange(120, 220))
+    pool = Samples.concat([train.take(np.arange(60, len(train))), pop.take(np.arange(220, 600))])
+    refs = train_references(targets, z, pool, spec, RECIPE, n_references=2, executor="serial")
+    s = refs.score(model, targets)
+
+    def auc(a, b):
+        return roc_auc_score(np.r_[np.ones(len(a)), np.zeros(len(b))], np.r_[a, b])
+
+    assert auc(s[:60], s[60:]) > 0.7
+    assert abs(auc(s[60:120], s[120:]) - 0.5) < 0.15

@@ -121,14 +121,14 @@ def test_audit_of_a_torchscript_baseline_and_a_misfit_refused():
 def test_cli_attack_stage_is_recorded_and_round_trips(tmp_path, capsys):
     out = tmp_path / "r.json"
     code = main(["audit", "--dataset", "wine", "--model", "mlp", "--forget", "random:0.2",
-                 "--method", "finetune", "--epochs", "15", "--attacks", "threshold,lira,ulira",
+                 "--method", "finetune", "--epochs", "15", "--attacks", "threshold,lira,ulira,rmia",
                  "--shadows", "4", "--executor", "serial", "--no-store", "--quiet",
                  "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "lira-online" in printed and "u-lira" in printed and "U-LiRA" in printed
     back = AuditResult.from_dict(json.loads(out.read_text()))
-    assert {a.attack for a in back.attack_summaries} >= {"threshold-loss", "lira-online"}
+    assert {a.attack for a in back.attack_summaries} >= {"threshold-loss", "lira-online", "rmia"}
     assert back.ulira[0].method == "finetune" and 0 <= back.ulira[0].auc <= 1
     assert main(["audit", "--dataset", "wine", "--model", "mlp", "--attacks", "magic",
                  "--no-store", "--quiet", "--epochs", "2"]) == 2

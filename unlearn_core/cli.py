@@ -252,7 +252,8 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
     p.add_argument("--fail-on-verdict", dest="fail_on_verdict", action="store_true",
                    help="exit 1 when any method fails a verdict check (for CI pipelines)")
-    p.add_argument("--attacks", help="extra attacks: threshold,lira,ulira (shadow models: slower)")
+    p.add_argument("--attacks",
+                   help="extra attacks: threshold,lira,ulira,rmia (shadow models: slower)")
     p.add_argument("--shadows", type=int, help="shadow models for lira/ulira (default 8)")
     p.add_argument("--executor", choices=["serial", "local", "ray"],
                    help="where shadow models train (default: local process pool)")

@@ -1,7 +1,7 @@
-"""The audit's optional attack stage: the threshold family on every model, LiRA with shadow
-models scoring every model, and U-LiRA per method. Targets are the forget samples (capped)
-against the same number of unseen test samples; shadows train on the population split and a
-share of the retain set, with the audit's recipe."""
+"""The audit's optional attack stage: the threshold family on every model, LiRA and RMIA with
+shadow / reference models scoring every model, and U-LiRA per method. Targets are the forget
+samples (capped) against the same number of unseen test samples; shadows train on the
+population split and a share of the retain set, with the audit's recipe."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .data.dataset import Samples
 from .errors import ConfigError
 from .progress import ProgressFn
 
-ATTACKS = ("threshold", "lira", "ulira")
+ATTACKS = ("threshold", "lira", "ulira", "rmia")
 
 
 def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "local",
@@ -38,7 +38,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
         for name in names:
             summaries += threshold_suite(run.models[name], members, controls, name)
     ulira_results: list[ULiRAResult] = []
-    if "lira" in attacks or "ulira" in attacks:
+    if "lira" in attacks or "ulira" in attacks or "rmia" in attacks:
         spec = run.context.spec
         if spec is None:
             raise ConfigError("shadow attacks need the model's architecture spec")
@@ -55,6 +55,20 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
                 r = lira(run.models[name], targets, shadows)
                 summaries.append(summarize("lira-online", name, r.online[:n], r.online[n:]))
                 summaries.append(summarize("lira-offline", name, r.offline[:n], r.offline[n:]))
+        if "rmia" in attacks:
+            from .attacks import train_references
+
+            n_z = min(200, len(data.population) // 2)
+            z = data.population.take(np.arange(n_z))
+            ref_pool = Samples.concat([data.population.take(np.arange(n_z,
+                                                                      len(data.population))),
+                                       share])
+            refs = train_references(targets, z, ref_pool, spec, res.train_config,
+                                    max(2, n_shadows // 4), res.config.seed, executor,
+                                    ray_address=ray_address, progress=progress)
+            for name in names:
+                s = refs.score(run.models[name], targets)
+                summaries.append(summarize("rmia", name, s[:n], s[n:]))
         if "ulira" in attacks:
             for e in res.methods:
                 ulira_results.append(ulira(e.name, e.params, members, pool, spec,
