@@ -2,5 +2,7 @@
 a named check with its figure, threshold and pass/fail."""
 
 from .backdoor import BackdoorCheck, add_trigger, backdoor_check
+from .inversion import InversionResult, infer_forgotten_label
 
-__all__ = ["BackdoorCheck", "add_trigger", "backdoor_check"]
+__all__ = ["BackdoorCheck", "add_trigger", "backdoor_check", "InversionResult",
+           "infer_forgotten_label"]
