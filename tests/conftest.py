@@ -61,3 +61,11 @@ def canary_digits(seed: int, share: float = 0.3):
     flip = rng.random(len(y)) < share
     y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
     return dataclasses.replace(clean, y=y)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Expose each phase's report on the test item (the browser test screenshots a failure)."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)

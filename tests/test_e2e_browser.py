@@ -14,6 +14,7 @@ import pytest
 from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, wait_idle
 
 SHOTS = ROOT / "assets" / "screenshots"
+FAILED_SHOT = Path("/tmp/e2e_failure.png")  # what the page showed when a step failed
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
@@ -26,7 +27,7 @@ def app_url():
 
 
 @pytest.fixture()
-def page(app_url):
+def page(app_url, request):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -37,6 +38,8 @@ def page(app_url):
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.goto(app_url)
         yield pg
+        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+            pg.screenshot(path=str(FAILED_SHOT), full_page=True)
         browser.close()
         assert not errors, errors
 
@@ -67,17 +70,32 @@ def test_default_flow_in_a_real_browser(page):
     page.get_by_text("Added 1 sample(s) from the map").wait_for()
     wait_idle(page)
     assert forget_count(page) == 1
-    # a box selection adds many
+    # a box selection adds many: wait until the map is really in box mode, then drag a box
+    # centred on the median point so that it covers a dense region whatever the layout
     page.get_by_text("box", exact=True).click()
     wait_idle(page)
+    page.wait_for_function(
+        "() => { const p = document.querySelector('.js-plotly-plot');"
+        " return p && p._fullLayout && p._fullLayout.dragmode === 'select'; }")
     plot = page.locator(".js-plotly-plot").first
     drag = plot.locator(".nsewdrag").first.bounding_box()
-    x0, y0 = drag["x"] + drag["width"] * 0.55, drag["y"] + drag["height"] * 0.05
+    centres = plot.locator(".scatterlayer path.point").evaluate_all(
+        "els => els.map(e => { const r = e.getBoundingClientRect();"
+        " return [r.x + r.width / 2, r.y + r.height / 2]; })")
+    xs = sorted(c[0] for c in centres)
+    ys = sorted(c[1] for c in centres)
+    mx, my = xs[len(xs) // 2], ys[len(ys) // 2]
+    x0 = max(drag["x"] + 2, mx - 90)
+    y0 = max(drag["y"] + 2, my - 70)
+    x1 = min(drag["x"] + drag["width"] - 2, mx + 90)
+    y1 = min(drag["y"] + drag["height"] - 2, my + 70)
     page.mouse.move(x0, y0)
     page.mouse.down()
-    page.mouse.move(x0 + 120, y0 + 90, steps=12)
+    page.mouse.move(x1, y1, steps=15)
     page.mouse.up()
-    page.get_by_text("from the map").last.wait_for()
+    page.wait_for_function(
+        "() => { const m = document.querySelector(\"[data-testid='stMetricValue']\");"
+        " return m && parseInt(m.innerText) > 5; }")
     wait_idle(page)
     assert forget_count(page) > 5
     page.screenshot(path=str(SHOTS / "forget.png"))
@@ -87,8 +105,12 @@ def test_default_flow_in_a_real_browser(page):
     page.locator("[data-testid='stMultiSelect']").first.click()
     page.get_by_role("option", name="neggrad_plus").click()
     page.keyboard.press("Escape")
+    # the choice is a rerun away: wait for its hyperparameter form before running
+    page.get_by_text("neggrad_plus", exact=False).last.wait_for()
+    page.locator("[data-testid='stMultiSelect']").first.get_by_text("neggrad_plus").wait_for()
+    wait_idle(page)
     page.get_by_role("button", name="Run unlearning").click()
-    page.get_by_text("Finished: retrain, finetune, neggrad_plus").wait_for()
+    page.get_by_text("Finished: retrain, finetune, neggrad_plus").wait_for(timeout=300_000)
     page.get_by_role("link", name="Open the audit").click()
     page.get_by_text("Accuracy before / after / retrain").wait_for()
     page.get_by_text("Membership inference").first.wait_for()
