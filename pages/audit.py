@@ -145,6 +145,16 @@ if res.closeness:
 else:
     st.info("No method ran, so there is nothing to compare with retrain.")
 
+if res.checks:
+    st.subheader("Verification scenarios")
+    st.dataframe(pd.DataFrame([{"check": c.name, "method": c.method, "figure": c.figure,
+                                "retrain": c.reference, "result": "pass" if c.passed else "FAIL",
+                                "reason": c.reason} for c in res.checks]),
+                 hide_index=True, width="stretch")
+    st.caption("inversion: the attacker's first right guess of the forgotten class (0 = first "
+               "try); backdoor: the planted trigger's success rate after unlearning; restor: "
+               "share of the clean accuracy recovered. Good: no worse than the retrain column.")
+
 st.subheader("Verdict")
 if res.verdicts:
     for v in res.verdicts:

@@ -6,8 +6,10 @@ import streamlit as st
 
 from pages.shared import need_setup, run_store, show_error, workspace
 from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.deep_attacks import ATTACKS
 from unlearn_core.errors import UnlearnError
 from unlearn_core.methods import METHODS, available_methods
+from unlearn_core.verification.checks import CHECKS
 
 st.title("Unlearn")
 if need_setup():
@@ -48,12 +50,26 @@ for name in chosen:
         defaults = cls().get_params()
         params[name] = {k: v for k, v in values.items() if v != defaults[k]}
 
+with st.expander("Audit depth: shadow-model attacks and verification scenarios (slower)"):
+    attacks = st.multiselect(
+        "Extra membership attacks", list(ATTACKS), key="unlearn_attacks",
+        help="threshold: loss/confidence/entropy/modified-entropy family; lira and ulira train "
+             "shadow models (U-LiRA also unlearns in each); rmia: the low-cost strong attack")
+    shadows = int(st.number_input("Shadow models", 2, 64, 8, key="unlearn_shadows",
+                                  help="more shadows, stronger attacks, longer runs"))
+    checks = st.multiselect(
+        "Verification scenarios", list(CHECKS), key="unlearn_checks",
+        help="inversion: can an attacker holding both models name what was forgotten? "
+             "backdoor: a planted trigger must stop working; restor: forgetting label-flipped "
+             "samples must bring the clean behaviour back. Each is judged against retraining.")
+
 if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not chosen):
     try:
         request = ws.selection.to_request()
         config = AuditConfig(dataset=ws.source, model=ws.arch, forget=request, seed=ws.seed,
                              methods=[MethodSpec(m, params.get(m, {})) for m in chosen],
-                             train=ws.recipe)
+                             train=ws.recipe, attacks=list(attacks), shadows=shadows,
+                             checks=list(checks))
         with st.status("Unlearning...", expanded=True) as status:
             bar = st.progress(0.0, text="starting")
 

@@ -137,3 +137,19 @@ def test_sessions_are_isolated(audited):
     other.run()
     assert not other.session_state["ws"].runs
     assert audited.session_state["ws"].runs
+
+
+def test_verification_scenarios_from_the_unlearn_page():
+    at = _ready()
+    at.switch_page("pages/forget.py").run()
+    at.multiselect(key="forget_classes").select(3).run()
+    at.button(key="forget_classes_go").click().run()
+    at.switch_page("pages/unlearn.py").run()
+    at.multiselect(key="unlearn_checks").select("inversion").run()
+    at.button(key="unlearn_go").click().run()
+    assert not at.exception and not at.error
+    res = at.session_state["ws"].current.result
+    assert [(c.name, c.method) for c in res.checks] == [("inversion", "finetune")]
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception and not at.error
+    assert "Verification scenarios" in {s.value for s in at.subheader}

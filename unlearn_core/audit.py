@@ -37,7 +37,7 @@ from .models import (
 )
 from .progress import ProgressFn, report
 from .serialize import from_jsonable, to_jsonable
-from .verdict import Verdict, VerdictThresholds, judge
+from .verdict import Verdict, VerdictThresholds, VerificationCheck, judge
 
 
 @dataclass
@@ -67,6 +67,7 @@ class AuditConfig:
     shadows: int = 8
     executor: str = "local"  # serial, local (process pool) or ray
     ray_address: Optional[str] = None
+    checks: list[str] = field(default_factory=list)  # inversion, backdoor, restor (opt-in)
 
 
 @dataclass
@@ -121,6 +122,7 @@ class AuditResult:
     verdicts: list[Verdict] = field(default_factory=list)
     attack_summaries: list[AttackSummary] = field(default_factory=list)
     ulira: list[ULiRAResult] = field(default_factory=list)
+    checks: list[VerificationCheck] = field(default_factory=list)  # verification scenarios
 
     def evaluations(self) -> list[ModelEvaluation]:
         """Baseline, retrain, then each method, in the order a table shows them."""
@@ -236,6 +238,9 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     unknown = sorted(set(config.attacks) - set(ATTACKS))
     if unknown:
         raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
+    from .verification.checks import run_checks, validate_checks
+
+    validate_checks(config.checks)
     start = time.perf_counter()
     dataset, splits = load_data(config, dataset)
     forget_set = resolve_forget(dataset, splits, config.forget, config.seed)
@@ -295,5 +300,7 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         result.attack_summaries, result.ulira = run_attacks(
             run, config.attacks, config.shadows, config.executor, config.ray_address,
             progress=progress)
+    if config.checks:
+        result.checks = run_checks(run, config.checks, config.thresholds, progress)
     result.verdicts = judge(result, config.thresholds)
     return run

@@ -89,6 +89,8 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         cfg.methods = [parse_method(m) for m in args.method]
     if args.attacks:
         cfg.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
+    if args.checks:
+        cfg.checks = [c.strip() for c in args.checks.split(",") if c.strip()]
     for key in ("shadows", "executor", "ray_address"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
@@ -254,6 +256,9 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    help="exit 1 when any method fails a verdict check (for CI pipelines)")
     p.add_argument("--attacks",
                    help="extra attacks: threshold,lira,ulira,rmia (shadow models: slower)")
+    p.add_argument("--checks",
+                   help="verification scenarios: inversion,backdoor,restor (each judged "
+                        "against retraining; backdoor and restor train their own models)")
     p.add_argument("--shadows", type=int, help="shadow models for lira/ulira (default 8)")
     p.add_argument("--executor", choices=["serial", "local", "ray"],
                    help="where shadow models train (default: local process pool)")

@@ -25,6 +25,8 @@ class VerdictThresholds:
     mia_efficacy_gap: float = 0.10
     js_forget_max: float = 0.10  # mean JS divergence to retrain on the forget set (nats)
     ulira_auc_gap: float = 0.10  # |U-LiRA AUC - 0.5| when U-LiRA ran
+    backdoor_asr_gap: float = 0.10  # |attack success rate after - retrain's| (backdoor check)
+    restor_recovery_gap: float = 0.20  # recovery may fall this far short of retrain's (RESTOR)
 
     def update(self, items: dict[str, str]) -> "VerdictThresholds":
         names = {f.name for f in fields(self)}
@@ -60,6 +62,21 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return all(c.passed for c in self.checks)
+
+
+@dataclass
+class VerificationCheck:
+    """One verification scenario run for one method: its figure beside the retrain reference's,
+    the threshold, pass/fail and a one-line reason (see ``unlearn_core.verification.checks``)."""
+
+    name: str  # "inversion", "backdoor" or "restor"
+    method: str
+    figure: float
+    reference: float  # the same figure for the retrain reference
+    threshold: float
+    passed: bool
+    reason: str
+    seconds: float = 0.0
 
 
 def _gap_check(name: str, what: str, value: float, reference: float, limit: float,
@@ -106,5 +123,8 @@ def judge(result, thresholds: VerdictThresholds | None = None) -> list[Verdict]:
             v.checks.append(Check("U-LiRA", gap, t.ulira_auc_gap, ok,
                                   f"U-LiRA AUC {u.auc:.3f}: unlearned {'cannot' if ok else 'can'}"
                                   f" be told from never seen ({len(u.scores_unlearned)} trials)"))
+        for vc in getattr(result, "checks", []):
+            if vc.method == e.name:
+                v.checks.append(Check(vc.name, vc.figure, vc.threshold, vc.passed, vc.reason))
         out.append(v)
     return out

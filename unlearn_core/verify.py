@@ -97,6 +97,15 @@ def compare_results(old: AuditResult, new: AuditResult, out: VerifyResult) -> No
                                        f"(tolerance {tol})")
         if e.model_hash == n.model_hash:
             out.notes.append(f"{e.name}: model bit-identical")
+    new_checks = {(c.name, c.method): c for c in new.checks}
+    for c in old.checks:
+        n_c = new_checks.get((c.name, c.method))
+        if n_c is None:
+            out.differences.append(f"check {c.name} of {c.method} did not run again")
+        elif not _close(c.figure, n_c.figure, SCORE_TOL) or c.passed != n_c.passed:
+            out.differences.append(f"check {c.name} of {c.method}: recorded {c.figure:.4f} "
+                                   f"({'pass' if c.passed else 'fail'}), reproduced "
+                                   f"{n_c.figure:.4f} ({'pass' if n_c.passed else 'fail'})")
 
 
 def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,

@@ -155,12 +155,19 @@ def _closeness_section(result: AuditResult) -> str:
                    "agreement test %", "activation distance forget", "weight L2"], rows)
 
 
-def _optional_section(result: AuditResult, attr: str, what: str) -> str:
-    items = getattr(result, attr, None)
-    if not items:
-        return _not_run(what)
-    rows = [[html.escape(json.dumps(to_jsonable(i), default=str))[:400]] for i in items]
-    return _table([what], rows)
+def _verification_section(result: AuditResult) -> str:
+    """The verification scenarios (audit --checks), each judged against retraining."""
+    if not result.checks:
+        return _not_run("verification scenarios (audit --checks inversion,backdoor,restor)")
+    rows = [[c.name, c.method, f"{c.figure:.4g}", f"{c.reference:.4g}", f"{c.threshold:.4g}",
+             "pass" if c.passed else "FAIL", html.escape(c.reason)] for c in result.checks]
+    return (_table(["check", "method", "figure", "retrain", "threshold", "result", "reason"],
+                   rows) +
+            '<p class="muted">inversion: rank of the first right guess of the forgotten class '
+            "by an attacker holding the models before and after (0 = first guess); backdoor: "
+            "attack success rate of the planted trigger after unlearning; restor: share of the "
+            "clean model's accuracy recovered after forgetting label-flipped samples. Each passes "
+            "when the method does no worse than retraining.</p>")
 
 
 def render_html(result: AuditResult, run: Optional[AuditRun] = None,
@@ -218,7 +225,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
          chart_html["Membership-inference ROC (forget vs unseen)"] + _attack_section(result)),
         ("Closeness to retrain", _closeness_section(result)),
         ("Relevance maps", _relevance_section(result, run)),
-        ("Verification attacks", _optional_section(result, "checks", "verification attacks")),
+        ("Verification attacks", _verification_section(result)),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
          "<code>python -m unlearn_core verify report.json</code>.</p>"),

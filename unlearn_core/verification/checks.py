@@ -1,0 +1,135 @@
+"""Verification scenarios as named checks of an audit (``AuditConfig.checks``, CLI ``--checks``).
+
+Each check runs for every method of the audit and for the retrain reference, and passes when the
+method does no worse than retraining would:
+
+- ``inversion``: unlearning inversion, label side (Hu et al., S&P 2024). From the original model
+  and the released unlearned one, an attacker guesses the forgotten class. Retraining leaks the
+  same way, so a method passes when the attacker's first right guess comes no earlier than
+  against the retrained model.
+- ``backdoor``: backdoor verification (Sommer et al., "Athena", PETS 2022). Triggered samples are
+  planted and then forgotten; the trigger's attack success rate must fall to the retrain level.
+- ``restor``: knowledge recovery (RESTOR, 2024). Label-flipped samples are planted and then
+  forgotten; the clean model's accuracy on the corrupted class must come back as far as with
+  retraining.
+
+``backdoor`` and ``restor`` are scenarios on the audit's dataset and architecture (they train
+their own poisoned model), so they test the method, not the particular baseline.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..progress import ProgressFn, report
+from ..verdict import VerdictThresholds, VerificationCheck
+
+CHECKS = ("inversion", "backdoor", "restor")
+
+
+def validate_checks(names: list[str]) -> None:
+    """Refuse unknown check names with the list of known ones."""
+    unknown = sorted(set(names) - set(CHECKS))
+    if unknown:
+        raise ConfigError(f"unknown check '{unknown[0]}': use {', '.join(CHECKS)}")
+
+
+def inversion_checks(run) -> list[VerificationCheck]:
+    """Label inversion against each method, judged against the same attack on retraining."""
+    from .inversion import infer_forgotten_label
+
+    start = time.perf_counter()
+    data, models = run.data, run.models
+    forgotten = list(data.forget_set.classes)
+    if not forgotten:  # sample forgetting: a label to infer only when one class dominates
+        counts = np.bincount(data.forget.y, minlength=data.dataset.n_classes)
+        top = int(counts.argmax())
+        if counts[top] > 0.5 * counts.sum():
+            forgotten = [top]
+    names = [e.name for e in run.result.methods]
+    if not forgotten:
+        reason = "the forget set spans the classes evenly: no forgotten label to infer"
+        return [VerificationCheck("inversion", name, math.nan, math.nan, 0.0, True, reason)
+                for name in names]
+    probes = data.test.X
+    ref = infer_forgotten_label(models["baseline"], models["retrain"], probes, forgotten)
+    out = []
+    for name in names:
+        r = infer_forgotten_label(models["baseline"], models[name], probes, forgotten)
+        passed = r.rank_of_truth >= ref.rank_of_truth
+        cls = run.result.class_names[forgotten[0]] if len(forgotten) == 1 else "the classes"
+        reason = (f"an attacker holding both models names class {cls} at guess "
+                  f"{r.rank_of_truth + 1} (retrain: guess {ref.rank_of_truth + 1}): "
+                  f"{'no more' if passed else 'more'} leakage than retraining")
+        out.append(VerificationCheck("inversion", name, float(r.rank_of_truth),
+                                     float(ref.rank_of_truth), 0.0, passed, reason,
+                                     time.perf_counter() - start))
+    return out
+
+
+def backdoor_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]:
+    """The Athena backdoor scenario for each method of the audit."""
+    from .backdoor import backdoor_check
+
+    cfg = run.result.config
+    out = []
+    for spec in _method_specs(run):
+        r = backdoor_check(run.data.dataset, cfg.model, spec.name, spec.params, seed=cfg.seed,
+                           tolerance=thresholds.backdoor_asr_gap)
+        out.append(VerificationCheck("backdoor", spec.name, r.asr_after, r.asr_retrain, r.threshold,
+                                     r.passed, r.reason, r.seconds))
+    return out
+
+
+def restor_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]:
+    """The RESTOR label-flip recovery scenario for each method of the audit."""
+    from .restor import restor_check
+
+    cfg = run.result.config
+    n = run.data.dataset.n_classes
+    source, target = (1, 7) if n > 7 else (0, 1)
+    gap = thresholds.restor_recovery_gap
+    out = []
+    for spec in _method_specs(run):
+        t0 = time.perf_counter()
+        r = restor_check(run.data.dataset, cfg.model, spec.name, spec.params, source=source,
+                         target=target, seed=cfg.seed)
+        if math.isnan(r.recovery_retrain):
+            passed, reason = True, "the corruption did not change the model: nothing to recover"
+        else:
+            passed = r.recovery >= r.recovery_retrain - gap
+            reason = (f"class {source} relabelled {target} then forgotten: "
+                      f"{100 * r.recovery:.0f}% of the clean accuracy recovered vs "
+                      f"{100 * r.recovery_retrain:.0f}% by retrain "
+                      f"({'within' if passed else 'short by more than'} {100 * gap:.0f} points)")
+        out.append(VerificationCheck("restor", spec.name, r.recovery, r.recovery_retrain, gap,
+                                     passed, reason, time.perf_counter() - t0))
+    return out
+
+
+def _method_specs(run):
+    ran = {e.name for e in run.result.methods}
+    return [m for m in run.result.config.methods if m.name in ran]
+
+
+def run_checks(run, names: list[str], thresholds: Optional[VerdictThresholds] = None,
+               progress: Optional[ProgressFn] = None) -> list[VerificationCheck]:
+    """Run the named verification checks for every method of an audit run."""
+    validate_checks(names)
+    t = thresholds or VerdictThresholds()
+    out: list[VerificationCheck] = []
+    for i, name in enumerate(names):
+        report(progress, f"verification: {name}", i, len(names))
+        if name == "inversion":
+            out += inversion_checks(run)
+        elif name == "backdoor":
+            out += backdoor_checks(run, t)
+        else:
+            out += restor_checks(run, t)
+    report(progress, "verification", len(names), len(names))
+    return out
