@@ -117,3 +117,30 @@ def test_lrp_path_uses_no_retain_data(class_setting):
     out = make_method("lrp_path").unlearn(run.models["baseline"], data.forget, empty, run.context)
     acc = accuracy_report(out.model, data.forget, data.retain, data.test, 10, (3,))
     assert acc.forget < 0.2 and acc.retain > 0.9
+
+
+def test_budget_caps_the_cost_on_short_recipes(digits):
+    """On large data a retrain recipe has few epochs: a method's epochs then visit seeded
+    subsets so that together they cost at most ``budget`` of the recipe (issue 3's speed-up)."""
+    from unlearn_core.forget import resolve_forget
+    from unlearn_core.methods import UnlearnContext, make_method
+    from unlearn_core.models import ModelSpec, TrainConfig, build_model
+
+    ds, sp = digits
+    fs = resolve_forget(ds, sp, "class:3", 0)
+    forget, retain = ds.subset(fs.forget), ds.subset(fs.retain)
+    spec = ModelSpec("mlp", ds.sample_shape, ds.n_classes)
+    model = build_model(spec, seed=0)
+    seen = []
+    short = UnlearnContext(ds.n_classes, 0, spec, TrainConfig(epochs=1), (3,))
+    for budget, expected in ((0.2, 5 * -(-len(retain) // 25)), (0.0, 5 * len(retain))):
+        method = make_method("finetune", epochs=5, budget=budget)
+        hook = model.register_forward_hook(lambda m, i, o: seen.append(len(i[0])))
+        seen.clear()
+        out = method.unlearn(model, forget, retain, short)
+        hook.remove()
+        visited = sum(seen)  # samples through the network (deep copies keep the hook)
+        assert visited == expected, (budget, visited, expected)
+        assert ("budget" in " ".join(out.log)) == (budget > 0)
+    # long recipes (the small built-ins): the cap does not bind, every epoch sees everything
+    assert make_method("finetune").epoch_samples(len(retain), UnlearnContext(10)) is None

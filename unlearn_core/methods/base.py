@@ -8,6 +8,7 @@ set and the retain set and returns an ``UnlearnOutput``. The original model is n
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 from typing import ClassVar, Optional
@@ -63,6 +64,17 @@ class UnlearningMethod:
     def param_help(cls) -> dict[str, str]:
         """Per-hyperparameter help text from field metadata, for the UI and ``--help``."""
         return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+
+    def epoch_samples(self, n: int, ctx: UnlearnContext) -> Optional[int]:
+        """Samples one epoch may visit under the method's ``budget`` hyperparameter: the
+        method's ``epochs`` together cost at most ``budget`` times the retrain recipe
+        (``recipe.epochs`` passes over ``n``). None when the cap does not bind (small data,
+        long recipes) or the method has no budget; then every epoch visits all ``n``."""
+        budget, epochs = getattr(self, "budget", 0.0), getattr(self, "epochs", 0)
+        if not budget or budget <= 0 or not epochs:
+            return None
+        m = math.ceil(budget * ctx.train_config.epochs * n / epochs)
+        return None if m >= n else max(1, m)
 
     def check_request(self, forget: Samples, retain: Samples, ctx: UnlearnContext) -> None:
         """Refuse a request this method cannot serve, with a reason the user can act on."""

@@ -19,9 +19,16 @@ class Finetune(UnlearningMethod):
     epochs: int = hparam(5, "epochs of training on the retain set")
     lr: float = hparam(5e-3, "learning rate, usually higher than the original training's")
     batch_size: int = hparam(64, "minibatch size")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
 
     def _unlearn(self, model, forget, retain, ctx, log):
         config = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                              optimizer=ctx.train_config.optimizer)
         log.append(f"fine-tuned {self.epochs} epochs on {len(retain)} retain samples, lr {self.lr}")
-        return train_epochs(model, retain, config, ctx.seed, ctx.progress, self.name)
+        m = self.epoch_samples(len(retain), ctx)
+        if m is not None:
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
+                       f"{m} of {len(retain)} samples")
+        return train_epochs(model, retain, config, ctx.seed, ctx.progress, self.name,
+                            epoch_samples=m)

@@ -26,11 +26,17 @@ class L1Sparse(UnlearningMethod):
     lr: float = hparam(5e-3, "learning rate")
     gamma: float = hparam(5e-4, "initial l1 strength, decayed linearly to 0")
     batch_size: int = hparam(64, "minibatch size")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
 
     def _unlearn(self, model, forget, retain, ctx, log):
         X, y = to_tensors(retain)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
-        steps_per_epoch = max(1, (len(y) + self.batch_size - 1) // self.batch_size)
+        m = self.epoch_samples(len(y), ctx) or len(y)
+        if m < len(y):
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch takes "
+                       f"{m} of {len(y)} samples' worth of steps")
+        steps_per_epoch = max(1, (m + self.batch_size - 1) // self.batch_size)
         total = self.epochs * steps_per_epoch
         batches = cycle_batches(len(y), self.batch_size, rng_for(ctx))
         model.train()

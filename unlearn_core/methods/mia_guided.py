@@ -31,6 +31,8 @@ class MIAGuided(UnlearningMethod):
     lr: float = hparam(2e-3, "learning rate")
     weight: float = hparam(0.3, "weight of the membership-matching term")
     batch_size: int = hparam(64, "minibatch size (retain, forget and population alike)")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
 
     def check_request(self, forget, retain, ctx) -> None:
         super().check_request(forget, retain, ctx)
@@ -51,7 +53,11 @@ class MIAGuided(UnlearningMethod):
         fb = cycle_batches(len(yf), self.batch_size, rng)
         pb = cycle_batches(len(yp), self.batch_size, rng)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
-        steps = max(1, (len(yr) + self.batch_size - 1) // self.batch_size)
+        m = self.epoch_samples(len(yr), ctx) or len(yr)
+        if m < len(yr):
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch takes "
+                       f"{m} of {len(yr)} samples' worth of steps")
+        steps = max(1, (m + self.batch_size - 1) // self.batch_size)
         for epoch in range(self.epochs):
             model.train()
             for _ in range(steps):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import make_optimizer, minibatches, to_tensors
+from ..models.training import epoch_batches, make_optimizer, to_tensors
 from ..progress import report
 from .base import UnlearningMethod, hparam, rng_for
 from .registry import register
@@ -25,6 +25,8 @@ class NegGradPlus(UnlearningMethod):
     lr: float = hparam(2e-3, "learning rate")
     beta: float = hparam(0.95, "weight of the retain loss; 1 - beta weighs the forget ascent")
     batch_size: int = hparam(64, "minibatch size (retain and forget batches alike)")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
     max_grad_norm: float = hparam(5.0, "gradient clipping")
     forget_loss_cap: float = hparam(5.0, "stop ascending a forget batch whose loss exceeds this")
 
@@ -35,9 +37,13 @@ class NegGradPlus(UnlearningMethod):
         rng = rng_for(ctx)
         forget_order = rng.permutation(len(yf))
         cursor = 0
+        m = self.epoch_samples(len(yr), ctx)
+        if m is not None:
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
+                       f"{m} of {len(yr)} samples")
         for epoch in range(self.epochs):
             model.train()
-            for idx in minibatches(len(yr), self.batch_size, rng):
+            for idx in epoch_batches(len(yr), self.batch_size, rng, m):
                 take = forget_order[[(cursor + i) % len(yf) for i in range(self.batch_size)]]
                 cursor = (cursor + self.batch_size) % len(yf)
                 opt.zero_grad()

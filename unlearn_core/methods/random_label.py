@@ -28,6 +28,8 @@ class RandomLabel(UnlearningMethod):
     epochs: int = hparam(5, "epochs over forget (relabelled) plus retain")
     lr: float = hparam(2e-3, "learning rate")
     batch_size: int = hparam(64, "minibatch size")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
 
     def _unlearn(self, model, forget, retain, ctx, log):
         rng = rng_for(ctx, salt=1)
@@ -38,4 +40,9 @@ class RandomLabel(UnlearningMethod):
                              optimizer=ctx.train_config.optimizer)
         log.append(f"trained {self.epochs} epochs on {len(forget)} relabelled forget + "
                    f"{len(retain)} retain samples")
-        return train_epochs(model, mixed, config, ctx.seed, ctx.progress, self.name)
+        m = self.epoch_samples(len(mixed), ctx)
+        if m is not None:
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
+                       f"{m} of {len(mixed)} samples")
+        return train_epochs(model, mixed, config, ctx.seed, ctx.progress, self.name,
+                            epoch_samples=m)

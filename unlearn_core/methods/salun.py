@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.training import make_optimizer, minibatches, to_tensors
+from ..models.training import epoch_batches, make_optimizer, to_tensors
 from ..progress import report
 from .base import UnlearningMethod, hparam, rng_for
 from .random_label import random_wrong_labels
@@ -41,6 +41,8 @@ class SalUn(UnlearningMethod):
     lr: float = hparam(2e-3, "learning rate")
     share: float = hparam(0.5, "share of weights the saliency mask lets change")
     batch_size: int = hparam(64, "minibatch size")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
 
     def _unlearn(self, model, forget, retain, ctx, log):
         rng = rng_for(ctx, salt=2)
@@ -51,8 +53,12 @@ class SalUn(UnlearningMethod):
         X, y = torch.cat([Xf, Xr]), torch.cat([wrong, yr])
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         model.train()
+        m = self.epoch_samples(len(y), ctx)
+        if m is not None:
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
+                       f"{m} of {len(y)} samples")
         for epoch in range(self.epochs):
-            for idx in minibatches(len(y), self.batch_size, rng):
+            for idx in epoch_batches(len(y), self.batch_size, rng, m):
                 opt.zero_grad()
                 F.cross_entropy(model(X[idx]), y[idx]).backward()
                 for p, m in zip(model.parameters(), mask):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import make_optimizer, minibatches, to_tensors
+from ..models.training import epoch_batches, make_optimizer, minibatches, to_tensors
 from ..progress import report
 from ._common import kl_to_teacher
 from .base import UnlearningMethod, hparam, rng_for
@@ -30,6 +30,8 @@ class Scrub(UnlearningMethod):
     gamma: float = hparam(1.0, "weight of cross-entropy in min-steps")
     temperature: float = hparam(1.0, "distillation temperature")
     batch_size: int = hparam(64, "minibatch size")
+    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+                                "epoch visits a seeded subset; 0 = no cap")
 
     def _unlearn(self, model, forget, retain, ctx, log):
         teacher = copy.deepcopy(model).eval()
@@ -37,6 +39,10 @@ class Scrub(UnlearningMethod):
         Xf, _ = to_tensors(forget)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         rng = rng_for(ctx, salt=3)
+        m = self.epoch_samples(len(yr), ctx)
+        if m is not None:
+            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
+                       f"{m} of {len(yr)} samples")
         for epoch in range(self.epochs):
             model.train()
             if epoch < self.max_epochs:
@@ -47,7 +53,7 @@ class Scrub(UnlearningMethod):
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-            for idx in minibatches(len(yr), self.batch_size, rng):
+            for idx in epoch_batches(len(yr), self.batch_size, rng, m):
                 with torch.no_grad():
                     t = teacher(Xr[idx])
                 out = model(Xr[idx])

@@ -54,6 +54,18 @@ def minibatches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[n
         yield order[start : start + batch_size]
 
 
+def epoch_batches(n: int, batch_size: int, rng: np.random.Generator,
+                  epoch_samples: Optional[int] = None) -> Iterator[np.ndarray]:
+    """One epoch of shuffled batches, over a fresh seeded subset of ``epoch_samples`` items when
+    that is fewer than ``n`` (a cost budget: see ``UnlearningMethod.epoch_samples``)."""
+    if epoch_samples is None or epoch_samples >= n:
+        yield from minibatches(n, batch_size, rng)
+        return
+    subset = np.sort(rng.choice(n, epoch_samples, replace=False))
+    for idx in minibatches(epoch_samples, batch_size, rng):
+        yield subset[idx]
+
+
 def train_epochs(
     model: nn.Module,
     samples: Samples,
@@ -62,8 +74,10 @@ def train_epochs(
     progress: Optional[ProgressFn] = None,
     task: str = "training",
     loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    epoch_samples: Optional[int] = None,
 ) -> nn.Module:
-    """Minimise cross-entropy (or ``loss_fn(logits, y)``) on ``samples`` in place; deterministic."""
+    """Minimise cross-entropy (or ``loss_fn(logits, y)``) on ``samples`` in place; deterministic.
+    ``epoch_samples`` caps each epoch to a fresh seeded subset of that many samples."""
     if len(samples) == 0:
         return model
     rng = np.random.default_rng(seed)
@@ -73,7 +87,7 @@ def train_epochs(
     loss_fn = loss_fn or F.cross_entropy
     model.train()
     for epoch in range(config.epochs):
-        for idx in minibatches(len(y), config.batch_size, rng):
+        for idx in epoch_batches(len(y), config.batch_size, rng, epoch_samples):
             idx_t = torch.as_tensor(idx)
             opt.zero_grad()
             loss = loss_fn(model(X[idx_t]), y[idx_t])
