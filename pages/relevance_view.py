@@ -17,7 +17,8 @@ def show_relevance(run, colors: dict) -> None:
     method = c1.selectbox("Method", methods, key="rel_method")
     attribution = c2.selectbox("Attribution", ATTRIBUTIONS, key="rel_attr",
                                format_func={"ig": "Integrated Gradients", "shap": "SHAP "
-                                            "(expected gradients)", "saliency": "Saliency"}.get)
+                                            "(expected gradients)", "saliency": "Saliency",
+                                            "lrp": "LRP (epsilon rule)"}.get)
     ds = run.data.dataset
     scopes = []
     if res.forget_classes:

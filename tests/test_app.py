@@ -90,6 +90,10 @@ def test_default_flow_reaches_the_audit(audited):
     at.button(key="rel_go").click().run()
     assert not at.exception and not at.error
     assert at.session_state["rel_maps"][0].before.shape == (1, 8, 8)
+    at.selectbox(key="rel_attr").select("lrp").run()
+    at.button(key="rel_go").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["rel_maps"][0].attribution == "lrp"
     at.switch_page("pages/report.py").run()
     assert not at.exception and not at.error
     assert at.get("download_button")
