@@ -37,13 +37,13 @@ class NegGradPlus(UnlearningMethod):
         rng = rng_for(ctx)
         forget_order = rng.permutation(len(yf))
         cursor = 0
-        m = self.epoch_samples(len(yr), ctx)
-        if m is not None:
+        per_epoch = self.epoch_samples(len(yr), ctx)
+        if per_epoch is not None:
             log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{m} of {len(yr)} samples")
+                       f"{per_epoch} of {len(yr)} samples")
         for epoch in range(self.epochs):
             model.train()
-            for idx in epoch_batches(len(yr), self.batch_size, rng, m):
+            for idx in epoch_batches(len(yr), self.batch_size, rng, per_epoch):
                 take = forget_order[[(cursor + i) % len(yf) for i in range(self.batch_size)]]
                 cursor = (cursor + self.batch_size) % len(yf)
                 opt.zero_grad()

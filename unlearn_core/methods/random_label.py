@@ -40,9 +40,9 @@ class RandomLabel(UnlearningMethod):
                              optimizer=ctx.train_config.optimizer)
         log.append(f"trained {self.epochs} epochs on {len(forget)} relabelled forget + "
                    f"{len(retain)} retain samples")
-        m = self.epoch_samples(len(mixed), ctx)
-        if m is not None:
+        per_epoch = self.epoch_samples(len(mixed), ctx)
+        if per_epoch is not None:
             log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{m} of {len(mixed)} samples")
+                       f"{per_epoch} of {len(mixed)} samples")
         return train_epochs(model, mixed, config, ctx.seed, ctx.progress, self.name,
-                            epoch_samples=m)
+                            epoch_samples=per_epoch)

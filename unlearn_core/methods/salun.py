@@ -53,12 +53,12 @@ class SalUn(UnlearningMethod):
         X, y = torch.cat([Xf, Xr]), torch.cat([wrong, yr])
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         model.train()
-        m = self.epoch_samples(len(y), ctx)
-        if m is not None:
+        per_epoch = self.epoch_samples(len(y), ctx)
+        if per_epoch is not None:
             log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{m} of {len(y)} samples")
+                       f"{per_epoch} of {len(y)} samples")
         for epoch in range(self.epochs):
-            for idx in epoch_batches(len(y), self.batch_size, rng, m):
+            for idx in epoch_batches(len(y), self.batch_size, rng, per_epoch):
                 opt.zero_grad()
                 F.cross_entropy(model(X[idx]), y[idx]).backward()
                 for p, m in zip(model.parameters(), mask):

@@ -39,10 +39,10 @@ class Scrub(UnlearningMethod):
         Xf, _ = to_tensors(forget)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         rng = rng_for(ctx, salt=3)
-        m = self.epoch_samples(len(yr), ctx)
-        if m is not None:
+        per_epoch = self.epoch_samples(len(yr), ctx)
+        if per_epoch is not None:
             log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{m} of {len(yr)} samples")
+                       f"{per_epoch} of {len(yr)} samples")
         for epoch in range(self.epochs):
             model.train()
             if epoch < self.max_epochs:
@@ -53,7 +53,7 @@ class Scrub(UnlearningMethod):
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
-            for idx in epoch_batches(len(yr), self.batch_size, rng, m):
+            for idx in epoch_batches(len(yr), self.batch_size, rng, per_epoch):
                 with torch.no_grad():
                     t = teacher(Xr[idx])
                 out = model(Xr[idx])
