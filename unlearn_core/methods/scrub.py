@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import epoch_batches, make_optimizer, minibatches, to_tensors
+from ..models.training import epoch_batches, make_optimizer, to_tensors
 from ..progress import report
 from ._common import kl_to_teacher
 from .base import UnlearningMethod, hparam, rng_for
@@ -40,13 +40,17 @@ class Scrub(UnlearningMethod):
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         rng = rng_for(ctx, salt=3)
         per_epoch = self.epoch_samples(len(yr), ctx)
+        # the max-steps shrink with the min-steps: the paper's balance of the two is kept
+        per_epoch_f = None
         if per_epoch is not None:
+            per_epoch_f = max(1, round(len(Xf) * per_epoch / len(yr)))
             log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{per_epoch} of {len(yr)} samples")
+                       f"{per_epoch} of {len(yr)} retain and {per_epoch_f} of {len(Xf)} forget "
+                       "samples")
         for epoch in range(self.epochs):
             model.train()
             if epoch < self.max_epochs:
-                for idx in minibatches(len(Xf), self.batch_size, rng):
+                for idx in epoch_batches(len(Xf), self.batch_size, rng, per_epoch_f):
                     with torch.no_grad():
                         t = teacher(Xf[idx])
                     loss = -kl_to_teacher(model(Xf[idx]), t, self.temperature)
