@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.inversion_view import show_inversion
 from pages.relevance_view import show_relevance
 from pages.shared import image_of, need_setup, point_id, show_error, workspace
 from unlearn_core import charts
@@ -154,6 +155,9 @@ if res.checks:
     st.caption("inversion: the attacker's first right guess of the forgotten class (0 = first "
                "try); backdoor: the planted trigger's success rate after unlearning; restor: "
                "share of the clean accuracy recovered. Good: no worse than the retrain column.")
+    if (any(c.name == "inversion" for c in res.checks) and res.methods
+            and run.data.dataset.kind == "image"):
+        show_inversion(run, idx)
 
 st.subheader("Verdict")
 if res.verdicts:

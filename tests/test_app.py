@@ -157,3 +157,7 @@ def test_verification_scenarios_from_the_unlearn_page():
     at.switch_page("pages/audit.py").run()
     assert not at.exception and not at.error
     assert "Verification scenarios" in {s.value for s in at.subheader}
+    # the inversion check's reconstructions next to the forget set's mean image
+    assert any("Unlearning inversion" in m.value for m in at.markdown)
+    assert at.selectbox(key="inv_method").value == "finetune"
+    assert len(at.get("image")) == 3  # forget-set mean, two reconstructions

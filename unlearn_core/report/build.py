@@ -73,21 +73,25 @@ def _not_run(what: str) -> str:
     return f'<p class="muted">Not run in this audit: {html.escape(what)}.</p>'
 
 
+def _png_uri(img: np.ndarray, size: int = 48) -> str:
+    """An (h, w) or (h, w, 3) image in [0, 1] as an inline PNG data URI."""
+    from PIL import Image
+
+    arr = (np.clip(img, 0, 1) * 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(arr).resize((size, size), Image.NEAREST).save(buf, format="PNG")
+    return f"data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}"
+
+
 def _thumbnails(run: Optional[AuditRun], limit: int = 24) -> str:
     if run is None or run.data.dataset.kind != "image":
         return ""
-    from PIL import Image
-
     ds, out = run.data.dataset, []
     for pos in run.data.forget_set.forget[:limit]:
         x = ds.X[pos]
         img = x[0] if x.shape[0] == 1 else np.transpose(x, (1, 2, 0))
-        arr = (np.clip(img, 0, 1) * 255).astype(np.uint8)
-        buf = io.BytesIO()
-        Image.fromarray(arr).resize((48, 48), Image.NEAREST).save(buf, format="PNG")
-        out.append(f'<figure><img alt="sample {ds.ids[pos]}" src="data:image/png;base64,'
-                   f'{base64.b64encode(buf.getvalue()).decode()}"><figcaption>{ds.ids[pos]}'
-                   f"</figcaption></figure>")
+        out.append(f'<figure><img alt="sample {ds.ids[pos]}" src="{_png_uri(img)}">'
+                   f"<figcaption>{ds.ids[pos]}</figcaption></figure>")
     return f'<div class="thumbs">{"".join(out)}</div>'
 
 
@@ -155,10 +159,62 @@ def _closeness_section(result: AuditResult) -> str:
                    "agreement test %", "activation distance forget", "weight L2"], rows)
 
 
-def _verification_section(result: AuditResult) -> str:
-    """The verification scenarios (audit --checks), each judged against retraining."""
+def _inversion_gallery(run: AuditRun) -> str:
+    """Feature-side unlearning inversion (Hu et al., S&P 2024) per method: the reconstructions
+    from the original and unlearned models next to the forget set's mean image."""
+    from ..errors import UnlearnError
+    from ..verification.checks import feature_inversions
+    from ..verification.inversion import display_image
+
+    titles = {"gradient": "from the parameter difference", "output": "from the probability drop"}
+    rows = []
+    for name in [e.name for e in run.result.methods]:
+        try:
+            recs = feature_inversions(run, [name]).get(name, [])
+        except UnlearnError as err:
+            rows.append(f"<p>{html.escape(name)}: {html.escape(str(err))}</p>")
+            continue
+        sim = next((r.similarity for r in recs if r.similarity is not None), None)
+        figs = []
+        if sim is not None:
+            figs.append(f'<figure><img alt="forget-set mean" '
+                        f'src="{_png_uri(display_image(sim.forget_mean), 72)}">'
+                        f"<figcaption>forget-set mean</figcaption></figure>")
+        for r in recs:
+            if r.nothing_to_invert:
+                figs.append(f"<figure><figcaption>{html.escape(titles[r.mode])}: "
+                            f"{html.escape(r.reason)}</figcaption></figure>")
+                continue
+            s = r.similarity
+            note = "" if s is None else (
+                f"r = {s.forget_correlation:.2f} with the forget set; closest class mean "
+                f"{html.escape(run.result.class_names[s.closest_class])}; "
+                f"{s.rank} other class{'es' if s.rank != 1 else ''} closer")
+            figs.append(f'<figure><img alt="reconstruction {html.escape(name)} {r.mode}" '
+                        f'src="{_png_uri(display_image(r.image), 72)}"><figcaption>'
+                        f"{html.escape(titles[r.mode])}<br>{note}</figcaption></figure>")
+        rows.append(f"<h4>{html.escape(name)}</h4>" + '<div class="thumbs inv">' + "".join(figs) +
+                    "</div>")
+    return ("<h3>Unlearning inversion: what the two models reveal of the forgotten data</h3>" +
+            "".join(rows) +
+            '<p class="muted">An attacker holding the model before and after unlearning '
+            "reconstructs inputs of the forgotten class (Hu et al., S&amp;P 2024): by matching "
+            "the loss gradient of dummy inputs to the parameter difference, or by finding "
+            "inputs whose class probability dropped most. r is the correlation with the forget "
+            "set's mean image; the closer the reconstruction is to it, and not to the other "
+            "classes' means, the more the release of both models leaks. Images are "
+            "contrast-stretched.</p>")
+
+
+def _verification_section(result: AuditResult, run: Optional[AuditRun] = None) -> str:
+    """The verification scenarios (audit --checks), each judged against retraining; with the
+    live models of an image audit, the inversion check also shows its reconstructions."""
     if not result.checks:
         return _not_run("verification scenarios (audit --checks inversion,backdoor,restor)")
+    gallery = ""
+    if (run is not None and run.data.dataset.kind == "image" and result.methods
+            and any(c.name == "inversion" for c in result.checks)):
+        gallery = _inversion_gallery(run)
     rows = [[c.name, c.method, f"{c.figure:.4g}", f"{c.reference:.4g}", f"{c.threshold:.4g}",
              "pass" if c.passed else "FAIL", html.escape(c.reason)] for c in result.checks]
     return (_table(["check", "method", "figure", "retrain", "threshold", "result", "reason"],
@@ -167,7 +223,7 @@ def _verification_section(result: AuditResult) -> str:
             "by an attacker holding the models before and after (0 = first guess); backdoor: "
             "attack success rate of the planted trigger after unlearning; restor: share of the "
             "clean model's accuracy recovered after forgetting label-flipped samples. Each passes "
-            "when the method does no worse than retraining.</p>")
+            "when the method does no worse than retraining.</p>" + gallery)
 
 
 def render_html(result: AuditResult, run: Optional[AuditRun] = None,
@@ -225,7 +281,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
          chart_html["Membership-inference ROC (forget vs unseen)"] + _attack_section(result)),
         ("Closeness to retrain", _closeness_section(result)),
         ("Relevance maps", _relevance_section(result, run)),
-        ("Verification attacks", _verification_section(result)),
+        ("Verification attacks", _verification_section(result, run)),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
          "<code>python -m unlearn_core verify report.json</code>.</p>"),
@@ -243,6 +299,7 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}} td:first-child,t
 .muted{{color:#666;font-size:.9em}} nav a{{margin-right:1em;font-size:.9em}}
 pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
 .thumbs{{display:flex;flex-wrap:wrap;gap:6px}} .thumbs figure{{margin:0;text-align:center;font-size:.7em}}
+.inv{{gap:14px}} .inv figure{{max-width:170px;font-size:.8em}}
 section{{break-inside:avoid-page}}
 </style><script>{get_plotlyjs()}</script></head><body>
 <h1>Unlearning audit</h1>

@@ -2,8 +2,17 @@
 a named check with its figure, threshold and pass/fail."""
 
 from .backdoor import BackdoorCheck, add_trigger, backdoor_check
-from .inversion import InversionResult, infer_forgotten_label
+from .inversion import (
+    ClassSimilarity,
+    FeatureInversion,
+    InversionResult,
+    class_similarity,
+    infer_forgotten_label,
+    invert_features,
+    reconstruct_forgotten,
+)
 from .restor import RestorResult, restor_check
 
-__all__ = ["BackdoorCheck", "add_trigger", "backdoor_check", "InversionResult",
-           "infer_forgotten_label", "RestorResult", "restor_check"]
+__all__ = ["BackdoorCheck", "add_trigger", "backdoor_check", "ClassSimilarity", "FeatureInversion",
+           "InversionResult", "class_similarity", "infer_forgotten_label", "invert_features",
+           "reconstruct_forgotten", "RestorResult", "restor_check"]
