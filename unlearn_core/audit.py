@@ -65,6 +65,7 @@ class AuditConfig:
     thresholds: VerdictThresholds = field(default_factory=VerdictThresholds)
     attacks: list[str] = field(default_factory=list)  # threshold, lira, ulira (opt-in, slower)
     shadows: int = 8
+    lira_variance: str = "global"  # or "per_example" (many shadows; Carlini et al. 2022)
     executor: str = "local"  # serial, local (process pool) or ray
     ray_address: Optional[str] = None
     checks: list[str] = field(default_factory=list)  # inversion, backdoor, restor (opt-in)

@@ -91,7 +91,7 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         cfg.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
     if args.checks:
         cfg.checks = [c.strip() for c in args.checks.split(",") if c.strip()]
-    for key in ("shadows", "executor", "ray_address"):
+    for key in ("shadows", "executor", "ray_address", "lira_variance"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     if args.epochs is not None:
@@ -260,6 +260,9 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    help="verification scenarios: inversion,backdoor,restor (each judged "
                         "against retraining; backdoor and restor train their own models)")
     p.add_argument("--shadows", type=int, help="shadow models for lira/ulira (default 8)")
+    p.add_argument("--lira-variance", dest="lira_variance", choices=["global", "per_example"],
+                   help="LiRA spreads: global (default, few shadows) or per_example (many "
+                        "shadows, >= 64 advised)")
     p.add_argument("--executor", choices=["serial", "local", "ray"],
                    help="where shadow models train (default: local process pool)")
     p.add_argument("--ray-address", dest="ray_address", help="address of a Ray cluster")

@@ -10,6 +10,7 @@ from typing import Optional
 import numpy as np
 
 from .attacks import AttackSummary, ULiRAResult, lira, summarize, threshold_suite, train_shadows
+from .attacks.lira import check_variance
 from .attacks.ulira import ulira
 from .data.dataset import Samples
 from .errors import ConfigError
@@ -20,13 +21,16 @@ ATTACKS = ("threshold", "lira", "ulira", "rmia")
 
 def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "local",
                 ray_address: Optional[str] = None, max_targets: int = 200,
-                progress: Optional[ProgressFn] = None
+                progress: Optional[ProgressFn] = None, lira_variance: Optional[str] = None
                 ) -> tuple[list[AttackSummary], list[ULiRAResult]]:
-    """Summaries for each model (threshold, LiRA) and U-LiRA results for each method."""
+    """Summaries for each model (threshold, LiRA) and U-LiRA results for each method.
+    ``lira_variance`` ("global" or "per_example", Carlini et al. S&P 2022) defaults to the
+    audit config's ``lira_variance``, else global."""
     unknown = sorted(set(attacks) - set(ATTACKS))
     if unknown:
         raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
     res, data = run.result, run.data
+    variance = check_variance(lira_variance or getattr(res.config, "lira_variance", "global"))
     rng = np.random.default_rng(res.config.seed + 31)
     forget, test = data.forget, data.test
     n = min(len(forget), len(test), max_targets)
@@ -50,7 +54,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
         if "lira" in attacks:
             shadows = train_shadows(targets, pool, spec, res.train_config, n_shadows,
                                     res.config.seed, executor, ray_address=ray_address,
-                                    progress=progress)
+                                    progress=progress, variance=variance)
             for name in names:
                 r = lira(run.models[name], targets, shadows)
                 summaries.append(summarize("lira-online", name, r.online[:n], r.online[n:]))
