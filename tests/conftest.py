@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,28 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
+
+
+@contextmanager
+def registered_no_op(name: str):
+    """A fake method that returns the model unchanged, registered under ``name`` for the
+    duration: the control every verification check must catch."""
+    from dataclasses import dataclass
+
+    from unlearn_core.methods import METHODS, UnlearningMethod, register
+
+    @dataclass
+    class NoOp(UnlearningMethod):
+        paper = "a fake for tests: returns the model unchanged"
+        needs_retain = False
+
+        def _unlearn(self, model, forget, retain, ctx, log):
+            log.append("nothing done")
+            return model
+
+    NoOp.name = name
+    register(NoOp)
+    try:
+        yield name
+    finally:
+        del METHODS[name]

@@ -1,30 +1,17 @@
 """Backdoor verification: the trigger works before deletion and stops working after retrain;
 a method that does nothing is caught."""
 
-from dataclasses import dataclass
-
 import pytest
 
+from tests.conftest import registered_no_op
 from unlearn_core.data import load_builtin
-from unlearn_core.methods import METHODS, UnlearningMethod, register
 from unlearn_core.verification import backdoor_check
 
 
 @pytest.fixture()
 def no_op():
-    @register
-    @dataclass
-    class NoOp(UnlearningMethod):
-        name = "test_no_op"
-        paper = "a fake for tests: returns the model unchanged"
-        needs_retain = False
-
-        def _unlearn(self, model, forget, retain, ctx, log):
-            log.append("nothing done")
-            return model
-
-    yield "test_no_op"
-    del METHODS["test_no_op"]
+    with registered_no_op("test_no_op") as name:
+        yield name
 
 
 def test_backdoor_removed_by_retrain_and_random_label_not_by_no_op(no_op):

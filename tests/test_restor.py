@@ -1,29 +1,17 @@
 """RESTOR: after unlearning corrupted labels, retraining brings the clean behaviour back and a
 method that does nothing does not."""
 
-from dataclasses import dataclass
-
 import pytest
 
+from tests.conftest import registered_no_op
 from unlearn_core.data import load_builtin
-from unlearn_core.methods import METHODS, UnlearningMethod, register
 from unlearn_core.verification import restor_check
 
 
 @pytest.fixture()
 def no_op():
-    @register
-    @dataclass
-    class NoOpR(UnlearningMethod):
-        name = "test_no_op_restor"
-        paper = "a fake for tests: returns the model unchanged"
-        needs_retain = False
-
-        def _unlearn(self, model, forget, retain, ctx, log):
-            return model
-
-    yield "test_no_op_restor"
-    del METHODS["test_no_op_restor"]
+    with registered_no_op("test_no_op_restor") as name:
+        yield name
 
 
 def test_restor_recovery(no_op):

@@ -1,31 +1,19 @@
 """Verification scenarios as checks of an audit: each runs per method, is judged against
 retraining, lands in the verdict, the JSON round trip, the report and the command line."""
 
-from dataclasses import dataclass
-
 import pytest
 
+from tests.conftest import registered_no_op
 from unlearn_core import AuditConfig, AuditResult, MethodSpec, run_audit
-from unlearn_core.methods import METHODS, UnlearningMethod, register
 
 
 @pytest.fixture(scope="module")
 def checked_run():
-    @register
-    @dataclass
-    class NoOpV(UnlearningMethod):
-        name = "test_no_op_checks"
-        paper = "a fake for tests: returns the model unchanged"
-        needs_retain = False
-
-        def _unlearn(self, model, forget, retain, ctx, log):
-            return model
-
     cfg = AuditConfig(dataset="digits", model="mlp", forget="class:3", seed=0,
                       methods=[MethodSpec("random_label"), MethodSpec("test_no_op_checks")],
                       checks=["inversion", "backdoor", "restor"])
-    yield run_audit(cfg)
-    del METHODS["test_no_op_checks"]
+    with registered_no_op("test_no_op_checks"):
+        yield run_audit(cfg)
 
 
 def _check(result, name, method):

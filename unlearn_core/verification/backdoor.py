@@ -11,12 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audit import AuditData, train_baseline
 from ..data.dataset import Dataset
 from ..data.splits import make_splits
-from ..forget import forget_by_ids
-from ..methods import UnlearnContext, make_method
-from ..models import ModelSpec, default_train_config, predict_logits
+from ..models import predict_logits
+from .scenario import plant_and_forget
 
 
 def add_trigger(X: np.ndarray, value: float = 1.0) -> np.ndarray:
@@ -65,16 +63,8 @@ def backdoor_check(dataset: Dataset, arch: str, method: str, params: dict | None
     X[poison] = add_trigger(X[poison])
     y[poison] = target
     poisoned = dataclasses.replace(dataset, X=X, y=y)
-    recipe = default_train_config(arch, dataset.name, len(splits.train))
-    model = train_baseline(poisoned, splits, arch, recipe, seed)
-    fs = forget_by_ids(poisoned, splits, poisoned.ids[poison])
-    data = AuditData(poisoned, splits, fs)
-    ctx = UnlearnContext(dataset.n_classes, seed, ModelSpec(arch, dataset.sample_shape,
-                                                            dataset.n_classes), recipe, (),
-                         data.population)
-    after = make_method(method, **(params or {})).unlearn(model, data.forget, data.retain,
-                                                          ctx).model
-    retrained = make_method("retrain").unlearn(model, data.forget, data.retain, ctx).model
+    run = plant_and_forget(poisoned, splits, poison, arch, method, params, seed)
+    model, after, retrained = run.planted, run.after, run.retrained
     test = splits.test[dataset.y[splits.test] != target]
     clean_X = dataset.X[test]
     base = float((predict_logits(retrained, clean_X).argmax(1) == target).mean())

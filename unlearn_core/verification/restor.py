@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audit import AuditData, train_baseline
+from ..audit import train_baseline
 from ..data.dataset import Dataset
 from ..data.splits import make_splits
-from ..forget import forget_by_ids
-from ..methods import UnlearnContext, make_method
-from ..models import ModelSpec, accuracy, default_train_config
+from ..models import accuracy
+from .scenario import plant_and_forget
 
 
 @dataclass
@@ -51,17 +50,9 @@ def restor_check(dataset: Dataset, arch: str, method: str, params: dict | None =
     y = dataset.y.copy()
     y[bad] = target
     corrupted = dataclasses.replace(dataset, y=y)
-    recipe = default_train_config(arch, dataset.name, len(splits.train))
-    clean_model = train_baseline(dataset, splits, arch, recipe, seed)
-    model = train_baseline(corrupted, splits, arch, recipe, seed)
-    fs = forget_by_ids(corrupted, splits, corrupted.ids[bad])
-    data = AuditData(corrupted, splits, fs)
-    ctx = UnlearnContext(dataset.n_classes, seed, ModelSpec(arch, dataset.sample_shape,
-                                                            dataset.n_classes), recipe, (),
-                         data.population)
-    after = make_method(method, **(params or {})).unlearn(model, data.forget, data.retain,
-                                                          ctx).model
-    retrained = make_method("retrain").unlearn(model, data.forget, data.retain, ctx).model
+    run = plant_and_forget(corrupted, splits, bad, arch, method, params, seed)
+    clean_model = train_baseline(dataset, splits, arch, run.recipe, seed)
+    model, after, retrained = run.planted, run.after, run.retrained
     test = dataset.subset(splits.test[dataset.y[splits.test] == source])
     clean, cor, aft, ret = (accuracy(m, test) for m in (clean_model, model, after, retrained))
     return RestorResult(method, source, target, len(bad), clean, cor, aft, ret,
