@@ -24,11 +24,13 @@ import torch
 from unlearn_core.audit import (
     AuditConfig,
     AuditData,
+    MethodSpec,
     evaluate,
     load_data,
     recipe_for,
     train_baseline,
 )
+from unlearn_core.cli import parse_method
 from unlearn_core.forget import resolve_forget
 from unlearn_core.methods import UnlearnContext, available_methods, make_method
 from unlearn_core.models import ModelSpec
@@ -41,7 +43,8 @@ def quality(ev) -> dict[str, float]:
             "RA": 100 * ev.accuracy.retain, "TA": 100 * ev.accuracy.test}
 
 
-def bench_setting(dataset_name: str, model: str, forget: str, methods: list[str], seed: int,
+def bench_setting(dataset_name: str, model: str, forget: str, methods: list[MethodSpec],
+                  seed: int,
                   n_samples: int | None) -> tuple[str, list[list[str]]]:
     cfg = AuditConfig(dataset=dataset_name, model=model, forget=forget, seed=seed)
     dataset = None
@@ -69,9 +72,11 @@ def bench_setting(dataset_name: str, model: str, forget: str, methods: list[str]
     setting = f"{dataset_name} n={len(dataset)} {model} {forget} ({len(forget_s)} forget)"
     for name, ev in (("original", base_ev), ("retrain", ref_ev)):
         rows.append(_row(name, quality(ev), ref_q, ev.seconds, ref.seconds, name == "retrain"))
-    for name in methods:
+    for spec in methods:
+        name = spec.name + "".join(f" {k}={v}" for k, v in spec.params.items())
         try:
-            out = make_method(name).unlearn(baseline, forget_s, retain_s, ctx)
+            out = make_method(spec.name, **spec.params).unlearn(baseline, forget_s, retain_s,
+                                                                 ctx)
         except Exception as err:  # a benchmark reports a failure and goes on
             msg = str(err).splitlines()[0][:60] if str(err) else type(err).__name__
             rows.append([name, *(["-"] * 7), f"failed: {msg}"])
@@ -93,6 +98,9 @@ def main() -> None:
     parser.add_argument("--datasets", default="digits")
     parser.add_argument("--forgets", default="class:3,random:0.1")
     parser.add_argument("--methods", default="", help="comma list; default: every method")
+    parser.add_argument("--method", action="append", default=[],
+                        help="one method with hyperparameters, e.g. l1_sparse:budget=0.3,"
+                             "gamma=1e-4 (repeatable; added to --methods)")
     parser.add_argument("--model", default="cnn")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n-samples", type=int, default=None,
@@ -101,8 +109,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    methods = [m for m in (args.methods.split(",") if args.methods else available_methods())
-               if m and m != "retrain"]
+    names = args.methods.split(",") if args.methods else ([] if args.method else
+                                                          available_methods())
+    methods = [MethodSpec(m) for m in names if m and m != "retrain"]
+    methods += [parse_method(m) for m in args.method]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"torch {torch.__version__} with {torch.get_num_threads()} threads, seed {args.seed}")
     headers = ["method", "UA", "MIA-eff", "RA", "TA", "Avg.Gap", "seconds",
