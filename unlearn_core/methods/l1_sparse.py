@@ -26,7 +26,7 @@ class L1Sparse(UnlearningMethod):
     lr: float = hparam(5e-3, "learning rate")
     gamma: float = hparam(5e-4, "initial l1 strength, decayed linearly to 0")
     batch_size: int = hparam(64, "minibatch size")
-    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
+    budget: float = hparam(0.15, "cost cap as a share of the retrain recipe: on large data each "
                                 "epoch visits a seeded subset; 0 = no cap")
 
     def _unlearn(self, model, forget, retain, ctx, log):
