@@ -21,17 +21,22 @@ def _ready() -> AppTest:
     return at
 
 
-@pytest.fixture(scope="module")
-def audited() -> AppTest:
-    """Default setup, class 3 forgotten, finetune + neggrad_plus run."""
+def _run_class_3(select: tuple[str, str]) -> AppTest:
+    """Default setup, class 3 forgotten, one extra choice on the Unlearn page, run."""
     at = _ready()
     at.switch_page("pages/forget.py").run()
     at.multiselect(key="forget_classes").select(3).run()
     at.button(key="forget_classes_go").click().run()
     at.switch_page("pages/unlearn.py").run()
-    at.multiselect(key="unlearn_methods").select("neggrad_plus").run()
+    at.multiselect(key=select[0]).select(select[1]).run()
     at.button(key="unlearn_go").click().run()
     return at
+
+
+@pytest.fixture(scope="module")
+def audited() -> AppTest:
+    """Default setup, class 3 forgotten, finetune + neggrad_plus run."""
+    return _run_class_3(("unlearn_methods", "neggrad_plus"))
 
 
 def test_setup_trains_and_shows_accuracy():
@@ -144,13 +149,7 @@ def test_sessions_are_isolated(audited):
 
 
 def test_verification_scenarios_from_the_unlearn_page():
-    at = _ready()
-    at.switch_page("pages/forget.py").run()
-    at.multiselect(key="forget_classes").select(3).run()
-    at.button(key="forget_classes_go").click().run()
-    at.switch_page("pages/unlearn.py").run()
-    at.multiselect(key="unlearn_checks").select("inversion").run()
-    at.button(key="unlearn_go").click().run()
+    at = _run_class_3(("unlearn_checks", "inversion"))
     assert not at.exception and not at.error
     res = at.session_state["ws"].current.result
     assert [(c.name, c.method) for c in res.checks] == [("inversion", "finetune")]

@@ -76,6 +76,14 @@ class UnlearningMethod:
         m = math.ceil(budget * ctx.train_config.epochs * n / epochs)
         return None if m >= n else max(1, m)
 
+    def budgeted_epoch(self, n: int, ctx: UnlearnContext, log: list[str]) -> Optional[int]:
+        """``epoch_samples`` and a log line saying so when the budget binds."""
+        per_epoch = self.epoch_samples(n, ctx)
+        if per_epoch is not None:
+            log.append(f"budget {getattr(self, 'budget', 0):g} of the retrain recipe: each "
+                       f"epoch visits {per_epoch} of {n} samples")
+        return per_epoch
+
     def check_request(self, forget: Samples, retain: Samples, ctx: UnlearnContext) -> None:
         """Refuse a request this method cannot serve, with a reason the user can act on."""
         if len(forget) == 0:

@@ -26,9 +26,6 @@ class Finetune(UnlearningMethod):
         config = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                              optimizer=ctx.train_config.optimizer)
         log.append(f"fine-tuned {self.epochs} epochs on {len(retain)} retain samples, lr {self.lr}")
-        per_epoch = self.epoch_samples(len(retain), ctx)
-        if per_epoch is not None:
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{per_epoch} of {len(retain)} samples")
+        per_epoch = self.budgeted_epoch(len(retain), ctx, log)
         return train_epochs(model, retain, config, ctx.seed, ctx.progress, self.name,
                             epoch_samples=per_epoch)

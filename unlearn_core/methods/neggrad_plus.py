@@ -37,10 +37,7 @@ class NegGradPlus(UnlearningMethod):
         rng = rng_for(ctx)
         forget_order = rng.permutation(len(yf))
         cursor = 0
-        per_epoch = self.epoch_samples(len(yr), ctx)
-        if per_epoch is not None:
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{per_epoch} of {len(yr)} samples")
+        per_epoch = self.budgeted_epoch(len(yr), ctx, log)
         for epoch in range(self.epochs):
             model.train()
             for idx in epoch_batches(len(yr), self.batch_size, rng, per_epoch):

@@ -40,9 +40,6 @@ class RandomLabel(UnlearningMethod):
                              optimizer=ctx.train_config.optimizer)
         log.append(f"trained {self.epochs} epochs on {len(forget)} relabelled forget + "
                    f"{len(retain)} retain samples")
-        per_epoch = self.epoch_samples(len(mixed), ctx)
-        if per_epoch is not None:
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{per_epoch} of {len(mixed)} samples")
+        per_epoch = self.budgeted_epoch(len(mixed), ctx, log)
         return train_epochs(model, mixed, config, ctx.seed, ctx.progress, self.name,
                             epoch_samples=per_epoch)

@@ -53,10 +53,7 @@ class SalUn(UnlearningMethod):
         X, y = torch.cat([Xf, Xr]), torch.cat([wrong, yr])
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         model.train()
-        per_epoch = self.epoch_samples(len(y), ctx)
-        if per_epoch is not None:
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{per_epoch} of {len(y)} samples")
+        per_epoch = self.budgeted_epoch(len(y), ctx, log)
         for epoch in range(self.epochs):
             for idx in epoch_batches(len(y), self.batch_size, rng, per_epoch):
                 opt.zero_grad()
