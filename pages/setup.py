@@ -103,8 +103,9 @@ if ws.ready:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Train accuracy", f"{100 * train_acc:.1f}%")
     c2.metric("Test accuracy", f"{100 * test_acc:.1f}%")
-    c3.metric("Samples (train / test / population)",
-              f"{len(sp.train)} / {len(sp.test)} / {len(sp.population)}")
+    c3.metric("Training samples", f"{len(sp.train)}",
+              help=f"{len(sp.test)} test and {len(sp.population)} population samples are held "
+                   "out; membership attacks use the population as known non-members")
     c4.metric("Training time", f"{ws.baseline_seconds:.1f} s")
     st.subheader("Confusion matrix (test split)")
     cm = confusion_matrix(ws.baseline, ds.subset(sp.test), ds.n_classes)
