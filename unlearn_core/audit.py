@@ -12,10 +12,12 @@ from typing import Optional
 import numpy as np
 from torch import nn
 
+from . import audit_data
 from .attacks import AttackSummary, ULiRAResult
-from .data import Dataset, Samples, Splits, load_dataset, make_splits
+from .audit_data import AuditData, train_baseline
+from .data import Dataset, Splits
 from .errors import ConfigError, UnlearnError
-from .forget import ForgetSet, resolve_forget
+from .forget import resolve_forget
 from .methods import UnlearnContext, make_method
 from .metrics import (
     AccuracyReport,
@@ -29,11 +31,8 @@ from .metrics import (
 from .models import (
     ModelSpec,
     TrainConfig,
-    build_model,
     check_compatible,
-    default_train_config,
     model_hash,
-    train_epochs,
 )
 from .progress import ProgressFn, report
 from .serialize import from_jsonable, to_jsonable
@@ -138,35 +137,6 @@ class AuditResult:
 
 
 @dataclass
-class AuditData:
-    """The live inputs of an audit: dataset, splits, forget set and their sample views."""
-
-    dataset: Dataset
-    splits: Splits
-    forget_set: ForgetSet
-
-    @property
-    def forget(self) -> Samples:
-        return self.dataset.subset(self.forget_set.forget)
-
-    @property
-    def retain(self) -> Samples:
-        return self.dataset.subset(self.forget_set.retain)
-
-    @property
-    def test(self) -> Samples:
-        return self.dataset.subset(self.splits.test)
-
-    @property
-    def population(self) -> Samples:
-        return self.dataset.subset(self.splits.population)
-
-    @property
-    def train(self) -> Samples:
-        return self.dataset.subset(self.splits.train)
-
-
-@dataclass
 class AuditRun:
     """An audit's result plus the live objects (models, data) later analyses need."""
 
@@ -190,23 +160,12 @@ def versions() -> dict[str, str]:
 
 def load_data(config: AuditConfig, dataset: Optional[Dataset] = None) -> tuple[Dataset, Splits]:
     """The dataset named in the config (or the one given) and its seeded splits."""
-    if dataset is None:
-        dataset = load_dataset(config.dataset, label_column=config.label_column, seed=config.seed)
-    splits = make_splits(dataset, config.seed, config.test_fraction, config.population_fraction)
-    return dataset, splits
+    return audit_data.load_data(config.dataset, config.seed, config.test_fraction,
+                                config.population_fraction, config.label_column, dataset)
 
 
 def recipe_for(config: AuditConfig, dataset: Dataset, splits: Splits) -> TrainConfig:
-    return config.train or default_train_config(config.model, dataset.name, len(splits.train))
-
-
-def train_baseline(dataset: Dataset, splits: Splits, arch: str, train_config: TrainConfig,
-                   seed: int, progress: Optional[ProgressFn] = None) -> nn.Module:
-    """Train the original model on the whole training split."""
-    spec = ModelSpec(arch, dataset.sample_shape, dataset.n_classes)
-    model = build_model(spec, seed=seed)
-    return train_epochs(model, dataset.subset(splits.train), train_config, seed, progress,
-                        "baseline")
+    return audit_data.recipe_for(config.train, config.model, dataset, splits)
 
 
 def evaluate(model: nn.Module, name: str, role: str, data: AuditData, seconds: float,

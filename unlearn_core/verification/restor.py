@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audit import train_baseline
+from ..audit_data import train_baseline
 from ..data.dataset import Dataset
 from ..data.splits import make_splits
 from ..models import accuracy

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from ..audit import AuditData, train_baseline
+from ..audit_data import AuditData, train_baseline
 from ..data.dataset import Dataset
 from ..data.splits import Splits
 from ..forget import forget_by_ids
