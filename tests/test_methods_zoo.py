@@ -9,7 +9,14 @@ from unlearn_core.errors import MethodError
 from unlearn_core.forget import resolve_forget
 from unlearn_core.methods import UnlearnContext, make_method
 from unlearn_core.metrics import accuracy_report, membership_score
-from unlearn_core.models import ModelSpec, TrainConfig, build_model, predict_proba, train_epochs
+from unlearn_core.models import (
+    ModelSpec,
+    TrainConfig,
+    build_model,
+    predict_log_proba,
+    predict_proba,
+    train_epochs,
+)
 
 CLASS_METHODS = ["l1_sparse", "salun", "scrub", "bad_teacher", "ssd", "fisher", "lrp_path",
                  "boundary_shrink", "unsir"]
@@ -50,7 +57,7 @@ def overfit_setting():
 
 
 def _forget_score(model, data) -> float:
-    return float(membership_score(predict_proba(model, data.forget.X), data.forget.y).mean())
+    return float(membership_score(predict_log_proba(model, data.forget.X), data.forget.y).mean())
 
 
 @pytest.mark.parametrize("name", SAMPLE_METHODS)

@@ -9,10 +9,27 @@ from unlearn_core.models import ModelSpec, TrainConfig, build_model, train_epoch
 
 def test_membership_score_orientation():
     probs = np.array([[0.9, 0.1], [0.2, 0.8]])
-    loss = membership_score(probs, np.array([0, 0]), "loss")
+    loss = membership_score(np.log(probs), np.array([0, 0]), "loss")
     assert loss[0] > loss[1]  # the confidently right sample looks more like a member
-    conf = membership_score(probs, np.array([0, 0]), "confidence")
+    conf = membership_score(np.log(probs), np.array([0, 0]), "confidence")
     assert np.allclose(conf, [0.9, 0.2])
+
+
+def test_loss_scores_are_not_clipped():
+    """Scores come from log_softmax of the logits: far-off logits keep their order (a clip at
+    log(1e-12) would make both -27.6 and the AUC of such samples exactly 0.5)."""
+    from torch import nn
+
+    from unlearn_core.models import predict_log_proba
+
+    class Fixed(nn.Module):
+        def forward(self, x):
+            return x
+
+    logits = np.array([[0.0, 40.0], [0.0, 80.0]], dtype=np.float32)
+    scores = membership_score(predict_log_proba(Fixed(), logits), np.array([0, 0]), "loss")
+    assert np.allclose(scores, [-40.0, -80.0])
+    assert auc(scores[:1], scores[1:]) == 1.0
 
 
 def test_auc_extremes():

@@ -8,16 +8,18 @@ import numpy as np
 
 from ..data.dataset import Samples
 from ..metrics.efficacy import output_feature
-from ..models.training import predict_proba
+from ..models.training import predict_log_proba
 from .summary import AttackSummary, summarize
 
 SCORES = ("loss", "confidence", "entropy", "m_entropy")
 
 
-def member_scores(probs: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
-    """Per-sample scores, higher = more member-like."""
+def member_scores(log_probs: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
+    """Per-sample scores from log-probabilities (log_softmax of the logits), higher = more
+    member-like."""
     if kind == "loss":
-        return np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1))
+        return log_probs[np.arange(len(y)), y]
+    probs = np.exp(log_probs)
     if kind == "confidence":
         return output_feature(probs, y, "confidence")
     if kind in ("entropy", "m_entropy"):
@@ -28,6 +30,6 @@ def member_scores(probs: np.ndarray, y: np.ndarray, kind: str) -> np.ndarray:
 def threshold_suite(model, members: Samples, nonmembers: Samples, model_name: str = "model",
                     kinds: tuple[str, ...] = SCORES) -> list[AttackSummary]:
     """Each threshold attack telling ``members`` from ``nonmembers`` on ``model``."""
-    pm, pn = predict_proba(model, members.X), predict_proba(model, nonmembers.X)
+    pm, pn = predict_log_proba(model, members.X), predict_log_proba(model, nonmembers.X)
     return [summarize(f"threshold-{k}", model_name, member_scores(pm, members.y, k),
                       member_scores(pn, nonmembers.y, k)) for k in kinds]

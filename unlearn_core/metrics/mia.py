@@ -14,18 +14,17 @@ import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from ..data.dataset import Samples
-from ..models.training import predict_proba
-
-_EPS = 1e-12
+from ..models.training import predict_log_proba
 
 
-def membership_score(probs: np.ndarray, y: np.ndarray, kind: str = "loss") -> np.ndarray:
-    """Per-sample member score: ``loss`` (negative cross-entropy) or ``confidence`` (p_y)."""
-    p_true = np.clip(probs[np.arange(len(y)), y], _EPS, 1.0)
+def membership_score(log_probs: np.ndarray, y: np.ndarray, kind: str = "loss") -> np.ndarray:
+    """Per-sample member score from log-probabilities (``log_softmax`` of the logits, never
+    clipped): ``loss`` (negative cross-entropy, log p_y) or ``confidence`` (p_y)."""
+    log_true = log_probs[np.arange(len(y)), y]
     if kind == "loss":
-        return np.log(p_true)
+        return log_true
     if kind == "confidence":
-        return p_true
+        return np.exp(log_true)
     raise ValueError(f"unknown membership score '{kind}': use loss or confidence")
 
 
@@ -93,7 +92,7 @@ class ThresholdAttack:
         def scores(s: Samples) -> np.ndarray:
             if len(s) == 0:
                 return np.zeros(0)
-            return membership_score(predict_proba(model, s.X), s.y, self.score)
+            return membership_score(predict_log_proba(model, s.X), s.y, self.score)
 
         s_mem, s_non = scores(members), scores(nonmembers)
         s_forget, s_test = scores(forget), scores(test)

@@ -7,6 +7,7 @@ from .training import (
     accuracy,
     default_train_config,
     embed,
+    predict_log_proba,
     predict_logits,
     predict_proba,
     train_epochs,
@@ -16,5 +17,5 @@ __all__ = [
     "ARCHITECTURES", "Classifier", "ModelSpec", "build_model", "register_architecture",
     "check_compatible", "clone_model", "load_model", "load_torchscript", "model_hash", "save_model",
     "TrainConfig", "accuracy", "default_train_config", "embed", "predict_logits",
-    "predict_proba", "train_epochs",
+    "predict_log_proba", "predict_proba", "train_epochs",
 ]

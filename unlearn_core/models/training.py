@@ -121,6 +121,16 @@ def predict_proba(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np
     return p / p.sum(axis=1, keepdims=True)
 
 
+def predict_log_proba(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """Log-probabilities as log_softmax of the logits in float64: never log(clip(p)), which
+    flattens every confident score to the clip value and hides membership signal."""
+    logits = predict_logits(model, X, batch_size).astype(np.float64)
+    if logits.size == 0:
+        return logits
+    m = logits.max(axis=1, keepdims=True)
+    return logits - (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))
+
+
 @torch.no_grad()
 def embed(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np.ndarray:
     """Penultimate-layer embeddings (``model.embed``), or logits for models without one."""
