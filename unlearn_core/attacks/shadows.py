@@ -7,7 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -70,21 +70,23 @@ def run_job(job: ShadowJob) -> np.ndarray:
     return logit_confidence(predict_logits(model, job.X[job.targets]), job.y[job.targets])
 
 
-def run_jobs(jobs: list[ShadowJob], executor: str = "local", workers: int = 2,
+def run_jobs(jobs: list, executor: str = "local", workers: int = 2,
              ray_address: Optional[str] = None,
-             progress: Optional[ProgressFn] = None) -> list[np.ndarray]:
-    """Run shadow jobs; results in job order."""
-    out: list[np.ndarray] = []
-    if executor == "serial":
+             progress: Optional[ProgressFn] = None, fn: Callable = run_job,
+             task: str = "shadow models") -> list:
+    """Run jobs with ``fn`` (a top-level function, so processes and Ray can ship it) on the
+    serial, local process-pool or Ray executor; results in job order, the same on each."""
+    out: list = []
+    if executor == "serial" or (executor == "local" and len(jobs) <= 1):
         for i, job in enumerate(jobs):
-            out.append(run_job(job))
-            report(progress, "shadow models", i + 1, len(jobs))
+            out.append(fn(job))
+            report(progress, task, i + 1, len(jobs))
         return out
     if executor == "local":
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for i, res in enumerate(pool.map(run_job, jobs)):
+            for i, res in enumerate(pool.map(fn, jobs)):
                 out.append(res)
-                report(progress, "shadow models", i + 1, len(jobs))
+                report(progress, task, i + 1, len(jobs))
         return out
     if executor == "ray":
         try:
@@ -93,11 +95,11 @@ def run_jobs(jobs: list[ShadowJob], executor: str = "local", workers: int = 2,
             raise ConfigError("the ray executor needs the 'ray' package (pip install ray)")
         if not ray.is_initialized():
             ray.init(address=ray_address, include_dashboard=False, ignore_reinit_error=True)
-        remote = ray.remote(num_cpus=1)(run_job)
+        remote = ray.remote(num_cpus=1)(fn)
         refs = [remote.remote(job) for job in jobs]
         for i, ref in enumerate(refs):
             out.append(ray.get(ref))
-            report(progress, "shadow models", i + 1, len(jobs))
+            report(progress, task, i + 1, len(jobs))
         return out
     raise ConfigError(f"unknown executor '{executor}': use serial, local or ray")
 

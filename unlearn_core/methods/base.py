@@ -110,6 +110,13 @@ class UnlearningMethod:
         report(ctx.progress, self.name, 1, 1)
         return UnlearnOutput(model=result, seconds=seconds, log=log)
 
+    def from_scratch(self, data: Samples, ctx: UnlearnContext) -> nn.Module:
+        """Exact methods: the model this method's own training gives on ``data`` from scratch
+        with ``ctx.seed``, the counterpart an exact deletion must equal (e.g. SISA trained
+        without the deleted samples). Approximate methods have none."""
+        raise MethodError(f"{self.name} is not an exact method: it has no from-scratch "
+                          "counterpart")
+
     def prepare(self, model: nn.Module, forget: Samples, retain: Samples,
                 ctx: UnlearnContext, log: list[str]) -> None:
         """Work a deployed system does once at training time (e.g. SISA's shard training);

@@ -25,7 +25,10 @@ class Retrain(UnlearningMethod):
                 "retrain needs the model's architecture spec to rebuild it from scratch; "
                 "models loaded from TorchScript have none"
             )
-        fresh = build_model(ctx.spec, seed=ctx.seed)
         log.append(f"trained from scratch on {len(retain)} retain samples, "
                    f"{ctx.train_config.epochs} epochs, seed {ctx.seed}")
-        return train_epochs(fresh, retain, ctx.train_config, ctx.seed, ctx.progress, "retrain")
+        return self.from_scratch(retain, ctx)
+
+    def from_scratch(self, data, ctx):
+        fresh = build_model(ctx.spec, seed=ctx.seed)
+        return train_epochs(fresh, data, ctx.train_config, ctx.seed, ctx.progress, "retrain")

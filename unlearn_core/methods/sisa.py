@@ -110,6 +110,12 @@ class SISA(UnlearningMethod):
             models.append(m.eval())
         return SISAEnsemble(models)
 
+    def from_scratch(self, data: Samples, ctx) -> SISAEnsemble:
+        """SISA trained from scratch on ``data``: what a deletion must equal bit for bit."""
+        if ctx.spec is None:
+            raise MethodError("sisa trains its own shard models and needs an architecture spec")
+        return self.ensemble(self.fit(data, ctx.spec, ctx), ctx.spec)
+
     def prepare(self, model, forget, retain, ctx, log):
         if ctx.spec is None:
             raise MethodError("sisa trains its own shard models and needs an architecture spec")
