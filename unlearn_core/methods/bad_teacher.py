@@ -25,11 +25,12 @@ class BadTeacher(UnlearningMethod):
     name = "bad_teacher"
     paper = "Bad Teacher, competent/incompetent distillation (Chundawat et al., AAAI 2023)"
 
-    epochs: int = hparam(3, "epochs over the mixed forget + retain-subset data")
-    lr: float = hparam(1e-3, "learning rate")
-    temperature: float = hparam(1.0, "distillation temperature")
-    retain_share: float = hparam(0.3, "share of the retain set used (the paper uses a subset)")
-    batch_size: int = hparam(64, "minibatch size")
+    epochs: int = hparam(3, "epochs over the mixed forget + retain-subset data", low=1, high=1000)
+    lr: float = hparam(1e-3, "learning rate", low=0, high=10, low_open=True)
+    temperature: float = hparam(1.0, "distillation temperature", low=0, high=100, low_open=True)
+    retain_share: float = hparam(0.3, "share of the retain set used (the paper uses a subset)",
+                                 low=0, high=1, low_open=True)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         if ctx.spec is None:

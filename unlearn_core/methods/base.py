@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ..data.dataset import Samples
-from ..errors import MethodError
+from ..errors import MethodError, UnlearnError
 from ..models.architectures import ModelSpec
 from ..models.io import clone_model
 from ..models.training import TrainConfig
@@ -62,8 +62,19 @@ class UnlearningMethod:
 
     @classmethod
     def param_help(cls) -> dict[str, str]:
-        """Per-hyperparameter help text from field metadata, for the UI and ``--help``."""
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+        """Per-hyperparameter help text from field metadata, for the UI and ``--help``; the
+        allowed range, when declared, is appended (``... (allowed: [1, 1000])``)."""
+        out = {}
+        for f in dataclasses.fields(cls):
+            text, allowed = f.metadata.get("help", ""), param_range(f)
+            out[f.name] = f"{text} (allowed: {allowed})" if allowed else text
+        return out
+
+    def validate(self) -> None:
+        """Refuse hyperparameters of the wrong type, non-finite or outside their declared
+        range, naming the allowed range. Called by ``make_method`` and before unlearning."""
+        for f in dataclasses.fields(self):
+            check_param(self.name, f, getattr(self, f.name))
 
     def epoch_samples(self, n: int, ctx: UnlearnContext) -> Optional[int]:
         """Samples one epoch may visit under the method's ``budget`` hyperparameter: the
@@ -98,15 +109,26 @@ class UnlearningMethod:
 
     def unlearn(self, model: nn.Module, forget: Samples, retain: Samples,
                 ctx: UnlearnContext) -> UnlearnOutput:
-        """Return an unlearned copy of ``model``; the input model is left untouched."""
+        """Return an unlearned copy of ``model``; the input model is left untouched.
+
+        Any failure inside the method (an exception from its training, a diverged loss that
+        leaves NaN or infinite weights or outputs) becomes a ``MethodError`` naming the
+        method, so an audit reports it and runs the other methods."""
+        self.validate()
         self.check_request(forget, retain, ctx)
         log: list[str] = []
-        self.prepare(model, forget, retain, ctx, log)
-        torch.manual_seed(ctx.seed)
-        start = time.perf_counter()
-        result = self._unlearn(clone_model(model), forget, retain, ctx, log)
-        seconds = time.perf_counter() - start
-        result.eval()
+        try:
+            self.prepare(model, forget, retain, ctx, log)
+            torch.manual_seed(ctx.seed)
+            start = time.perf_counter()
+            result = self._unlearn(clone_model(model), forget, retain, ctx, log)
+            seconds = time.perf_counter() - start
+            result.eval()
+            check_finite_model(self.name, result, forget, retain)
+        except UnlearnError:
+            raise
+        except Exception as err:
+            raise MethodError(f"{self.name} failed: {one_line(err)}") from err
         report(ctx.progress, self.name, 1, 1)
         return UnlearnOutput(model=result, seconds=seconds, log=log)
 
@@ -127,9 +149,84 @@ class UnlearningMethod:
         raise NotImplementedError
 
 
-def hparam(default, help: str):
-    """A hyperparameter field with help text (shown in the app and the command line)."""
-    return field(default=default, metadata={"help": help})
+def hparam(default, help: str, low: float | None = None, high: float | None = None, *,
+           low_open: bool = False):
+    """A hyperparameter field with help text and its allowed range ``[low, high]`` (either
+    bound optional; ``low_open`` excludes ``low`` itself, e.g. a learning rate > 0). The range
+    is checked when a method is made (``make_method``) and shown in the app and ``methods``."""
+    return field(default=default, metadata={"help": help, "low": low, "high": high,
+                                            "low_open": low_open})
+
+
+def param_range(f: dataclasses.Field) -> str:
+    """The declared range of a hyperparameter field as text: ``[1, 1000]``, ``(0, 10]``,
+    ``>= 0``; empty when none is declared."""
+    low, high = f.metadata.get("low"), f.metadata.get("high")
+    lo_open = bool(f.metadata.get("low_open"))
+    if low is not None and high is not None:
+        return f"{'(' if lo_open else '['}{low:g}, {high:g}]"
+    if low is not None:
+        return f"{'>' if lo_open else '>='} {low:g}"
+    if high is not None:
+        return f"<= {high:g}"
+    return ""
+
+
+def check_param(method: str, f: dataclasses.Field, value: object) -> None:
+    """Raise ``MethodError`` unless ``value`` suits field ``f``: the field's type (bool, int,
+    float), finite, and inside the declared range (the message names the range)."""
+    default = f.default
+    if isinstance(default, bool):
+        if not isinstance(value, (bool, np.bool_)):
+            raise MethodError(f"{method}: {f.name} must be true or false, got {value!r}")
+        return
+    if isinstance(default, (int, float)):
+        integral = _declared_type(f) == "int"
+        if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, np.integer) if integral else (int, float, np.integer, np.floating)):
+            kind = "a whole number" if integral else "a number"
+            raise MethodError(f"{method}: {f.name} must be {kind}, got {value!r}")
+        allowed = param_range(f)
+        if not math.isfinite(value):
+            within = f" in {allowed}" if allowed else ""
+            raise MethodError(f"{method}: {f.name} must be a finite number{within}, "
+                              f"got {value!r}")
+        low, high = f.metadata.get("low"), f.metadata.get("high")
+        too_low = low is not None and (value <= low if f.metadata.get("low_open")
+                                       else value < low)
+        if too_low or (high is not None and value > high):
+            raise MethodError(f"{method}: {f.name}={value!r} is outside its allowed range "
+                              f"{allowed}")
+
+
+def _declared_type(f: dataclasses.Field) -> str:
+    """``int``, ``float``, ``bool`` or another name: the field's annotation, else its default's
+    type (annotations are strings under ``from __future__ import annotations``)."""
+    name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+    return name if name in ("int", "float", "bool") else type(f.default).__name__
+
+
+def one_line(err: BaseException) -> str:
+    """``Type: first line of the message`` (at most 200 characters), for user-facing errors."""
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0][:200]}" if text else type(err).__name__
+
+
+@torch.no_grad()
+def check_finite_model(method: str, model: nn.Module, forget: Samples, retain: Samples) -> None:
+    """Refuse a model with NaN or infinite weights, or NaN or infinite outputs on a few forget
+    and retain samples: the method diverged (a NaN loss, a too-large learning rate)."""
+    for name, tensor in list(model.named_parameters()) + list(model.named_buffers()):
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise MethodError(f"{method} diverged: weight '{name}' holds NaN or infinite values "
+                              "(the loss was not finite; try a lower learning rate)")
+    for part in (forget, retain):
+        if len(part) == 0:
+            continue
+        out = model(torch.as_tensor(part.X[:16], dtype=torch.float32))
+        if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
+            raise MethodError(f"{method} diverged: its outputs hold NaN or infinite values "
+                              "(try a lower learning rate)")
 
 
 def rng_for(ctx: UnlearnContext, salt: int = 0) -> np.random.Generator:

@@ -35,10 +35,11 @@ class BoundaryShrink(UnlearningMethod):
     needs_retain = False
     class_level_only = True
 
-    epochs: int = hparam(5, "epochs over the forget set")
-    lr: float = hparam(1e-3, "learning rate")
-    eps: float = hparam(0.1, "FGSM step size used to find the nearest wrong class")
-    batch_size: int = hparam(32, "minibatch size")
+    epochs: int = hparam(5, "epochs over the forget set", low=1, high=1000)
+    lr: float = hparam(1e-3, "learning rate", low=0, high=10, low_open=True)
+    eps: float = hparam(0.1, "FGSM step size used to find the nearest wrong class",
+                        low=0, high=10, low_open=True)
+    batch_size: int = hparam(32, "minibatch size", low=1, high=65536)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         X, y = to_tensors(forget)

@@ -16,11 +16,12 @@ class Finetune(UnlearningMethod):
     name = "finetune"
     paper = "Fine-tuning on retain data (Warnecke et al., NDSS 2023; Golatkar et al., CVPR 2020)"
 
-    epochs: int = hparam(5, "epochs of training on the retain set")
-    lr: float = hparam(5e-3, "learning rate, usually higher than the original training's")
-    batch_size: int = hparam(64, "minibatch size")
+    epochs: int = hparam(5, "epochs of training on the retain set", low=1, high=1000)
+    lr: float = hparam(5e-3, "learning rate, usually higher than the original training's",
+                       low=0, high=10, low_open=True)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         config = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,

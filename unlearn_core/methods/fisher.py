@@ -20,8 +20,9 @@ class FisherForgetting(UnlearningMethod):
     name = "fisher"
     paper = "Fisher forgetting (Golatkar et al., CVPR 2020, 'Eternal Sunshine of the Spotless Net')"
 
-    alpha: float = hparam(1e-6, "noise scale: variance = alpha / (Fisher / its mean)")
-    max_variance: float = hparam(1e-2, "clamp on the per-weight noise variance")
+    alpha: float = hparam(1e-6, "noise scale: variance = alpha / (Fisher / its mean)",
+                          low=0, high=1)
+    max_variance: float = hparam(1e-2, "clamp on the per-weight noise variance", low=0, high=10)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         fisher = diagonal_fisher(model, retain, seed=ctx.seed)

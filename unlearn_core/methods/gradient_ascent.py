@@ -30,10 +30,11 @@ class GradientAscent(UnlearningMethod):
              "Graves et al., AAAI 2021)")
     needs_retain = False
 
-    epochs: int = hparam(5, "maximum epochs of ascent over the forget set")
-    lr: float = hparam(1e-2, "learning rate of the ascent (SGD)")
-    batch_size: int = hparam(32, "minibatch size")
-    max_grad_norm: float = hparam(5.0, "gradient clipping, keeps the ascent from exploding")
+    epochs: int = hparam(5, "maximum epochs of ascent over the forget set", low=1, high=1000)
+    lr: float = hparam(1e-2, "learning rate of the ascent (SGD)", low=0, high=10, low_open=True)
+    batch_size: int = hparam(32, "minibatch size", low=1, high=65536)
+    max_grad_norm: float = hparam(5.0, "gradient clipping, keeps the ascent from exploding",
+                                  low=0, high=1e6, low_open=True)
     early_stop: bool = hparam(True, "stop once forget accuracy reaches the target level")
 
     def _target(self, model, ctx) -> float:

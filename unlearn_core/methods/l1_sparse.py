@@ -22,12 +22,12 @@ class L1Sparse(UnlearningMethod):
     name = "l1_sparse"
     paper = "l1-sparse unlearning (Jia et al., NeurIPS 2023, 'Model Sparsity Can Simplify MU')"
 
-    epochs: int = hparam(5, "epochs over the retain set")
-    lr: float = hparam(5e-3, "learning rate")
-    gamma: float = hparam(5e-4, "initial l1 strength, decayed linearly to 0")
-    batch_size: int = hparam(64, "minibatch size")
+    epochs: int = hparam(5, "epochs over the retain set", low=1, high=1000)
+    lr: float = hparam(5e-3, "learning rate", low=0, high=10, low_open=True)
+    gamma: float = hparam(5e-4, "initial l1 strength, decayed linearly to 0", low=0, high=10)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
     budget: float = hparam(0.15, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         X, y = to_tensors(retain)

@@ -36,8 +36,10 @@ class LRPPath(UnlearningMethod):
     needs_retain = False
     class_level_only = True
 
-    max_samples: int = hparam(64, "forget-class samples used for the relevance analysis")
-    target_accuracy: float = hparam(0.05, "widen the cut until forget accuracy is at most this")
+    max_samples: int = hparam(64, "forget-class samples used for the relevance analysis",
+                              low=1, high=100000)
+    target_accuracy: float = hparam(0.05, "widen the cut until forget accuracy is at most this",
+                                    low=0, high=1)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         head, body = getattr(model, "head", None), getattr(model, "body", None)

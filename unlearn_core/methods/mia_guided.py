@@ -27,12 +27,13 @@ class MIAGuided(UnlearningMethod):
     name = "mia_guided"
     paper = "MIA-guided unlearning ('Silver Linings in the Shadows', 2024)"
 
-    epochs: int = hparam(5, "epochs over the retain set")
-    lr: float = hparam(2e-3, "learning rate")
-    weight: float = hparam(0.3, "weight of the membership-matching term")
-    batch_size: int = hparam(64, "minibatch size (retain, forget and population alike)")
+    epochs: int = hparam(5, "epochs over the retain set", low=1, high=1000)
+    lr: float = hparam(2e-3, "learning rate", low=0, high=10, low_open=True)
+    weight: float = hparam(0.3, "weight of the membership-matching term", low=0, high=100)
+    batch_size: int = hparam(64, "minibatch size (retain, forget and population alike)",
+                             low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
 
     def check_request(self, forget, retain, ctx) -> None:
         super().check_request(forget, retain, ctx)

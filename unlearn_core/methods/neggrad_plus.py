@@ -21,14 +21,17 @@ class NegGradPlus(UnlearningMethod):
     name = "neggrad_plus"
     paper = "NegGrad+ (Kurmanji et al., NeurIPS 2023, 'Towards Unbounded Machine Unlearning')"
 
-    epochs: int = hparam(5, "epochs over the retain set")
-    lr: float = hparam(2e-3, "learning rate")
-    beta: float = hparam(0.95, "weight of the retain loss; 1 - beta weighs the forget ascent")
-    batch_size: int = hparam(64, "minibatch size (retain and forget batches alike)")
+    epochs: int = hparam(5, "epochs over the retain set", low=1, high=1000)
+    lr: float = hparam(2e-3, "learning rate", low=0, high=10, low_open=True)
+    beta: float = hparam(0.95, "weight of the retain loss; 1 - beta weighs the forget ascent",
+                         low=0, high=1)
+    batch_size: int = hparam(64, "minibatch size (retain and forget batches alike)",
+                             low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
-    max_grad_norm: float = hparam(5.0, "gradient clipping")
-    forget_loss_cap: float = hparam(5.0, "stop ascending a forget batch whose loss exceeds this")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
+    max_grad_norm: float = hparam(5.0, "gradient clipping", low=0, high=1e6, low_open=True)
+    forget_loss_cap: float = hparam(5.0, "stop ascending a forget batch whose loss exceeds this",
+                                    low=0, high=1e6, low_open=True)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         Xr, yr = to_tensors(retain)

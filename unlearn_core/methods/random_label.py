@@ -25,11 +25,11 @@ class RandomLabel(UnlearningMethod):
     name = "random_label"
     paper = "Random labels (Golatkar et al., CVPR 2020; Graves et al., AAAI 2021 'Amnesiac ML')"
 
-    epochs: int = hparam(5, "epochs over forget (relabelled) plus retain")
-    lr: float = hparam(2e-3, "learning rate")
-    batch_size: int = hparam(64, "minibatch size")
+    epochs: int = hparam(5, "epochs over forget (relabelled) plus retain", low=1, high=1000)
+    lr: float = hparam(2e-3, "learning rate", low=0, high=10, low_open=True)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         rng = rng_for(ctx, salt=1)

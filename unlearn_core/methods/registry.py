@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import pkgutil
 
+import numpy as np
+
 from ..errors import MethodError
-from .base import UnlearningMethod
+from .base import UnlearningMethod, _declared_type, check_param
 
 METHODS: dict[str, type[UnlearningMethod]] = {}
 
@@ -33,28 +36,58 @@ def available_methods() -> list[str]:
     return sorted(METHODS)
 
 
-def make_method(name: str, **params) -> UnlearningMethod:
-    """Instantiate a method by name, with clear errors for unknown names and parameters."""
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def convert_param(method: str, f: dataclasses.Field, value: object) -> object:
+    """``value`` (a string from the command line or the app, or a YAML/JSON scalar) converted
+    to field ``f``'s type without loss: ``"3"`` or ``3.0`` for an int, ``"1e-3"`` for a float,
+    ``"true"`` for a bool. Anything else (``"abc"``, ``2.5`` for an int, ``True`` for a number)
+    is a ``MethodError``; ranges are checked afterwards by ``check_param``."""
+    kind = _declared_type(f)
+    if kind == "bool":
+        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+            return value.strip().lower() in _TRUE
+        if isinstance(value, (int, np.integer)) and value in (0, 1):
+            return bool(value)
+        return value  # bools pass; anything else is refused by check_param
+    if kind not in ("int", "float") or isinstance(value, (bool, np.bool_)):
+        return value
+    number: object = value
+    if isinstance(value, str):
+        try:
+            number = float(value.strip()) if kind == "float" or not value.strip().lstrip(
+                "+-").isdigit() else int(value.strip())
+        except ValueError:
+            word = "a whole number" if kind == "int" else "a number"
+            raise MethodError(f"{method}: {f.name} must be {word}, got {value!r}") from None
+    if kind == "int" and isinstance(number, (float, np.floating)):
+        if not math.isfinite(number) or number != int(number):
+            raise MethodError(f"{method}: {f.name} must be a whole number, got {value!r}")
+        return int(number)
+    if kind == "float" and isinstance(number, (int, np.integer)):
+        return float(number)
+    return number
+
+
+def make_method(name: str, **params: object) -> UnlearningMethod:
+    """Instantiate a method by name, with one readable ``MethodError`` for an unknown name, an
+    unknown hyperparameter, a value of the wrong type, a non-finite value or one outside the
+    range declared beside the field (``hparam(..., low=, high=)``)."""
     _discover()
-    if name not in METHODS:
-        raise MethodError(f"unknown method '{name}': choose one of {', '.join(sorted(METHODS))}")
+    if not isinstance(name, str) or name not in METHODS:
+        raise MethodError(f"unknown method {name!r}: choose one of {', '.join(sorted(METHODS))}")
     cls = METHODS[name]
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - set(fields))
+    unknown = sorted(set(params) - set(fields), key=str)
     if unknown:
         raise MethodError(
             f"{name} has no hyperparameter '{unknown[0]}': it takes {', '.join(fields) or 'none'}"
         )
-    converted = {}
-    for key, value in params.items():
-        default = fields[key].default
-        try:
-            if isinstance(default, bool) and isinstance(value, str):
-                converted[key] = value.lower() in ("1", "true", "yes", "on")
-            elif default is not None and not isinstance(default, bool):
-                converted[key] = type(default)(value)
-            else:
-                converted[key] = value
-        except (TypeError, ValueError):
-            raise MethodError(f"{name}: {key} must be a {type(default).__name__}, got {value!r}")
-    return cls(**converted)
+    converted = {key: convert_param(name, fields[key], value) for key, value in params.items()}
+    for key, value in converted.items():
+        check_param(name, fields[key], value)
+    method = cls(**converted)
+    method.validate()
+    return method

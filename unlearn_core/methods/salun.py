@@ -37,12 +37,13 @@ class SalUn(UnlearningMethod):
     name = "salun"
     paper = "SalUn: gradient-based weight saliency (Fan et al., ICLR 2024)"
 
-    epochs: int = hparam(5, "epochs over forget (relabelled) plus retain")
-    lr: float = hparam(2e-3, "learning rate")
-    share: float = hparam(0.5, "share of weights the saliency mask lets change")
-    batch_size: int = hparam(64, "minibatch size")
+    epochs: int = hparam(5, "epochs over forget (relabelled) plus retain", low=1, high=1000)
+    lr: float = hparam(2e-3, "learning rate", low=0, high=10, low_open=True)
+    share: float = hparam(0.5, "share of weights the saliency mask lets change",
+                          low=0, high=1, low_open=True)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         rng = rng_for(ctx, salt=2)

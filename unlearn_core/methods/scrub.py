@@ -23,15 +23,16 @@ class Scrub(UnlearningMethod):
     name = "scrub"
     paper = "SCRUB (Kurmanji et al., NeurIPS 2023, 'Towards Unbounded Machine Unlearning')"
 
-    epochs: int = hparam(5, "total epochs (min-steps over retain)")
-    max_epochs: int = hparam(3, "first epochs that also take max-steps on the forget set")
-    lr: float = hparam(5e-3, "learning rate")
-    alpha: float = hparam(1.0, "weight of the KL to the teacher in min-steps")
-    gamma: float = hparam(1.0, "weight of cross-entropy in min-steps")
-    temperature: float = hparam(1.0, "distillation temperature")
-    batch_size: int = hparam(64, "minibatch size")
+    epochs: int = hparam(5, "total epochs (min-steps over retain)", low=1, high=1000)
+    max_epochs: int = hparam(3, "first epochs that also take max-steps on the forget set",
+                             low=0, high=1000)
+    lr: float = hparam(5e-3, "learning rate", low=0, high=10, low_open=True)
+    alpha: float = hparam(1.0, "weight of the KL to the teacher in min-steps", low=0, high=100)
+    gamma: float = hparam(1.0, "weight of cross-entropy in min-steps", low=0, high=100)
+    temperature: float = hparam(1.0, "distillation temperature", low=0, high=100, low_open=True)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap")
+                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         teacher = copy.deepcopy(model).eval()

@@ -66,9 +66,10 @@ class SISA(UnlearningMethod):
     paper = "SISA training (Bourtoule et al., IEEE S&P 2021, 'Machine Unlearning')"
     exact = True
 
-    shards: int = hparam(5, "number of shards (one model each)")
-    slices: int = hparam(3, "slices per shard (a checkpoint after each)")
-    epochs: int = hparam(0, "epochs per slice; 0 = the training recipe's epochs / slices")
+    shards: int = hparam(5, "number of shards (one model each)", low=1, high=100)
+    slices: int = hparam(3, "slices per shard (a checkpoint after each)", low=1, high=100)
+    epochs: int = hparam(0, "epochs per slice; 0 = the training recipe's epochs / slices",
+                         low=0, high=1000)
 
     def _config(self, ctx) -> TrainConfig:
         base = ctx.train_config

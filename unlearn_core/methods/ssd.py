@@ -21,8 +21,10 @@ class SSD(UnlearningMethod):
     name = "ssd"
     paper = "Selective Synaptic Dampening (Foster et al., AAAI 2024)"
 
-    alpha: float = hparam(3.0, "selection: dampen where I_forget > alpha * I_train")
-    lam: float = hparam(1.0, "dampening strength lambda (beta = min(lambda I_D / I_f, 1))")
+    alpha: float = hparam(3.0, "selection: dampen where I_forget > alpha * I_train",
+                          low=0, high=1e6, low_open=True)
+    lam: float = hparam(1.0, "dampening strength lambda (beta = min(lambda I_D / I_f, 1))",
+                        low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         full = Samples.concat([forget, retain])

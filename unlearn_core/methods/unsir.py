@@ -38,14 +38,16 @@ class UNSIR(UnlearningMethod):
     paper = "UNSIR, error-maximising noise, impair-repair (Tarun et al., IEEE TNNLS 2023)"
     class_level_only = True
 
-    noise_per_class: int = hparam(64, "noise samples per forgotten class")
-    noise_steps: int = hparam(50, "optimisation steps for the noise")
-    lam: float = hparam(0.1, "L2 penalty on the noise")
-    impair_lr: float = hparam(5e-3, "learning rate of the impair epoch")
-    repair_lr: float = hparam(1e-3, "learning rate of the repair epochs")
-    repair_epochs: int = hparam(5, "repair epochs on the retain subset")
-    retain_share: float = hparam(0.5, "share of the retain set used")
-    batch_size: int = hparam(64, "minibatch size")
+    noise_per_class: int = hparam(64, "noise samples per forgotten class", low=1, high=10000)
+    noise_steps: int = hparam(50, "optimisation steps for the noise", low=0, high=10000)
+    lam: float = hparam(0.1, "L2 penalty on the noise", low=0, high=100)
+    impair_lr: float = hparam(5e-3, "learning rate of the impair epoch",
+                              low=0, high=10, low_open=True)
+    repair_lr: float = hparam(1e-3, "learning rate of the repair epochs",
+                              low=0, high=10, low_open=True)
+    repair_epochs: int = hparam(5, "repair epochs on the retain subset", low=0, high=1000)
+    retain_share: float = hparam(0.5, "share of the retain set used", low=0, high=1, low_open=True)
+    batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         rng = rng_for(ctx, salt=6)
