@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
@@ -11,18 +12,70 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import Samples
+from ..errors import ConfigError
 from ..progress import ProgressFn, report
+
+OPTIMIZERS = ("adam", "sgd")
+MAX_EPOCHS = 10_000
+MAX_BATCH_SIZE = 1_000_000
 
 
 @dataclass
 class TrainConfig:
-    """The training recipe; retrain uses the same recipe as the baseline."""
+    """The training recipe; retrain uses the same recipe as the baseline.
+
+    Checked on construction (a ``ConfigError`` naming the field and its allowed values):
+    ``epochs`` a whole number >= 1, ``lr`` finite > 0, ``batch_size`` >= 1, ``weight_decay``
+    finite >= 0, ``optimizer`` adam or sgd. Numeric strings from config files are converted.
+    """
 
     epochs: int = 30
     lr: float = 1e-3
     batch_size: int = 64
     weight_decay: float = 0.0
     optimizer: str = "adam"
+
+    def __post_init__(self) -> None:
+        self.epochs = _whole("epochs", self.epochs, 1, MAX_EPOCHS)
+        self.batch_size = _whole("batch_size", self.batch_size, 1, MAX_BATCH_SIZE)
+        self.lr = _real("lr", self.lr, positive=True)
+        self.weight_decay = _real("weight_decay", self.weight_decay, positive=False)
+        if not isinstance(self.optimizer, str) or self.optimizer.strip().lower() not in OPTIMIZERS:
+            raise ConfigError(f"train optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                              f"got {self.optimizer!r}")
+        self.optimizer = self.optimizer.strip().lower()
+
+
+def _number(name: str, value: object) -> float | int:
+    """``value`` as an int or float; bools, non-numeric strings and other types refused."""
+    if isinstance(value, str):
+        try:
+            text = value.strip()
+            return int(text) if text.lstrip("+-").isdigit() else float(text)
+        except ValueError:
+            pass
+    elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)):
+        return value.item() if isinstance(value, np.generic) else value
+    raise ConfigError(f"train {name} must be a number, got {value!r}")
+
+
+def _whole(name: str, value: object, low: int, high: int) -> int:
+    number = _number(name, value)
+    if isinstance(number, float) and (not math.isfinite(number) or number != int(number)):
+        raise ConfigError(f"train {name} must be a whole number from {low} to {high}, "
+                          f"got {value!r}")
+    if not low <= number <= high:
+        raise ConfigError(f"train {name} must be from {low} to {high}, got {value!r}")
+    return int(number)
+
+
+def _real(name: str, value: object, positive: bool) -> float:
+    number = float(_number(name, value))
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        need = "finite and > 0" if positive else "finite and >= 0"
+        raise ConfigError(f"train {name} must be {need}, got {value!r}")
+    return number
 
 
 def default_train_config(arch: str, dataset_name: str, n_train: int) -> TrainConfig:
