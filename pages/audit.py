@@ -70,8 +70,9 @@ with c1:
                "retrain one, which is what never-seen data looks like.")
 with c2:
     st.plotly_chart(charts.mia_roc(res), key="audit_roc")
-    st.caption("Attack telling forget samples from unseen ones. Good: the curve close to the "
-               "retrain curve (AUC near the retrain AUC).")
+    st.caption("Attack telling forget samples from unseen ones, on log-log axes (the low "
+               "false-positive corner is what counts). Good: the curve close to the retrain "
+               "curve (AUC near the retrain AUC).")
 
 if res.attack_summaries or res.ulira:
     st.markdown("**Attack suite** (forget samples vs unseen test samples)")
@@ -89,18 +90,10 @@ target = st.selectbox("Model", [e.name for e in evals if e.role != "baseline"],
                       key="audit_shift_model")
 ev = next(e for e in evals if e.name == target)
 ids = res.forget_ids
-sc = go.Figure(go.Scatter(
-    x=res.baseline.mia.forget_scores, y=ev.mia.forget_scores, mode="markers",
-    customdata=ids[:, None], marker=dict(color=colors[target], size=7, opacity=0.7),
-    hovertemplate="id %{customdata[0]}<br>before %{x:.3f}<br>after %{y:.3f}<extra></extra>"))
-lo = float(min(sc.data[0].x.min(), sc.data[0].y.min())) if len(ids) else 0
-sc.add_trace(go.Scatter(x=[lo, 0], y=[lo, 0], mode="lines", line=dict(dash="dot"),
-                        name="no change", hoverinfo="skip"))
-sc.update_layout(height=380, xaxis_title="score before", yaxis_title=f"score after {target}",
-                 showlegend=False, margin=dict(t=10, b=10))
+sc = charts.score_shift(res, target)
 pick = st.plotly_chart(sc, on_select="rerun", selection_mode=("points",), key="audit_shift")
-st.caption("Each forget sample: below the diagonal it looks less like a member after "
-           "unlearning. Click a sample to open it.")
+st.caption("Each forget sample's loss before and after, on log axes: above the diagonal it "
+           "looks less like a member after unlearning. Click a sample to open it.")
 points = getattr(getattr(pick, "selection", None), "points", None) or []
 if points and point_id(points[0]) is not None:
     ws.open_sample = point_id(points[0])
@@ -116,7 +109,7 @@ if ws.open_sample is not None and ws.open_sample in set(ids.tolist()):
         p = predict_proba(run.models[e.name], ds.X[pos:pos + 1])[0]
         probs.add_trace(go.Bar(name=e.name, x=ds.class_names, y=p, marker_color=colors[e.name]))
     probs.update_layout(barmode="group", height=260, yaxis_title="probability",
-                        margin=dict(t=10, b=10))
+                        margin=dict(t=10, b=10), xaxis=dict(type="category", dtick=1))
     cols[1].plotly_chart(probs, key="audit_sample_probs")
 
 # --- relevance maps -------------------------------------------------------------------------

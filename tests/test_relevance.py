@@ -145,3 +145,25 @@ def test_lrp_refuses_models_it_cannot_see_into():
     with pytest.raises(ConfigError, match="epsilon"):
         attribute(model, X, 0, "lrp", epsilon=0.0)
     assert attribute(odd, X, 0, "saliency").shape == (2, 13)  # the others still work
+
+
+def test_tabular_relevance_bars_name_features_on_one_scale(small_run):
+    """Issue 13: tabular bars were numbered 0..n with one scale per panel."""
+    from unlearn_core.charts import relevance_caption, relevance_figure
+    from unlearn_core.relevance import class_relevance
+
+    ds = small_run.data.dataset
+    assert ds.feature_names
+    maps = class_relevance(small_run, 1, "finetune", "saliency", n=8)
+    fig = relevance_figure(maps, False, {"baseline": "#6b7280", "retrain": "#16a34a",
+                                         "finetune": "#2563eb"}, "finetune", ds.feature_names)
+    assert all(list(t.y) == list(ds.feature_names) for t in fig.data)
+    ranges = {tuple(ax.range) for name, ax in fig.layout.to_plotly_json().items()
+              if name.startswith("xaxis") for ax in [fig.layout[name]]}
+    assert len(ranges) == 1  # one shared scale
+    lim = max(float(np.abs(np.asarray(t.x)).max()) for t in fig.data)
+    assert next(iter(ranges))[1] >= lim
+    # colours by model, and the caption says so (not red/blue)
+    assert {t.marker.color for t in fig.data} == {"#6b7280", "#16a34a", "#2563eb"}
+    assert "red:" not in relevance_caption(False).lower()
+    assert "Red" in relevance_caption(True)

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from unlearn_core.report import build_json_report, content_hash, render_html, write_reports
@@ -75,3 +76,52 @@ def test_html_opens_offline_and_charts_draw_and_pdf_has_pages(tmp_path, small_ru
     assert not blocked, blocked
     saved = json.loads(paths["json"].read_text())
     assert saved["reproducibility"]["artifacts"]
+
+
+
+def test_membership_charts_are_readable(small_run):
+    """Issue 13: the loss histogram was a spike at 0 on a linear axis, two legend entries shared
+    grey, the per-sample scatter piled at (0, 0) and the ROC was linear."""
+    from unlearn_core import charts
+
+    res = small_run.result
+    hist = charts.mia_histogram(res)
+    colours = [t.line.color for t in hist.data]
+    assert len(set(colours)) == len(colours), colours  # one colour per legend entry
+    unseen = next(t for t in hist.data if t.name == "unseen samples")
+    assert unseen.line.dash == "dash"
+    # the x axis is log10(loss): the bins cover several decades instead of one spike at 0
+    xs = np.concatenate([np.asarray(t.x) for t in hist.data])
+    assert xs.max() - xs.min() > 1.5
+    assert "log" in hist.layout.xaxis.title.text
+    for t in hist.data:  # no single bin holds nearly everything
+        assert max(t.y) < 0.9, t.name
+    roc = charts.mia_roc(res)
+    assert roc.layout.xaxis.type == "log" and roc.layout.yaxis.type == "log"
+    assert all(min(t.x) > 0 and min(t.y) > 0 for t in roc.data)
+    shift = charts.score_shift(res, "finetune")
+    assert shift.layout.xaxis.type == "log" and shift.layout.yaxis.type == "log"
+    pts = shift.data[0]
+    spread = np.log10(np.asarray(pts.x)).max() - np.log10(np.asarray(pts.x)).min()
+    assert spread > 1  # spread over decades, not piled at (0, 0)
+
+
+def test_ten_class_axes_label_every_class(class_audit):
+    from unlearn_core import charts
+
+    res = class_audit.result
+    for fig in (charts.per_class_bars(res),
+                charts.forget_class_counts(res, np.array([3, 3, 5]))):
+        assert list(fig.layout.xaxis.tickvals) == list(res.class_names)
+        assert fig.layout.xaxis.type == "category"
+
+
+def test_charts_leave_room_for_ticks_and_titles(small_run):
+    from unlearn_core import charts
+
+    res = small_run.result
+    for fig in (charts.accuracy_bars(res), charts.per_class_bars(res), charts.mia_histogram(res),
+                charts.mia_roc(res)):
+        m = fig.layout.margin
+        assert m.l >= 50 and m.b >= 40, (m.l, m.b)
+        assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin
