@@ -6,8 +6,11 @@ Bad arguments and bad inputs print one line on stderr and exit non-zero; nothing
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -77,10 +80,9 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
             raise ConfigError(f"--threshold '{item}' must look like name=value")
         cfg.thresholds.update({key.strip(): value.strip()})
     if methods_raw is not None:
-        cfg.methods = [parse_method(m) if isinstance(m, str) else
-                       MethodSpec(m["name"], dict(m.get("params", {}))) for m in methods_raw]
+        cfg.methods = methods_from_config(methods_raw)
     if train_raw is not None:
-        cfg.train = TrainConfig(**train_raw)
+        cfg.train = train_from_config(train_raw)
     for key in ("dataset", "model", "forget", "seed", "label_column", "mia_score"):
         value = getattr(args, key)
         if value is not None:
@@ -98,10 +100,141 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         base = cfg.train or TrainConfig()
         cfg.train = TrainConfig(args.epochs, base.lr, base.batch_size, base.weight_decay,
                                 base.optimizer)
+    validate_config(cfg)
     return cfg
 
 
+_METHOD_KEYS = ("name", "params")
+
+
+def methods_from_config(raw: object) -> list[MethodSpec]:
+    """The ``methods`` list of a config file: ``"name:key=value"`` strings or mappings with a
+    ``name`` and optional ``params``; anything else is one readable ``ConfigError``."""
+    if isinstance(raw, (str, dict)):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise ConfigError("config 'methods' must be a list of method names or "
+                          "{name: ..., params: {...}} entries")
+    specs = []
+    for i, entry in enumerate(raw, 1):
+        if isinstance(entry, str):
+            specs.append(parse_method(entry))
+            continue
+        if not isinstance(entry, dict):
+            raise ConfigError(f"config methods entry {i} must be a name or a mapping with "
+                              f"'name', got {entry!r}")
+        unknown = sorted(set(map(str, entry)) - set(_METHOD_KEYS))
+        if unknown:
+            raise ConfigError(f"config methods entry {i} has unknown key '{unknown[0]}': use "
+                              "name and params")
+        name, params = entry.get("name"), entry.get("params") or {}
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"config methods entry {i} has no 'name': give the method's "
+                              "name, e.g. {name: finetune, params: {epochs: 3}}")
+        if not isinstance(params, dict):
+            raise ConfigError(f"config methods entry {i} ({name}): 'params' must be a mapping "
+                              "of hyperparameter: value")
+        specs.append(MethodSpec(name.strip(), {str(k): v for k, v in params.items()}))
+    return specs
+
+
+def train_from_config(raw: object) -> TrainConfig:
+    """The ``train`` mapping of a config file as a checked ``TrainConfig``."""
+    known = [f.name for f in dataclasses.fields(TrainConfig)]
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config 'train' must be a mapping of {', '.join(known)}")
+    unknown = sorted(set(map(str, raw)) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown train setting '{unknown[0]}': use {', '.join(known)}")
+    return TrainConfig(**raw)
+
+
+MAX_SHADOWS = 1024
+
+
+def validate_config(cfg: AuditConfig) -> None:
+    """Check every setting of a merged config before any work: types and ranges of the plain
+    settings, and each method with its hyperparameters (``make_method``)."""
+    from .methods import make_method
+
+    for key in ("dataset", "model", "forget"):
+        if not isinstance(getattr(cfg, key), str) or not getattr(cfg, key).strip():
+            raise ConfigError(f"config '{key}' must be a non-empty string, "
+                              f"got {getattr(cfg, key)!r}")
+    if isinstance(cfg.seed, bool) or not isinstance(cfg.seed, int) or not 0 <= cfg.seed < 2**32:
+        raise ConfigError(f"seed must be a whole number from 0 to {2**32 - 1}, got {cfg.seed!r}")
+    if isinstance(cfg.shadows, bool) or not isinstance(cfg.shadows, int) or \
+            not 2 <= cfg.shadows <= MAX_SHADOWS:
+        raise ConfigError(f"shadows must be a whole number from 2 to {MAX_SHADOWS} (LiRA needs "
+                          f"models trained with and without each sample), got {cfg.shadows!r}")
+    for key in ("test_fraction", "population_fraction"):
+        value = getattr(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0 < value < 1:
+            raise ConfigError(f"{key} must be a number between 0 and 1, got {value!r}")
+    if cfg.test_fraction + cfg.population_fraction >= 1:
+        raise ConfigError("test_fraction + population_fraction must leave training data "
+                          f"(their sum is {cfg.test_fraction + cfg.population_fraction:g})")
+    if cfg.train is not None and not isinstance(cfg.train, TrainConfig):
+        raise ConfigError("config 'train' must be a mapping of training settings")
+    if not isinstance(cfg.methods, list) or not cfg.methods:
+        raise ConfigError("no method to run: name at least one unlearning method")
+    for spec in cfg.methods:
+        make_method(spec.name, **spec.params)
+
+
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Before any work: ``--out`` must be a writable file in an existing folder, ``--report``
+    a folder that exists or can be made, and (unless ``--no-store``) ``--data-dir`` a
+    writable folder or one that can be made. One ``ConfigError`` each, so a finished audit is
+    never thrown away at the end."""
+    if getattr(args, "out", None):
+        out = Path(args.out).expanduser()
+        if out.is_dir():
+            raise ConfigError(f"--out '{args.out}' is a folder; give a file name such as "
+                              f"{out / 'result.json'}")
+        parent = out.parent if str(out.parent) else Path(".")
+        if not parent.is_dir():
+            raise ConfigError(f"--out '{args.out}': the folder '{parent}' does not exist")
+        if not _writable(parent) or (out.exists() and not os.access(out, os.W_OK)):
+            raise ConfigError(f"--out '{args.out}' is not writable")
+    if getattr(args, "report", None):
+        _check_folder("--report", args.report)
+    if getattr(args, "store", False) and getattr(args, "data_dir", None):
+        _check_folder("--data-dir", args.data_dir)
+
+
+def _check_folder(flag: str, path: str) -> None:
+    """A folder that exists and is writable, or whose nearest existing ancestor is."""
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{flag} '{path}' is a file, not a folder")
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{flag} '{path}': '{probe}' is a file, not a folder")
+    if not _writable(probe):
+        what = "is read-only" if probe == folder else f"cannot be created ('{probe}' is read-only)"
+        raise ConfigError(f"{flag} '{path}' {what}")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder``: permissions first, then a real probe file
+    (read-only mounts, ACLs, and root, for whom permission bits do not apply)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
+    check_output_paths(args)
     cfg = config_from_args(args)
     progress = TqdmProgress(disable=args.quiet)
     run = run_audit(cfg, progress)
@@ -216,10 +349,13 @@ def add_verify_arguments(p: argparse.ArgumentParser) -> None:
 
 def cmd_methods(args: argparse.Namespace) -> int:
     from .methods import METHODS, available_methods
+    from .methods.base import param_range
 
     for name in available_methods():
         cls = METHODS[name]
-        params = ", ".join(f"{k}={v}" for k, v in cls().get_params().items())
+        ranges = {f.name: param_range(f) for f in dataclasses.fields(cls)}
+        params = ", ".join(f"{k}={v}" + (f" {ranges[k]}" if ranges[k] else "")
+                           for k, v in cls().get_params().items())
         print(f"{name:18s} {cls.paper}")
         if params:
             print(f"{'':18s} params: {params}")
@@ -259,7 +395,8 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checks",
                    help="verification scenarios: inversion,backdoor,restor (each judged "
                         "against retraining; backdoor and restor train their own models)")
-    p.add_argument("--shadows", type=int, help="shadow models for lira/ulira (default 8)")
+    p.add_argument("--shadows", type=int,
+                   help=f"shadow models for lira/ulira, 2 to {MAX_SHADOWS} (default 8)")
     p.add_argument("--lira-variance", dest="lira_variance", choices=["global", "per_example"],
                    help="LiRA spreads: global (default, few shadows) or per_example (many "
                         "shadows, >= 64 advised)")
