@@ -36,17 +36,37 @@ class ForgetSet:
         return hashlib.sha256(np.sort(self.forget_ids).astype(np.int64).tobytes()).hexdigest()
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def _parse_ints(text: str, what: str) -> list[int]:
+    """Whole numbers separated by commas, semicolons or spaces; each must fit in 64 bits."""
     items = [t for t in text.replace(";", ",").replace(" ", ",").split(",") if t.strip()]
     try:
-        return [int(t) for t in items]
+        values = [int(t) for t in items]
     except ValueError:
-        raise ForgetSetError(f"{what} must be whole numbers separated by commas, got '{text}'")
+        shown = text if len(text) <= 80 else text[:77] + "..."
+        raise ForgetSetError(f"{what} must be whole numbers separated by commas, "
+                             f"got '{shown}'") from None
+    return [_check_int64(v, what) for v in values]
+
+
+def _check_int64(value: int, what: str) -> int:
+    if not INT64_MIN <= value <= INT64_MAX:
+        shown = str(value) if len(str(value)) <= 40 else str(value)[:37] + "..."
+        raise ForgetSetError(f"{what}: {shown} is out of range (ids and classes are whole "
+                             "numbers that fit in 64 bits); no sample has it")
+    return value
 
 
 def forget_by_ids(dataset: Dataset, splits: Splits, ids: Iterable[int]) -> ForgetSet:
     """Forget the training samples with these ids."""
-    ids = np.unique(np.asarray(list(ids), dtype=np.int64))
+    values = list(ids)
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise ForgetSetError(f"ids must be whole numbers, got {v!r}")
+        _check_int64(int(v), "ids")
+    ids = np.unique(np.asarray(values, dtype=np.int64))
     if ids.size == 0:
         raise ForgetSetError("the forget set is empty: select at least one training sample")
     lookup = {int(i): p for p, i in enumerate(dataset.ids)}
