@@ -8,31 +8,112 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import math
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, Optional, Union
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..errors import ModelError
-from .architectures import Classifier, ModelSpec, build_model
+from .architectures import ARCHITECTURES, Classifier, ModelSpec, build_model
 
 Source = Union[str, Path, bytes, BinaryIO]
 
+MAX_MODEL_BYTES = 1024 * 2**20  # a weights, spec or TorchScript file
+MAX_CLASSES = 1000  # as for datasets (``data.loaders.MAX_CLASSES``)
+MAX_INPUT_DIMS = 3  # (features,) or (channels, height, width)
+MAX_INPUT_SIDE = 4096
+MAX_INPUT_VALUES = 3 * 1024 * 1024  # values in one sample
+MAX_PARAMETERS = 100_000_000  # weights a spec may ask for (400 MB of float32)
+MAX_WIDTH = 4096  # the ``hidden`` and ``width`` architecture params
+ARCH_PARAMS = {"logreg": (), "mlp": ("hidden",), "cnn": ("width", "hidden")}
+
 
 def _read_bytes(source: Source) -> bytes:
+    """The bytes of a path, bytes or binary file object, at most ``MAX_MODEL_BYTES``."""
+    limit = f"the limit is {MAX_MODEL_BYTES // 2**20} MiB"
     if isinstance(source, (bytes, bytearray)):
-        return bytes(source)
-    if isinstance(source, (str, Path)):
+        data = bytes(source)
+    elif isinstance(source, (str, Path)):
         try:
-            return Path(source).read_bytes()
+            if Path(source).stat().st_size > MAX_MODEL_BYTES:
+                raise ModelError(f"model file '{Path(source).name}' is too large; {limit}")
+            data = Path(source).read_bytes()
         except OSError as err:
-            raise ModelError(f"cannot read model file '{source}': {err.strerror}")
-    data = source.read()
-    if hasattr(source, "seek"):
-        source.seek(0)
+            raise ModelError(f"cannot read model file '{source}': {err.strerror or err}")
+    else:
+        data = source.read(MAX_MODEL_BYTES + 1)
+        if hasattr(source, "seek"):
+            source.seek(0)
+    if len(data) > MAX_MODEL_BYTES:
+        raise ModelError(f"model file is larger than {MAX_MODEL_BYTES // 2**20} MiB; {limit}")
     return data
+
+
+def _whole(value: object) -> Optional[int]:
+    """An int from an int or an integral float; None for anything else (bools included)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def validate_spec(spec: ModelSpec) -> ModelSpec:
+    """Refuse a spec before anything is allocated: a known architecture, 1 to 3 input
+    dimensions of bounded size, 2 to ``MAX_CLASSES`` classes, architecture params that are
+    whole numbers in range, and at most ``MAX_PARAMETERS`` weights in all. Returns the spec
+    with its numbers as ints."""
+    if not isinstance(spec.arch, str) or spec.arch not in ARCHITECTURES:
+        raise ModelError(f"model spec: unknown arch {spec.arch!r}: choose one of "
+                         f"{', '.join(sorted(ARCHITECTURES))}")
+    shape = spec.input_shape
+    if not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= MAX_INPUT_DIMS:
+        raise ModelError(f"model spec: input_shape must list 1 to {MAX_INPUT_DIMS} sizes "
+                         f"((features,) or (channels, height, width)), got {shape!r}")
+    dims = [_whole(v) for v in shape]
+    side = MAX_INPUT_VALUES if len(dims) == 1 else MAX_INPUT_SIDE  # features, or image sides
+    if any(d is None or not 1 <= d <= side for d in dims):
+        raise ModelError(f"model spec: input_shape sizes must be whole numbers from 1 to "
+                         f"{side}, got {list(shape)}")
+    values = math.prod(dims)
+    if values > MAX_INPUT_VALUES:
+        raise ModelError(f"model spec: input_shape {list(shape)} has {values} values per sample;"
+                         f" the limit is {MAX_INPUT_VALUES}")
+    n_classes = _whole(spec.n_classes)
+    if n_classes is None or not 2 <= n_classes <= MAX_CLASSES:
+        raise ModelError(f"model spec: n_classes must be a whole number from 2 to {MAX_CLASSES}"
+                         f", got {spec.n_classes!r}")
+    if not isinstance(spec.params, dict):
+        raise ModelError(f"model spec: params must be a mapping, got {spec.params!r}")
+    allowed = ARCH_PARAMS.get(spec.arch, ())
+    params = {}
+    for key, value in spec.params.items():
+        if key not in allowed:
+            raise ModelError(f"model spec: {spec.arch} has no param {key!r}; it takes "
+                             f"{', '.join(allowed) or 'none'}")
+        number = _whole(value)
+        if number is None or not 1 <= number <= MAX_WIDTH:
+            raise ModelError(f"model spec: param {key!r} must be a whole number from 1 to "
+                             f"{MAX_WIDTH}, got {value!r}")
+        params[key] = number
+    hidden, width = params.get("hidden", 128), params.get("width", 16)
+    weights = {
+        "logreg": values * n_classes,
+        "mlp": values * hidden + hidden * hidden + hidden * n_classes,
+        "cnn": 9 * dims[0] * width + 18 * width * width + 32 * width * hidden
+        + hidden * n_classes,
+    }.get(spec.arch, 0)
+    if weights > MAX_PARAMETERS:
+        raise ModelError(f"model spec: {spec.arch} on input_shape {list(shape)} with "
+                         f"{n_classes} classes needs about {weights:,} weights; the limit is "
+                         f"{MAX_PARAMETERS:,}")
+    return ModelSpec(spec.arch, tuple(dims), n_classes, params)
 
 
 def save_model(model: Classifier, path: Union[str, Path]) -> tuple[Path, Path]:
@@ -53,7 +134,8 @@ def save_model(model: Classifier, path: Union[str, Path]) -> tuple[Path, Path]:
 def load_model(weights: Source, spec: Union[Source, ModelSpec]) -> Classifier:
     """Rebuild a registry model from its spec and load safetensors (or weights-only .pt) weights."""
     if not isinstance(spec, ModelSpec):
-        spec = ModelSpec.from_json(_read_bytes(spec).decode("utf-8", errors="replace"))
+        spec = _spec_from_json(_read_bytes(spec))
+    spec = validate_spec(spec)
     model = build_model(spec)
     raw = _read_bytes(weights)
     try:
@@ -78,6 +160,25 @@ def load_model(weights: Source, spec: Union[Source, ModelSpec]) -> Classifier:
     return model
 
 
+def _spec_from_json(raw: bytes) -> ModelSpec:
+    """A ``ModelSpec`` from JSON bytes, the types checked by ``validate_spec`` afterwards."""
+    try:
+        data = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError as err:
+        raise ModelError(f"model spec is not valid JSON: {err}") from None
+    if not isinstance(data, dict):
+        raise ModelError("model spec must be a JSON object with arch, input_shape, n_classes")
+    missing = [k for k in ("arch", "input_shape", "n_classes") if k not in data]
+    if missing:
+        raise ModelError(f"model spec has no {missing[0]!r}; it needs arch, input_shape and "
+                         "n_classes (and optional params)")
+    shape = data["input_shape"]
+    if not isinstance(shape, list):
+        raise ModelError(f"model spec: input_shape must be a list of sizes, got {shape!r}")
+    return ModelSpec(arch=data["arch"], input_shape=tuple(shape), n_classes=data["n_classes"],
+                     params=data.get("params") if data.get("params") is not None else {})
+
+
 def load_torchscript(source: Source) -> nn.Module:
     """Load a TorchScript model (a compiled archive, not a pickle of Python objects)."""
     try:
@@ -88,8 +189,11 @@ def load_torchscript(source: Source) -> nn.Module:
     return model
 
 
-def check_compatible(model: nn.Module, sample_shape: tuple[int, ...], n_classes: int) -> None:
-    """Refuse a model whose input shape or number of outputs does not fit the dataset."""
+def check_compatible(model: nn.Module, sample_shape: tuple[int, ...], n_classes: int,
+                     probe: Optional[np.ndarray] = None) -> None:
+    """Refuse a model whose input shape or number of outputs does not fit the dataset, or
+    whose outputs are NaN or infinite on a probe batch: zeros, seeded random inputs and, when
+    given, up to 32 rows of ``probe`` (the dataset's samples)."""
     x = torch.zeros((2, *sample_shape), dtype=torch.float32)
     try:
         with torch.no_grad():
@@ -105,6 +209,27 @@ def check_compatible(model: nn.Module, sample_shape: tuple[int, ...], n_classes:
             f"model outputs {shape} for a batch of 2 but the dataset has {n_classes} classes: "
             f"expected (2, {n_classes})"
         )
+    batches = [("zero inputs", x),
+               ("random inputs", torch.randn((8, *sample_shape),
+                                             generator=torch.Generator().manual_seed(0)))]
+    if probe is not None and len(probe):
+        batches.append((f"{min(len(probe), 32)} samples of the dataset",
+                        torch.as_tensor(np.asarray(probe[:32]), dtype=torch.float32)))
+    for what, batch in batches:
+        try:
+            with torch.no_grad():
+                out = model(batch)
+        except Exception as err:
+            raise ModelError(f"model fails on a probe batch of {what}: "
+                             f"{type(err).__name__}") from None
+        if not isinstance(out, torch.Tensor) or not out.is_floating_point() or \
+                tuple(out.shape) != (len(batch), n_classes):
+            raise ModelError(f"model outputs {getattr(out, 'shape', type(out).__name__)} on a "
+                             f"probe batch of {what}; expected ({len(batch)}, {n_classes}) "
+                             "floating-point scores")
+        if not bool(torch.isfinite(out).all()):
+            raise ModelError(f"model outputs NaN or infinite scores on a probe batch of {what}; "
+                             "it cannot be audited (check the weights or the export)")
 
 
 def model_hash(model: nn.Module) -> str:
