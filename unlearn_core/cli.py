@@ -18,7 +18,7 @@ from .audit import AuditConfig, MethodSpec, run_audit
 from .errors import ConfigError, UnlearnError
 from .models import TrainConfig
 from .progress import TqdmProgress
-from .table import attack_table, audit_table, format_table, pct, verdict_table
+from .table import attack_table, audit_table, verdict_table
 
 
 class _Parser(argparse.ArgumentParser):
@@ -236,6 +236,11 @@ def _writable(folder: Path) -> bool:
 def cmd_audit(args: argparse.Namespace) -> int:
     check_output_paths(args)
     cfg = config_from_args(args)
+    store, run_id = None, None
+    if args.store:  # open (validate, connect, migrate) now: a bad --db fails before the audit
+        from .store_cli import open_store, record_or_keep
+
+        store = open_store(args)
     progress = TqdmProgress(disable=args.quiet)
     run = run_audit(cfg, progress)
     progress.close()
@@ -252,13 +257,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
         print(f"wrote {args.out}")
     artifacts = []
-    if args.store:
-        from .store import RunStore
-
-        store = RunStore(args.db, args.data_dir)
-        run_id = store.record(run)
-        artifacts = store.artifacts(run_id)
-        print(f"recorded run {run_id[:12]} in {store.url}")
+    if store is not None:  # a storage failure keeps the result JSON and says where
+        run_id, artifacts = record_or_keep(store, run, args)
     if args.report:
         from .report import write_reports
 
@@ -273,53 +273,25 @@ def cmd_audit(args: argparse.Namespace) -> int:
         failing += [f.name for f in result.failures]
         print(f"error: verdict failed for {', '.join(failing)}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if store is not None and run_id is None else 0
 
 
 def _store_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", help="SQLAlchemy URL of the run database (default: SQLite in the "
-                   "data folder)")
-    p.add_argument("--data-dir", dest="data_dir",
-                   help="folder of the run database and artifacts ($UNLEARN_DATA_DIR or ./runs)")
+    from .store_cli import store_arguments
+
+    store_arguments(p)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from .store import RunStore
+    from .store_cli import cmd_runs as run_action
 
-    store = RunStore(args.db, args.data_dir)
-    if args.action == "list":
-        rows = [[r.id[:12], r.created_at, r.dataset, r.model, r.forget, r.methods, r.seed,
-                 r.verdict or "-", f"{r.seconds:.1f}"]
-                for r in store.list_runs(args.dataset, args.method)]
-        print(format_table(["id", "created", "dataset", "model", "forget", "methods", "seed",
-                            "verdict", "seconds"], rows) if rows else "no runs recorded")
-        return 0
-    if not args.ids:
-        raise ConfigError(f"runs {args.action} needs a run id (see: runs list)")
-    if args.action == "show":
-        result = store.get(args.ids[0])
-        print(f"run {store.resolve_id(args.ids[0])}: {result.dataset_name}, forget "
-              f"{result.forget_description} ({result.n_forget} samples), seed {result.config.seed}")
-        print(audit_table(result))
-        for art in store.artifacts(args.ids[0]):
-            print(f"artifact {art.name}: {art.path} sha256 {art.sha256[:16]}")
-        return 0
-    rows = {}
-    for run_id, model, metric, value in store.metrics(args.ids):
-        if metric in ("forget_acc", "retain_acc", "test_acc", "mia_efficacy"):
-            rows.setdefault((run_id[:12], model), {})[metric] = value
-    print(format_table(["run", "model", "forget%", "retain%", "test%", "MIA-eff%"], [
-        [r, m, pct(v.get("forget_acc")), pct(v.get("retain_acc")), pct(v.get("test_acc")),
-         pct(v.get("mia_efficacy"))] for (r, m), v in sorted(rows.items())]))
-    return 0
+    return run_action(args)
 
 
 def add_runs_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", choices=["list", "show", "compare"])
-    p.add_argument("ids", nargs="*", help="run id(s) or unique prefixes")
-    p.add_argument("--dataset", help="list only runs on this dataset")
-    p.add_argument("--method", help="list only runs where this method ran")
-    _store_arguments(p)
+    from .store_cli import add_runs_arguments as add
+
+    add(p)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
