@@ -77,7 +77,8 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
             raw = weights_file.getvalue()
             model = load_model(raw, spec_file.getvalue()) if spec_file is not None \
                 else load_torchscript(raw)
-            check_compatible(model, dataset.sample_shape, dataset.n_classes)
+            check_compatible(model, dataset.sample_shape, dataset.n_classes,
+                             probe=dataset.X[splits.train[:32]])
             seconds = 0.0
         else:
             key = (dataset.fingerprint(), arch, seed, repr(recipe))
@@ -94,6 +95,8 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
         ws.selection, ws.seen_selections, ws.open_sample = ForgetSelection(), set(), None
         st.success(f"Ready: {label} with {len(dataset)} samples, model {arch}.")
     except UnlearnError as err:
+        show_error(err)
+    except Exception as err:  # a bug: shown in the page, the session and its results stay
         show_error(err)
 
 if ws.ready:
