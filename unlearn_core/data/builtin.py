@@ -114,8 +114,21 @@ def _sklearn_tabular(name: str) -> Dataset:
 
 
 def zscore(X: np.ndarray) -> np.ndarray:
-    """Per-column z-score as float32; constant columns become 0 instead of NaN."""
+    """Per-column z-score as float32; constant columns become 0 instead of NaN.
+
+    Columns of extreme magnitude (beyond 1e100 or below 1e-100, e.g. +/-1e308) are first
+    divided by their largest absolute value, which leaves the z-scores unchanged but keeps
+    the mean and the squares from overflowing to infinity (or underflowing to 0); other
+    columns are computed exactly as before. Non-finite input is a ``DataError``."""
     X = np.asarray(X, dtype=np.float64)
+    if X.size and not np.isfinite(X).all():
+        raise DataError("features hold NaN or infinite values; they cannot be standardised")
+    if X.size:
+        peak = np.abs(X).max(axis=0)
+        extreme = (peak > 1e100) | ((peak < 1e-100) & (peak > 0))
+        if extreme.any():
+            X = X.copy()
+            X[:, extreme] /= peak[extreme]
     mean = X.mean(axis=0)
     std = X.std(axis=0)
     safe = np.where(std > 1e-12, std, 1.0)

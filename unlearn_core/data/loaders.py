@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
+import struct
 import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Union
+from zlib import error as zlib_error
 
 import numpy as np
 
@@ -25,7 +29,16 @@ Source = Union[str, Path, bytes, bytearray, BinaryIO]
 MAX_SAMPLES = 200_000
 MAX_BYTES = 512 * 2**20  # size of the file as uploaded
 MAX_UNCOMPRESSED_BYTES = 2 * MAX_BYTES  # total size of an archive's contents (zip bombs)
+MAX_IMAGE_BYTES = 64 * 2**20  # one image file inside a ZIP, counted while decompressing
 MAX_IMAGE_PIXELS = 40_000_000  # one decoded image in a ZIP
+MAX_ZIP_ENTRIES = 2 * MAX_SAMPLES + 10_000  # files and folders (macOS doubles them)
+MAX_CLASSES = 1000  # labels must be 0..MAX_CLASSES-1 (dense), or text / folder names
+MAX_FEATURES = 100_000  # columns of a tabular sample
+MAX_SAMPLE_VALUES = 3 * 1024 * 1024  # values of one sample (an image: channels x h x w)
+MAX_IMAGE_SIDE = 1024  # height or width of an NPZ image
+MAX_VALUES = 2**29  # values of the whole feature array (2 GiB as float32)
+MAX_ABS_FEATURE = 1e6  # NPZ features are used as given: larger magnitudes are refused
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _LABEL_GUESSES = ("label", "labels", "target", "class", "y")
 
@@ -74,6 +87,92 @@ def _read_source(source: Source, kind: str) -> tuple[bytes, str]:
     return data, label
 
 
+# --------------------------------------------------------------------------- archives
+
+
+def _zip_entry_count(data: bytes) -> int | None:
+    """The number of entries an archive's end-of-central-directory record declares (ZIP64
+    too), read before ``zipfile`` parses the directory; None when no record is found."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if at < 0 or at + 22 > len(data):
+        return None
+    count = struct.unpack("<H", data[at + 10:at + 12])[0]
+    if count == 0xFFFF and at >= 20 and data[at - 20:at - 16] == b"PK\x06\x07":
+        offset = struct.unpack("<Q", data[at - 12:at - 4])[0]
+        if offset + 40 <= len(data) and data[offset:offset + 4] == b"PK\x06\x06":
+            count = struct.unpack("<Q", data[offset + 32:offset + 40])[0]
+    return count
+
+
+def _open_zip(data: bytes, label: str, what: str) -> tuple[zipfile.ZipFile, list]:
+    """A ``ZipFile`` over ``data`` and its entries, refusing too many entries (counted from
+    the end record before the directory is parsed), compression other than stored/deflate
+    (bzip2 and lzma decompress without an output bound) and declared sizes over the limit."""
+    count = _zip_entry_count(data)
+    if count is not None and count > MAX_ZIP_ENTRIES:
+        raise DataError(f"{label} has {count} entries; the limit is {MAX_ZIP_ENTRIES}")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, struct.error, EOFError):
+        raise DataError(f"{label} is not {what}") from None
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise DataError(f"{label} has {len(infos)} entries; the limit is {MAX_ZIP_ENTRIES}")
+    odd = next((i for i in infos if not i.is_dir() and i.compress_type not in ZIP_METHODS), None)
+    if odd is not None:
+        raise DataError(f"{label}: entry {odd.filename!r} uses an unsupported compression "
+                        f"(method {odd.compress_type}); use stored or deflate (zip's default)")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_UNCOMPRESSED_BYTES:
+        raise DataError(f"{label} unpacks to {total / 2**20:.0f} MiB; the limit is "
+                        f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB")
+    return zf, infos
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, label: str) -> bytes:
+    """An entry's bytes, decompressed in 1 MiB steps and counted: stops with a ``DataError``
+    as soon as more than ``cap`` bytes come out, whatever the header claims."""
+    out = bytearray()
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(2**20)
+            if not chunk:
+                break
+            out += chunk
+            if len(out) > cap:
+                raise DataError(f"{label}: {info.filename!r} unpacks to more than "
+                                f"{cap / 2**20:.0f} MiB; that is the limit")
+    return bytes(out)
+
+
+def _npy_from_bytes(raw: bytes, key: str, label: str) -> np.ndarray:
+    """An array from ``.npy`` bytes, checking the header's shape against the bytes present
+    before numpy allocates it; object arrays are refused (never unpickled)."""
+    fmt = np.lib.format
+    fp = io.BytesIO(raw)
+    try:
+        version = fmt.read_magic(fp)
+        if version == (1, 0):
+            shape, _, dtype = fmt.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, _, dtype = fmt.read_array_header_2_0(fp)
+        else:
+            shape, _, dtype = fmt._read_array_header(fp, version)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError):
+        raise DataError(f"{label}: array {key!r} is corrupt") from None
+    if dtype.hasobject:
+        raise DataError(f"{label}: array {key!r} holds Python objects, which are not loaded "
+                        "for safety; store numbers, or strings as np.array(..., dtype=str)")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > len(raw) - fp.tell():
+        raise DataError(f"{label}: array {key!r} declares shape {shape} ({nbytes} bytes) but "
+                        f"holds {len(raw) - fp.tell()} bytes: it is truncated or corrupt")
+    try:
+        return fmt.read_array(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise DataError(f"{label}: array {key!r} is corrupt") from None
+
+
 # --------------------------------------------------------------------------- validation
 
 
@@ -98,11 +197,32 @@ def _check_features(X: np.ndarray, label: str, feature_names: list[str] | None =
                         f"{'s' if count > 1 else ''} (first at {at})")
 
 
+def _check_label_range(y: np.ndarray, label: str, row_word: str = "row",
+                       rows: list[int] | None = None) -> None:
+    """Numeric labels are class numbers 0..MAX_CLASSES-1; checked before any cast to int64
+    (which would wrap huge values) and before ``range(max + 1)`` class names are made."""
+    if not len(y):
+        return
+    neg = y < 0
+    if neg.any():
+        i = int(np.flatnonzero(neg)[0])
+        raise DataError(f"{label}: labels must be 0 or more; {row_word} "
+                        f"{rows[i] if rows else i} has label {y[i].item()!r}")
+    big = y >= MAX_CLASSES
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        raise DataError(f"{label}: labels must be class numbers 0..{MAX_CLASSES - 1} (at most "
+                        f"{MAX_CLASSES} classes); {row_word} {rows[i] if rows else i} has "
+                        f"label {y[i].item()!r}: number the classes 0..K-1 or use text labels")
+
+
 def _labels_to_int(y: np.ndarray, label: str) -> np.ndarray:
-    """Integer labels from a numeric array, rejecting NaN/inf and fractions."""
+    """Integer labels from a numeric array, rejecting NaN/inf, fractions and labels outside
+    0..MAX_CLASSES-1."""
     if y.dtype == np.bool_:
         return y.astype(np.int64)
     if np.issubdtype(y.dtype, np.integer):
+        _check_label_range(y, label)
         return y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.floating):
         raise DataError(f"{label}: labels must be integers, got {y.dtype} values")
@@ -115,7 +235,24 @@ def _labels_to_int(y: np.ndarray, label: str) -> np.ndarray:
         i = int(np.flatnonzero(frac)[0])
         raise DataError(f"{label}: labels must be whole class numbers; "
                         f"row {i} has {y[i].item()!r}")
+    _check_label_range(y, label)
     return y.astype(np.int64)
+
+
+def _check_values(X: np.ndarray, label: str) -> None:
+    """NPZ features are used as given: refuse magnitudes over ``MAX_ABS_FEATURE`` (they
+    overflow float32 or make training diverge) rather than silently mangling them."""
+    if X.dtype.kind not in "iuf" or not X.size:
+        return
+    with np.errstate(invalid="ignore"):
+        big = (X > MAX_ABS_FEATURE) | (X < -MAX_ABS_FEATURE)
+    if X.dtype.kind == "f":
+        big &= np.isfinite(X)  # NaN and infinities get their own message
+    if big.any():
+        where = _first_bad(big)
+        raise DataError(f"{label}: feature value {X[where].item():.4g} at row {where[0]} is "
+                        f"beyond +/-{MAX_ABS_FEATURE:g}; standardise the features (e.g. "
+                        "z-score each column) or use a CSV, which is standardised on load")
 
 
 def _finish(name: str, X: np.ndarray, y: np.ndarray, ids: np.ndarray | None,
@@ -135,6 +272,7 @@ def _finish(name: str, X: np.ndarray, y: np.ndarray, ids: np.ndarray | None,
         i = int(np.flatnonzero(y < 0)[0])
         raise DataError(f"{label}: labels must be 0 or more; row {i} has label {y[i]}")
     if class_names is None:
+        _check_label_range(y, label)
         class_names = [str(i) for i in range(int(y.max()) + 1)]
     elif (y >= len(class_names)).any():
         i = int(np.flatnonzero(y >= len(class_names))[0])
@@ -176,6 +314,9 @@ def _encode_string_labels(values: list[str], class_names: list[str] | None,
     """Map string labels to indices: into ``class_names`` if given, else sorted unique."""
     if class_names is None:
         class_names = sorted(set(values))
+    if len(class_names) > MAX_CLASSES:
+        raise DataError(f"{label} has {len(class_names)} distinct labels; the limit is "
+                        f"{MAX_CLASSES} classes")
     index = {c: i for i, c in enumerate(class_names)}
     unknown = [v for v in values if v not in index]
     if unknown:
@@ -198,38 +339,25 @@ def load_npz(source: Source, name: str = "uploaded") -> Dataset:
         hint = " (it is a NumPy .npy array; save with np.savez)" if data.startswith(
             b"\x93NUMPY") else ""
         raise DataError(f"{label} is not an NPZ archive{hint}")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise DataError(f"{label} is not a readable NPZ archive") from None
-    if total > MAX_UNCOMPRESSED_BYTES:
-        raise DataError(f"{label} unpacks to {total / 2**20:.0f} MiB; the limit is "
-                        f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB")
-    try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        raise DataError(f"{label} is not a readable NPZ archive") from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise DataError(f"{label} is not an NPZ archive")
-    with npz:
-        keys = list(npz.files)
+    zf, infos = _open_zip(data, label, "a readable NPZ archive")
+    with zf:
+        members = {i.filename[:-4]: i for i in infos
+                   if i.filename.endswith(".npy") and not i.is_dir()}
+        keys = list(members)
         for key in ("X", "y"):
             if key not in keys:
                 raise DataError(f"{label} has no array {key!r}; it has: "
                                 f"{', '.join(keys) or 'nothing'} (need X and y)")
         arrays = {}
+        budget = MAX_UNCOMPRESSED_BYTES
         for key in ("X", "y", "ids", "class_names", "feature_names"):
-            if key in keys:
+            if key in members:
                 try:
-                    arrays[key] = npz[key]
-                except ValueError:
-                    raise DataError(
-                        f"{label}: array {key!r} holds Python objects, which are not loaded "
-                        "for safety; store numbers, or strings as np.array(..., dtype=str)"
-                    ) from None
-                except (OSError, EOFError, zipfile.BadZipFile):
+                    raw = _read_member(zf, members[key], budget, label)
+                except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib_error):
                     raise DataError(f"{label}: array {key!r} is corrupt") from None
+                budget -= len(raw)
+                arrays[key] = _npy_from_bytes(raw, key, label)
     return _dataset_from_arrays(arrays, name, label)
 
 
@@ -246,12 +374,23 @@ def _dataset_from_arrays(arrays: dict[str, np.ndarray], name: str, label: str) -
         raise DataError(f"{label} has {len(X)} samples; the limit is {MAX_SAMPLES}")
     if 0 in X.shape[1:]:
         raise DataError(f"{label}: X has an empty dimension, shape {X.shape}")
+    per_sample = math.prod(X.shape[1:])
+    if X.ndim == 2 and X.shape[1] > MAX_FEATURES:
+        raise DataError(f"{label}: X has {X.shape[1]} features; the limit is {MAX_FEATURES}")
+    if X.ndim > 2 and (max(X.shape[1:]) > MAX_IMAGE_SIDE or per_sample > MAX_SAMPLE_VALUES):
+        raise DataError(f"{label}: images of shape {X.shape[1:]} are too large (at most "
+                        f"{MAX_IMAGE_SIDE} pixels a side, {MAX_SAMPLE_VALUES} values)")
+    if X.size > MAX_VALUES:
+        raise DataError(f"{label}: X holds {X.size} values; the limit is {MAX_VALUES}")
+    _check_values(X, label)
     X = X.astype(np.float32)
     class_names = None
     if "class_names" in arrays:
         cn = arrays["class_names"]
         if cn.ndim != 1 or len(cn) == 0:
             raise DataError(f"{label}: class_names must be a non-empty list of names")
+        if len(cn) > MAX_CLASSES:
+            raise DataError(f"{label} has {len(cn)} class_names; the limit is {MAX_CLASSES}")
         class_names = _strings(cn)
         if len(set(class_names)) != len(class_names):
             raise DataError(f"{label}: class_names contains duplicates")
@@ -337,6 +476,9 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Datas
         if label_column not in header:
             raise DataError(f"{label} has no column {label_column!r}; the columns are: "
                             f"{', '.join(header[:30])}{' ...' if width > 30 else ''}")
+        if width - 1 > MAX_FEATURES:
+            raise DataError(f"{label} has {width - 1} feature columns; the limit is "
+                            f"{MAX_FEATURES}")
         rows: list[list[str]] = []
         lines: list[int] = []
         for row in reader:
@@ -399,11 +541,12 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Datas
             i = int(np.flatnonzero(frac)[0])
             raise DataError(f"{label}: numeric labels must be whole class numbers; line "
                             f"{lines[i]} has {str(raw[i])!r}")
-        y = values.astype(np.int64)
-        if (y < 0).any():
-            i = int(np.flatnonzero(y < 0)[0])
+        if (values < 0).any():
+            i = int(np.flatnonzero(values < 0)[0])
             raise DataError(f"{label}: numeric labels must be 0 or more; line {lines[i]} has "
                             f"{str(raw[i])!r}")
+        _check_label_range(values, label, "line", lines)
+        y = values.astype(np.int64)
         class_names = None
     else:
         y, class_names = _encode_string_labels(raw.tolist(), None, label)
@@ -438,18 +581,11 @@ def load_image_zip(source: Source, image_size: int = 28, name: str = "uploaded")
             not 4 <= image_size <= 512:
         raise DataError(f"image_size must be an integer from 4 to 512, got {image_size!r}")
     data, label = _read_source(source, "ZIP")
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise DataError(f"{label} is not a ZIP archive") from None
+    zf, infos = _open_zip(data, label, "a ZIP archive")
     with zf:
-        total = sum(info.file_size for info in infos)
-        if total > MAX_UNCOMPRESSED_BYTES:
-            raise DataError(f"{label} unpacks to {total / 2**20:.0f} MiB; the limit is "
-                            f"{MAX_UNCOMPRESSED_BYTES // 2**20} MiB")
         members = []
         for info in infos:
+            _check_entry_path(info.filename, label)
             parts = PurePosixPath(info.filename.replace("\\", "/")).parts
             if info.is_dir() or not parts or parts[0] == "__MACOSX":
                 continue
@@ -470,15 +606,23 @@ def load_image_zip(source: Source, image_size: int = 28, name: str = "uploaded")
             raise DataError(f"{label}: image {loose[0]!r} is not inside a class folder; put "
                             "each class's images in a folder named after the class")
         class_names = sorted({parts[0] for parts, _ in members}, key=_natural_key)
+        if len(class_names) > MAX_CLASSES:
+            raise DataError(f"{label} has {len(class_names)} class folders; the limit is "
+                            f"{MAX_CLASSES}")
         members.sort(key=lambda m: (_natural_key(m[0][0]), m[1].filename))
         index = {c: i for i, c in enumerate(class_names)}
 
         size = int(image_size)
+        if len(members) * size * size * 3 > MAX_VALUES:
+            raise DataError(f"{label}: {len(members)} images of {size}x{size} pixels are too "
+                            f"many to hold in memory; use a smaller image_size or fewer images")
         pixels = np.empty((len(members), size, size, 3), dtype=np.uint8)
         colour = False
+        budget = MAX_UNCOMPRESSED_BYTES
         for k, (parts, info) in enumerate(members):
             try:
-                raw = zf.read(info)
+                raw = _read_member(zf, info, min(MAX_IMAGE_BYTES, budget), label)
+                budget -= len(raw)
                 with Image.open(io.BytesIO(raw)) as img:
                     if img.width * img.height > MAX_IMAGE_PIXELS:
                         raise DataError(f"{label}: image {info.filename!r} is "
@@ -488,7 +632,7 @@ def load_image_zip(source: Source, image_size: int = 28, name: str = "uploaded")
             except DataError:
                 raise
             except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
-                    Image.DecompressionBombError, zipfile.BadZipFile, EOFError):
+                    Image.DecompressionBombError, zipfile.BadZipFile, EOFError, zlib_error):
                 raise DataError(f"{label}: cannot read image {info.filename!r}") from None
             pixels[k] = arr
             if not colour and not (np.array_equal(arr[..., 0], arr[..., 1])
@@ -500,6 +644,15 @@ def load_image_zip(source: Source, image_size: int = 28, name: str = "uploaded")
         X = pixels[:, None, :, :, 0].astype(np.float32) / np.float32(255.0)
     y = np.array([index[parts[0]] for parts, _ in members], dtype=np.int64)
     return _finish(name, X, y, None, class_names, "image", [], label)
+
+
+def _check_entry_path(filename: str, label: str) -> None:
+    """Refuse archive entries with an absolute path (``/x``, ``C:/x``) or a ``..`` part: a
+    class folder is a relative name, and such entries are the shape of path traversal."""
+    name = filename.replace("\\", "/")
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in name.split("/"):
+        raise DataError(f"{label}: entry {filename!r} has an absolute path or a '..' part; "
+                        "an image ZIP must hold relative class folders (refused for safety)")
 
 
 def _to_rgb(img):
