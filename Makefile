@@ -1,14 +1,25 @@
 # Two commands do all the set-up: `make run` (install, start the app) and `make test`.
-PYTHON ?= python3
+# Everything goes into a project virtualenv (.venv), so both work where the system Python
+# refuses global installs (PEP 668); the package is installed editable, so
+# `.venv/bin/python -m unlearn_core` works from any folder.
+SYSTEM_PYTHON ?= python3
+VENV ?= .venv
+PYTHON ?= $(VENV)/bin/python
 PIP ?= $(PYTHON) -m pip
 PORT ?= 8501
 
-.PHONY: install install-dev run test lint bench browser-deps
+.PHONY: venv install install-dev run test lint bench browser-deps
 
-install:
-	$(PIP) install -q -r requirements.txt
+$(VENV)/bin/python:
+	$(SYSTEM_PYTHON) -m venv $(VENV)
 
-install-dev:
+venv: $(VENV)/bin/python
+
+install: venv
+	$(PIP) install -q -r requirements.txt "setuptools>=64"
+	$(PIP) install -q --no-deps --no-build-isolation -e .
+
+install-dev: install
 	$(PIP) install -q -r requirements-dev.txt
 
 browser-deps:
