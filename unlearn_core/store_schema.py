@@ -77,7 +77,7 @@ runs_table = Table(
     Column("record_format", Integer, nullable=False, server_default="1"),
     Column("result_sha256", String(64)),
 )
-Index("ix_runs_project", runs_table.c.project)
+PROJECT_INDEX = Index("ix_runs_project", runs_table.c.project)
 metrics_table = Table(
     "metrics", metadata,
     Column("run_id", String(32), ForeignKey("runs.id"), primary_key=True),
@@ -195,7 +195,7 @@ def _migrate_to_2(conn: Connection) -> None:
         _add_column(conn, "runs", runs_table.c[name])
     for name in ("content", "size"):
         _add_column(conn, "artifacts", artifacts_table.c[name])
-    Index("ix_runs_project", runs_table.c.project).create(conn)
+    PROJECT_INDEX.create(conn)  # the table's own index object: never a second one
 
 
 # version -> (what it adds, how); applied in order from the database's version + 1
