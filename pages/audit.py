@@ -10,6 +10,7 @@ from pages.inversion_view import show_inversion
 from pages.relevance_view import show_relevance
 from pages.shared import image_of, need_setup, point_id, show_error, workspace
 from unlearn_core import charts
+from unlearn_core.checks.judge import fmt
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import predict_proba
 
@@ -19,7 +20,7 @@ if need_setup():
 ws = workspace()
 if ws.current is None:
     st.info("No audit yet: run methods on the **Unlearn** page.")
-    st.page_link("pages/unlearn.py", label="Go to Unlearn", icon=":material/auto_delete:")
+    st.page_link("pages/unlearn.py", label="Go to Unlearn", icon="🧹")
     st.stop()
 
 labels = [f"#{i + 1}: {r.result.forget_description}, "
@@ -154,16 +155,34 @@ if res.checks:
 
 st.subheader("Verdict")
 if res.verdicts:
+    from unlearn_core.verdict_charts import verdict_figure
+
+    show = {"pass": st.success, "fail": st.error, "uncertain": st.warning}
     for v in res.verdicts:
-        (st.success if v.passed else st.warning)(
-            f"**{v.method}**: {'PASS' if v.passed else 'FAIL'} "
-            f"({sum(c.passed for c in v.checks)}/{len(v.checks)} checks)")
-    st.dataframe(pd.DataFrame([{"method": v.method, "check": c.name, "result":
-                                "pass" if c.passed else "FAIL", "figure": c.figure,
-                                "threshold": c.threshold, "reason": c.reason}
-                               for v in res.verdicts for c in v.checks]),
-                 hide_index=True, width="stretch")
-    st.caption("Each check compares the method with the retrain reference; thresholds are "
-               "defaults (`--threshold name=value` on the command line).")
+        show.get(v.status, st.info)(f"**{v.method}**: {v.headline}. {v.reason}")
+    for warning in res.warnings:
+        st.warning(warning)
+    rows = [{"method": v.method, "check": c.title, "status": c.status,
+             "figure": fmt(c.figure, c.unit),
+             "interval": f"{fmt(c.ci_low, c.unit)} to {fmt(c.ci_high, c.unit)}", "n": c.n,
+             "retrain band": f"{fmt(c.band_low, c.unit)} to {fmt(c.band_high, c.unit)}",
+             "original": fmt(c.control, c.unit),
+             "powered": {True: "yes", False: "no", None: "-"}[c.powered],
+             "band from": c.band_source, "reason": c.reason}
+            for v in res.verdicts for c in v.checks]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 height=36 * (len(rows) + 1) + 4)
+    pick = st.selectbox("Draw the checks of", [v.method for v in res.verdicts],
+                        key="verdict_method")
+    chosen = next(v for v in res.verdicts if v.method == pick)
+    st.plotly_chart(verdict_figure(chosen), key=f"verdict_chart_{pick}")
+    st.caption("Grey: where genuine retrains land (the band of "
+               f"{res.ensembles[0].k if res.ensembles else 0} retrains with other seeds, "
+               "widened by sampling error); dot and whiskers: the method's figure and its "
+               "interval; cross: the untouched original. pass = in the band; fail = outside "
+               "beyond sampling error; uncertain = outside, interval reaches in; no power = the "
+               "original lands in the band too, so the check cannot tell doing nothing from "
+               "retraining. A verdict passes only when a powered check passes and none fails. "
+               "Fixed limits: `--threshold check=value` on the command line.")
 else:
     st.info("No verdict recorded for this audit.")

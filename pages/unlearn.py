@@ -5,8 +5,8 @@ import dataclasses
 import streamlit as st
 
 from pages.shared import need_setup, run_store, show_error, workspace
+from unlearn_core.attacks.stage import ATTACKS
 from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
-from unlearn_core.deep_attacks import ATTACKS
 from unlearn_core.errors import UnlearnError
 from unlearn_core.methods import METHODS, available_methods
 from unlearn_core.verification.checks import CHECKS

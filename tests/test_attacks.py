@@ -220,8 +220,8 @@ def test_audit_attack_stage_passes_the_variance(small_run, monkeypatch):
     given); the shadows are stubbed here, the wiring is what is tested."""
     import dataclasses
 
-    from unlearn_core import deep_attacks
     from unlearn_core.attacks import LiRAShadows
+    from unlearn_core.attacks import stage as deep_attacks
     from unlearn_core.audit import AuditRun
     from unlearn_core.errors import ConfigError
 

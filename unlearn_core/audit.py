@@ -1,9 +1,15 @@
-"""The audit: train (or take) a baseline, forget, run the retrain reference and the methods,
-and measure every model the same way. Everything the app and the command line show comes from
-the ``AuditResult`` this module returns."""
+"""The audit as stages, each from plain data to plain data and importing only downward:
+
+data (``audit_data``) -> baseline -> reference ensemble (``reference``: K retrains, cached)
+-> method runs (each under a unique run label) -> measurements (``checks``: check x model)
+-> judged checks (``checks.judge``) -> verdicts (``verdict``) -> report / store.
+
+Everything the app and the command line show comes from the ``AuditResult`` returned here.
+"""
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from dataclasses import dataclass, field
@@ -15,7 +21,9 @@ from torch import nn
 from . import audit_data
 from .attacks import AttackSummary, ULiRAResult
 from .audit_data import AuditData, train_baseline
-from .data import Dataset, Splits
+from .checks import CHECKS, CheckContext, Measurement, available_checks, default_checks
+from .checks.judge import CheckResult, CheckSpec
+from .data import Dataset, Samples, Splits
 from .errors import ConfigError, UnlearnError
 from .forget import resolve_forget
 from .methods import UnlearnContext, make_method
@@ -28,15 +36,14 @@ from .metrics import (
     closeness,
     mia_efficacy,
 )
-from .models import (
-    ModelSpec,
-    TrainConfig,
-    check_compatible,
-    model_hash,
-)
+from .models import ModelSpec, TrainConfig, check_compatible, model_hash, predict_logits
 from .progress import ProgressFn, report
+from .reference import DEFAULT_REFERENCE_SEEDS, ReferenceInfo, reference_ensemble, reference_seeds
 from .serialize import from_jsonable, to_jsonable
-from .verdict import Verdict, VerdictThresholds, VerificationCheck, judge
+from .verdict import Verdict, VerdictThresholds, VerificationCheck, judge_result
+
+SCENARIOS = ("inversion", "backdoor", "restor")  # verification scenarios (verification/)
+OPT_IN_STAGES = ("klom",)  # checks computed by their own stage (many models)
 
 
 @dataclass
@@ -67,15 +74,21 @@ class AuditConfig:
     lira_variance: str = "global"  # or "per_example" (many shadows; Carlini et al. 2022)
     executor: str = "local"  # serial, local (process pool) or ray
     ray_address: Optional[str] = None
-    checks: list[str] = field(default_factory=list)  # inversion, backdoor, restor (opt-in)
+    checks: list[str] = field(default_factory=list)  # opt-in checks and scenarios
+    reference_seeds: int = DEFAULT_REFERENCE_SEEDS  # K retrains the verdict is calibrated on
 
 
 @dataclass
 class ModelEvaluation:
-    """One model measured: accuracies, membership inference, time and provenance."""
+    """One model measured: accuracies, membership inference, time and provenance.
+
+    ``name`` is the model's unique run label (``finetune``, ``finetune:epochs=10``,
+    ``retrain#2``); ``method`` the registry name; ``reference_group`` the ensemble a reference
+    model belongs to; ``reference`` and ``control`` name the ensemble and the do-nothing model a
+    method is judged against."""
 
     name: str
-    role: str  # "baseline", "retrain" or "method"
+    role: str  # "baseline", "retrain" (a member of a reference ensemble), "control" or "method"
     accuracy: AccuracyReport
     mia: ThresholdMIAResult
     mia_efficacy: float  # share of forget samples an SVC calls non-members (Jia et al. 2023)
@@ -83,6 +96,10 @@ class ModelEvaluation:
     model_hash: str
     params: dict = field(default_factory=dict)
     log: list[str] = field(default_factory=list)
+    method: str = ""
+    reference_group: str = ""
+    reference: str = "retrain"
+    control: str = "baseline"
 
 
 @dataclass
@@ -113,7 +130,7 @@ class AuditResult:
     n_population: int
     train_config: TrainConfig
     baseline: ModelEvaluation
-    retrain: ModelEvaluation
+    retrain: ModelEvaluation  # the first model of the retrain ensemble
     methods: list[ModelEvaluation]
     failures: list[MethodFailure]
     versions: dict[str, str]
@@ -123,10 +140,21 @@ class AuditResult:
     attack_summaries: list[AttackSummary] = field(default_factory=list)
     ulira: list[ULiRAResult] = field(default_factory=list)
     checks: list[VerificationCheck] = field(default_factory=list)  # verification scenarios
+    references: list[ModelEvaluation] = field(default_factory=list)  # every ensemble member
+    controls: list[ModelEvaluation] = field(default_factory=list)  # exact methods' originals
+    ensembles: list[ReferenceInfo] = field(default_factory=list)
+    check_specs: list[CheckSpec] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+    extra_results: list[CheckResult] = field(default_factory=list)  # exactness, U-LiRA, KLOM
+    skipped_checks: dict[str, str] = field(default_factory=dict)  # check -> why not run
+    warnings: list[str] = field(default_factory=list)
 
     def evaluations(self) -> list[ModelEvaluation]:
         """Baseline, retrain, then each method, in the order a table shows them."""
         return [self.baseline, self.retrain, *self.methods]
+
+    def verdict_for(self, label: str) -> Optional[Verdict]:
+        return next((v for v in self.verdicts if v.method == label), None)
 
     def to_dict(self) -> dict:
         return to_jsonable(self)
@@ -170,7 +198,7 @@ def recipe_for(config: AuditConfig, dataset: Dataset, splits: Splits) -> TrainCo
 
 def evaluate(model: nn.Module, name: str, role: str, data: AuditData, seconds: float,
              seed: int, mia_score: str = "loss", params: Optional[dict] = None,
-             log: Optional[list[str]] = None) -> ModelEvaluation:
+             log: Optional[list[str]] = None, **provenance: str) -> ModelEvaluation:
     """Measure one model on the audit's splits with the same attack as every other model."""
     forget, retain, test = data.forget, data.retain, data.test
     acc = accuracy_report(model, forget, retain, test, data.dataset.n_classes,
@@ -179,41 +207,168 @@ def evaluate(model: nn.Module, name: str, role: str, data: AuditData, seconds: f
                                                data.forget_set.classes)
     efficacy = mia_efficacy(model, forget, retain, test, seed=seed)
     return ModelEvaluation(name, role, acc, mia, efficacy, seconds, model_hash(model),
-                           params or {}, log or [])
+                           params or {}, log or [], **provenance)
+
+
+def run_label(spec: MethodSpec, taken: set[str]) -> str:
+    """A unique label for one run of a method: its name plus the hyperparameters it changed
+    (``finetune:epochs=10``), with ``#2``, ``#3`` when the same settings run twice."""
+    label = spec.name
+    if spec.params:
+        label += ":" + ",".join(f"{k}={v}" for k, v in spec.params.items())
+    unique, i = label, 2
+    while unique in taken:
+        unique, i = f"{label}#{i}", i + 1
+    taken.add(unique)
+    return unique
+
+
+def _reference_labels(group: str, k: int) -> list[str]:
+    if group == "retrain":
+        return ["retrain"] + [f"retrain#{i}" for i in range(2, k + 1)]
+    return [f"{group}/scratch#{i}" for i in range(1, k + 1)]
+
+
+def validate_config(config: AuditConfig) -> list:
+    """Refuse a config that cannot run before any work: no method, unknown methods, attacks,
+    checks, too few retrains. Returns the method objects."""
+    if not config.methods:
+        raise ConfigError("no method to run: name at least one unlearning method")
+    methods = [make_method(m.name, **m.params) for m in config.methods]  # fail fast on typos
+    from .attacks.stage import ATTACKS
+
+    unknown = sorted(set(config.attacks) - set(ATTACKS))
+    if unknown:
+        raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
+    known = set(SCENARIOS) | set(OPT_IN_STAGES) | set(available_checks())
+    unknown = sorted(set(config.checks) - known)
+    if unknown:
+        raise ConfigError(f"unknown check '{unknown[0]}': use {', '.join(sorted(known))}")
+    if not isinstance(config.reference_seeds, int) or not 2 <= config.reference_seeds <= 200:
+        raise ConfigError("reference_seeds must be a whole number from 2 to 200: the verdict "
+                          "needs at least two retrains to see their spread")
+    return methods
+
+
+@dataclass
+class _Group:
+    """A reference group: an ensemble, its do-nothing control and the methods judged on it."""
+
+    name: str
+    refs: list[str]
+    control: str
+    members: list[str] = field(default_factory=list)
+
+
+def measure_checks(check_names: list[str], models: dict[str, nn.Module], groups: list[_Group],
+                   ctx_base: CheckContext, progress: Optional[ProgressFn] = None
+                   ) -> tuple[list[Measurement], list[CheckSpec], dict[str, str]]:
+    """Every applicable check on every model: the ensemble members (closeness checks
+    leave-one-out), the controls and the methods of each group."""
+    measurements: list[Measurement] = []
+    specs: list[CheckSpec] = []
+    skipped: dict[str, str] = {}
+    for i, name in enumerate(check_names):
+        report(progress, f"checks: {name}", i, len(check_names))
+        check = CHECKS[name]()
+        why = check.applicable(ctx_base)
+        if why:
+            skipped[name] = why
+            continue
+        specs.append(check.spec())
+        for g in groups:
+            ref_models = [models[r] for r in g.refs]
+            ctx = CheckContext(ctx_base.data, models[g.control], ref_models, ctx_base.seed,
+                               ctx_base.spec, ctx_base.recipe, ctx_base.cache, ctx_base.max_eval)
+
+            def one(label: str, role: str, k_out: Optional[int] = None) -> Measurement:
+                model = models[label]
+                if not check.closeness:
+                    m = check.measure(model, ctx)
+                elif k_out is not None:
+                    m = check.measure(model, ctx, [r for j, r in enumerate(ref_models)
+                                                   if j != k_out])
+                else:  # the mean over the same leave-one-out sets the references see
+                    parts = [check.measure(model, ctx, [r for j, r in enumerate(ref_models)
+                                                        if j != k])
+                             for k in range(len(ref_models))]
+                    m = parts[0]
+                    m.figure = float(np.mean([p.figure for p in parts]))
+                    m.se = float(np.sqrt(np.mean([p.se ** 2 for p in parts])))
+                m.model, m.role = label, role
+                return m
+
+            labels_done = {x.model for x in measurements if x.check == name}
+            for k, r in enumerate(g.refs):
+                if r not in labels_done:
+                    measurements.append(one(r, "reference", k))
+            if g.control not in labels_done or check.closeness:
+                m = one(g.control, "control")
+                if g.control not in labels_done:
+                    measurements.append(m)
+            for label in g.members:
+                measurements.append(one(label, "method"))
+    report(progress, "checks", len(check_names), len(check_names))
+    return measurements, specs, skipped
+
+
+def exactness_result(label: str, counterpart_of: str, model: nn.Module, counterpart: nn.Module,
+                     original: nn.Module, X: np.ndarray) -> CheckResult:
+    """Exact methods against their exact counterpart (same method, same seed, trained from
+    scratch without the samples): identical outputs mean the deletion is exact."""
+    a, b = predict_logits(model, X), predict_logits(counterpart, X)
+    diff = float(np.max(np.abs(a - b))) if len(X) else math.nan
+    gap_orig = float(np.max(np.abs(predict_logits(original, X) - b))) if len(X) else math.nan
+    identical = diff == 0.0
+    status = "pass" if identical else "fail"
+    reason = (f"outputs identical bit for bit to {counterpart_of} trained from scratch without "
+              f"the samples ({len(X)} inputs compared); the original differs by up to "
+              f"{gap_orig:.3g}" if identical else
+              f"outputs differ from {counterpart_of} trained from scratch without the samples by "
+              f"up to {diff:.3g}: the deletion is not exact")
+    return CheckResult(
+        check="exact", title="exact counterpart", model=label, kind="forgetting", status=status,
+        figure=diff, se=0.0, n=len(X), ci_low=diff, ci_high=diff, band_low=0.0, band_high=0.0,
+        band_source=f"{counterpart_of} from scratch on the retain set, same seed", k=1,
+        reference_mean=0.0, reference_sd=0.0, control=gap_orig, powered=gap_orig > 0,
+        power_margin=math.inf if gap_orig > 0 else 0.0, over_forgetting=False,
+        low_resolution=False, reason=reason)
+
+
+def small_set_warning(n_forget: int, verdicts: list[Verdict]) -> list[str]:
+    """Name the checks a small forget set cannot decide (their interval is wider than the
+    band)."""
+    weak = sorted({c.title for v in verdicts for c in v.checks if c.low_resolution})
+    if not weak:
+        return []
+    return [f"with {n_forget} forget sample(s), these checks cannot decide (their sampling "
+            f"interval is wider than the retrain band): {', '.join(weak)}"]
 
 
 def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
               dataset: Optional[Dataset] = None, baseline: Optional[nn.Module] = None,
               baseline_seconds: float = 0.0) -> AuditRun:
-    """Baseline, retrain reference and every requested method, measured alike.
+    """Baseline, retrain ensemble and every requested method, measured and judged alike.
 
     A method that fails with a user-facing error is recorded in ``failures`` and the others
     still run. ``baseline`` may be a model the user brought (checked for compatibility).
     """
-    if not config.methods:
-        raise ConfigError("no method to run: name at least one unlearning method")
-    methods = [make_method(m.name, **m.params) for m in config.methods]  # fail fast on typos
-    from .deep_attacks import ATTACKS
-
-    unknown = sorted(set(config.attacks) - set(ATTACKS))
-    if unknown:
-        raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
-    from .verification.checks import run_checks, validate_checks
-
-    validate_checks(config.checks)
+    methods = validate_config(config)
     start = time.perf_counter()
+    # stage: data
     dataset, splits = load_data(config, dataset)
     forget_set = resolve_forget(dataset, splits, config.forget, config.seed)
     data = AuditData(dataset, splits, forget_set)
     recipe = recipe_for(config, dataset, splits)
     spec = ModelSpec(config.model, dataset.sample_shape, dataset.n_classes)
+    # stage: baseline
     if baseline is None:
         t0 = time.perf_counter()
         baseline = train_baseline(dataset, splits, config.model, recipe, config.seed, progress)
         baseline_seconds = time.perf_counter() - t0
     else:
         check_compatible(baseline, dataset.sample_shape, dataset.n_classes)
-        # A TorchScript model has no registry spec: the retrain reference is trained on the
+        # A TorchScript model has no registry spec: the retrain ensemble is trained on the
         # architecture named in the config, with the same recipe.
         spec = getattr(baseline, "spec", None) or spec
     ctx = UnlearnContext(n_classes=dataset.n_classes, seed=config.seed, spec=spec,
@@ -222,24 +377,55 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     models: dict[str, nn.Module] = {"baseline": baseline}
     report(progress, "measuring baseline", 0, 1)
     base_eval = evaluate(baseline, "baseline", "baseline", data, baseline_seconds, config.seed,
-                         config.mia_score)
+                         config.mia_score, method="original")
     forget, retain = data.forget, data.retain
-    out = make_method("retrain").unlearn(baseline, forget, retain, ctx)
-    models["retrain"] = out.model
-    retrain_eval = evaluate(out.model, "retrain", "retrain", data, out.seconds, config.seed,
-                            config.mia_score, log=out.log)
-    evaluations, failures = [], []
+    # stage: reference ensemble
+    seeds = reference_seeds(config.seed, config.reference_seeds)
+    refs, info = reference_ensemble(data, spec, recipe, seeds, config.executor,
+                                    config.ray_address, progress)
+    ensembles = [info]
+    per_model = info.seconds / max(1, info.k)
+    ref_labels = _reference_labels("retrain", info.k)
+    references = []
+    for label, model, s in zip(ref_labels, refs, seeds):
+        models[label] = model
+        references.append(evaluate(model, label, "retrain", data, per_model, config.seed,
+                                   config.mia_score, log=[f"retrained from scratch, seed {s}"],
+                                   method="retrain", reference_group="retrain"))
+    groups = [_Group("retrain", ref_labels, "baseline")]
+    # stage: method runs
+    evaluations, failures, controls, extra = [], [], [], []
+    taken = set(models)
     for spec_m, method in zip(config.methods, methods):
-        if method.name == "retrain":
-            continue
+        label = run_label(spec_m, taken)
         try:
             out = method.unlearn(baseline, forget, retain, ctx)
         except UnlearnError as err:
-            failures.append(MethodFailure(method.name, str(err)))
+            failures.append(MethodFailure(label, str(err)))
             continue
-        models[method.name] = out.model
-        evaluations.append(evaluate(out.model, method.name, "method", data, out.seconds,
-                                    config.seed, config.mia_score, method.get_params(), out.log))
+        models[label] = out.model
+        group = groups[0]
+        if method.exact and method.name != "retrain" and spec is not None:
+            group = _exact_group(label, spec_m, method, data, spec, recipe, seeds, config,
+                                 models, controls, ensembles, references, ctx, progress)
+            groups.append(group)
+        group.members.append(label)
+        evaluations.append(evaluate(out.model, label, "method", data, out.seconds, config.seed,
+                                    config.mia_score, method.get_params(), out.log,
+                                    method=method.name, reference=group.name,
+                                    control=group.control))
+        if method.exact:
+            counterpart = method.from_scratch(retain, ctx)
+            probe_X = np.concatenate([forget.X, data.test.X])
+            original = models[group.control]
+            extra.append(exactness_result(label, method.name, out.model, counterpart, original,
+                                          probe_X))
+    # stage: measurements (check x model)
+    check_names = default_checks() + [c for c in config.checks if c in CHECKS
+                                      and c not in default_checks()]
+    check_ctx = CheckContext(data, baseline, refs, config.seed, spec, recipe)
+    measurements, specs, skipped = measure_checks(check_names, models, groups, check_ctx,
+                                                  progress)
     result = AuditResult(
         config=config, dataset_name=dataset.name, class_names=list(dataset.class_names),
         dataset_fingerprint=dataset.fingerprint(), splits_fingerprint=splits.fingerprint(),
@@ -248,19 +434,94 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         n_train=len(splits.train), n_forget=len(forget_set.forget),
         n_retain=len(forget_set.retain), n_test=len(splits.test),
         n_population=len(splits.population), train_config=recipe, baseline=base_eval,
-        retrain=retrain_eval, methods=evaluations, failures=failures, versions=versions(),
-        seconds=time.perf_counter() - start,
+        retrain=references[0], methods=evaluations, failures=failures, versions=versions(),
+        seconds=0.0,
         closeness=[closeness(e.name, models[e.name], models["retrain"], forget, data.test)
                    for e in evaluations],
+        references=references, controls=controls, ensembles=ensembles, check_specs=specs,
+        measurements=measurements, extra_results=extra, skipped_checks=skipped,
     )
     run = AuditRun(result, data, models, ctx)
+    # optional stages: attacks, verification scenarios, KLOM
     if config.attacks:
-        from .deep_attacks import run_attacks
+        from .attacks.stage import run_attacks
 
         result.attack_summaries, result.ulira = run_attacks(
             run, config.attacks, config.shadows, config.executor, config.ray_address,
             progress=progress)
-    if config.checks:
-        result.checks = run_checks(run, config.checks, config.thresholds, progress)
-    result.verdicts = judge(result, config.thresholds)
+        result.extra_results += [ulira_result(u, config.thresholds, len(specs))
+                                 for u in result.ulira]
+    scenarios = [c for c in config.checks if c in SCENARIOS]
+    if scenarios:
+        from .verification.checks import run_checks
+
+        result.checks = run_checks(run, scenarios, config.thresholds, progress)
+    if "klom" in config.checks:
+        from .klom import klom_results
+
+        result.extra_results += klom_results(run, progress)
+    # stage: verdicts
+    result.verdicts = judge_result(result, config.thresholds)
+    result.warnings = small_set_warning(result.n_forget, result.verdicts)
+    result.seconds = time.perf_counter() - start
     return run
+
+
+def _exact_group(label, spec_m, method, data, spec, recipe, seeds, config, models, controls,
+                 ensembles, references, ctx, progress) -> _Group:
+    """An exact method's own reference: its from-scratch training with the ensemble's seeds on
+    the retain set, and as control its from-scratch training on the whole training split."""
+    params = dict(spec_m.params)
+    refs, info = reference_ensemble(data, spec, recipe, seeds, config.executor,
+                                     config.ray_address, progress, method=(method.name, params))
+    info.kind = label
+    ensembles.append(info)
+    labels = _reference_labels(label, info.k)
+    for ref_label, model, s in zip(labels, refs, seeds):
+        models[ref_label] = model
+        references.append(evaluate(model, ref_label, "retrain", data,
+                                   info.seconds / max(1, info.k), config.seed, config.mia_score,
+                                   log=[f"{method.name} from scratch on retain, seed {s}"],
+                                   method=method.name, reference_group=label))
+    control_label = f"{label}/original"
+    original = method.from_scratch(Samples.concat([data.forget, data.retain]), ctx)
+    models[control_label] = original
+    controls.append(evaluate(original, control_label, "control", data, 0.0, config.seed,
+                             config.mia_score, method=method.name))
+    return _Group(label, labels, control_label)
+
+
+def ulira_result(u: ULiRAResult, thresholds: VerdictThresholds, n_checks: int) -> CheckResult:
+    """U-LiRA (Hayes et al. 2024) judged against its own null: unlearned samples that cannot be
+    told from never-seen ones give AUC 0.5, within the sampling error of its trials."""
+    from scipy import stats
+
+    from .checks import auc_se
+    from .checks.judge import critical_level, fmt
+
+    n_pos, n_neg = len(u.scores_unlearned), len(u.scores_never_seen)
+    q = critical_level(n_checks + 1, thresholds.alpha)
+    z = float(stats.norm.ppf(q))
+    limit = thresholds.overrides.get("ulira")
+    half = limit if limit is not None else z * auc_se(0.5, n_pos, n_neg)
+    se = auc_se(u.auc, n_pos, n_neg)
+    lo, hi = 0.5 - half, 0.5 + half
+    ci_lo, ci_hi = u.auc - z * se, u.auc + z * se
+    if lo <= u.auc <= hi:
+        status = "pass"
+    elif ci_hi < lo or ci_lo > hi:
+        status = "fail"
+    else:
+        status = "uncertain"
+    source = (f"user limit +/-{limit:g} around 0.5" if limit is not None else
+              "AUC 0.5 (unlearned cannot be told from never seen) within sampling error")
+    reason = (f"U-LiRA AUC {fmt(u.auc)} (interval {fmt(ci_lo)} to {fmt(ci_hi)}, {n_pos} + "
+              f"{n_neg} trials) against [{fmt(lo)}, {fmt(hi)}]: unlearned "
+              f"{'cannot' if status == 'pass' else 'can' if status == 'fail' else 'may'} be "
+              "told from never seen")
+    return CheckResult(
+        check="ulira", title="U-LiRA", model=u.method, kind="scenario", status=status,
+        figure=u.auc, se=se, n=n_pos, ci_low=ci_lo, ci_high=ci_hi, band_low=lo, band_high=hi,
+        band_source=source, reference_mean=0.5, reference_sd=math.nan, k=0, control=math.nan,
+        powered=None, power_margin=math.nan, over_forgetting=u.auc < lo, low_resolution=False,
+        reason=reason)

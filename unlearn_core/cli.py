@@ -93,7 +93,7 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         cfg.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
     if args.checks:
         cfg.checks = [c.strip() for c in args.checks.split(",") if c.strip()]
-    for key in ("shadows", "executor", "ray_address", "lira_variance"):
+    for key in ("shadows", "executor", "ray_address", "lira_variance", "reference_seeds"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     if args.epochs is not None:
@@ -268,10 +268,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"warning: {err}", file=sys.stderr)
             paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
         print("wrote " + ", ".join(str(p) for p in paths.values()))
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.fail_on_verdict and (result.failures or not all(v.passed for v in result.verdicts)):
-        failing = [v.method for v in result.verdicts if not v.passed]
-        failing += [f.name for f in result.failures]
-        print(f"error: verdict failed for {', '.join(failing)}", file=sys.stderr)
+        failing = [f"{v.method} ({v.status})" for v in result.verdicts if not v.passed]
+        failing += [f"{f.name} (did not run)" for f in result.failures]
+        print(f"error: verdict not a pass for {', '.join(failing)}", file=sys.stderr)
         return 1
     return 1 if store is not None and run_id is None else 0
 
@@ -361,12 +363,16 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", help="write report.json, report.html and report.pdf here")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
     p.add_argument("--fail-on-verdict", dest="fail_on_verdict", action="store_true",
-                   help="exit 1 when any method fails a verdict check (for CI pipelines)")
+                   help="exit 1 unless every method's verdict is a pass (for CI pipelines)")
     p.add_argument("--attacks",
                    help="extra attacks: threshold,lira,ulira,rmia (shadow models: slower)")
     p.add_argument("--checks",
-                   help="verification scenarios: inversion,backdoor,restor (each judged "
-                        "against retraining; backdoor and restor train their own models)")
+                   help="opt-in checks: verification scenarios inversion,backdoor,restor "
+                        "(backdoor and restor train their own models), klom (trains K "
+                        "originals and K unlearned runs), and the looking-inside checks")
+    p.add_argument("--reference-seeds", dest="reference_seeds", type=int,
+                   help="retrains from scratch with other seeds that the verdict's bands come "
+                        "from (default 6; more retrains, narrower bands)")
     p.add_argument("--shadows", type=int,
                    help=f"shadow models for lira/ulira, 2 to {MAX_SHADOWS} (default 8)")
     p.add_argument("--lira-variance", dest="lira_variance", choices=["global", "per_example"],
@@ -376,7 +382,8 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    help="where shadow models train (default: local process pool)")
     p.add_argument("--ray-address", dest="ray_address", help="address of a Ray cluster")
     p.add_argument("--threshold", action="append",
-                   help="change a verdict threshold, e.g. mia_auc_gap=0.1; repeatable")
+                   help="a fixed limit for a check instead of its retrain band, e.g. "
+                        "membership_auc=0.1, or the error level alpha=0.05; repeatable")
     _store_arguments(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -39,13 +39,25 @@ def _row(ev: ModelEvaluation, retrain_s: float) -> list[str]:
 
 
 def verdict_table(verdicts) -> str:
-    """One line per check: method, check, pass/fail, reason."""
+    """The headline per method first, then one line per check: status, figure with its
+    interval, the retrain band and the original's figure, and the reason."""
+    from .checks.judge import fmt
+
     if not verdicts:
         return "verdict: no method to judge"
-    rows = [[v.method, c.name, "pass" if c.passed else "FAIL", c.reason]
-            for v in verdicts for c in v.checks]
-    overall = ", ".join(f"{v.method} {'PASS' if v.passed else 'FAIL'}" for v in verdicts)
-    return format_table(["method", "check", "result", "reason"], rows) + f"\nverdict: {overall}"
+    lines = [f"{v.method}: {v.headline}. {v.reason}" for v in verdicts]
+    rows = []
+    for v in verdicts:
+        for c in v.checks:
+            band = ("-" if math.isnan(c.band_low) and math.isnan(c.band_high) else
+                    f"{fmt(c.band_low, c.unit)}..{fmt(c.band_high, c.unit)}")
+            rows.append([v.method, c.title, c.status.upper() if c.status == "fail" else c.status,
+                         fmt(c.figure, c.unit),
+                         f"{fmt(c.ci_low, c.unit)}..{fmt(c.ci_high, c.unit)}", band,
+                         fmt(c.control, c.unit), str(c.n)])
+    table = format_table(["method", "check", "status", "figure", "interval", "retrain band",
+                          "original", "n"], rows)
+    return "\n".join(["verdict:", *lines, "", table])
 
 
 def attack_table(result: AuditResult) -> str:

@@ -1,67 +1,104 @@
-"""The verdict: does a method's result look like the retrain reference? Each check has its
-figure, threshold, pass/fail and a one-line reason. Thresholds are defaults users can change.
+"""The verdict: one per method, folded from its judged checks (``checks/judge.py``).
 
-The checks compare with retraining, the exact answer, because "low forget accuracy" alone can
-be faked (Thudi et al., USENIX Security 2022) and over-forgetting is itself a privacy signal
-(Hayes et al., 2024): the forget set should look like never-seen data, not like poison.
+- FAIL when any check fails: the method's figure lies outside what genuine retrains show,
+  beyond sampling error.
+- UNCERTAIN when none fails but a figure sits outside the band with an interval reaching into
+  it: more samples (or retrains) would decide.
+- PASS only when at least one *powered* forgetting check passes (a check on which the untouched
+  original model lands outside the band) and nothing fails or is uncertain.
+- INCONCLUSIVE when nothing failed but no powered check could decide: the checks could not have
+  told doing nothing from retraining for this request, so "pass" would be a false assurance.
+
+Thresholds users set replace a check's band (and the result says so); the defaults are bands
+from the retrain ensemble. Over-forgetting counts as failure too (Hayes et al., 2024): the
+forget set should look like never-seen data, not like poison.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
+from typing import Optional
 
+from .checks.judge import FAIL, NO_DATA, NO_POWER, PASS, UNCERTAIN, CheckResult, CheckSpec, judge
 from .errors import ConfigError
+
+INCONCLUSIVE = "inconclusive"
+
+# Names earlier releases used for fixed-gap thresholds, mapped to today's checks.
+_ALIASES = {"forget_acc_gap": "forget_accuracy", "retain_acc_gap": "retain_accuracy",
+            "test_acc_gap": "test_accuracy", "mia_auc_gap": "membership_auc",
+            "mia_efficacy_gap": "mia_efficacy", "js_forget_max": "output_divergence",
+            "ulira_auc_gap": "ulira"}
+
+POWER_ADVICE = ("to raise the power: a setting where the model memorises its training samples "
+                "(a smaller training split, longer training, label-noise canaries), stronger "
+                "per-example attacks (--attacks lira,ulira with more --shadows), or a larger "
+                "forget set")
 
 
 @dataclass
 class VerdictThresholds:
-    """Largest allowed distance to the retrain reference per check."""
+    """The verdict's settings: the family-wise error level ``alpha`` (Bonferroni over the checks
+    of a verdict), optional fixed limits per check (``overrides``: the band becomes the retrain
+    mean +/- the limit), and the verification scenarios' tolerances."""
 
-    forget_acc_gap: float = 0.05  # |forget accuracy - retrain's|
-    retain_acc_gap: float = 0.03
-    test_acc_gap: float = 0.03
-    mia_auc_gap: float = 0.05  # |forget-vs-unseen attack AUC - retrain's|
-    mia_efficacy_gap: float = 0.10
-    js_forget_max: float = 0.10  # mean JS divergence to retrain on the forget set (nats)
-    ulira_auc_gap: float = 0.10  # |U-LiRA AUC - 0.5| when U-LiRA ran
+    alpha: float = 0.05
+    overrides: dict[str, float] = field(default_factory=dict)
     backdoor_asr_gap: float = 0.10  # |attack success rate after - retrain's| (backdoor check)
     restor_recovery_gap: float = 0.20  # recovery may fall this far short of retrain's (RESTOR)
 
     def update(self, items: dict[str, str]) -> "VerdictThresholds":
-        names = {f.name for f in fields(self)}
+        from .checks import available_checks
+
+        known = set(available_checks()) | {"ulira", "exact"}
         for key, value in items.items():
-            if key not in names:
-                raise ConfigError(f"unknown verdict threshold '{key}': use "
-                                  f"{', '.join(sorted(names))}")
+            key = _ALIASES.get(key, key)
             try:
-                setattr(self, key, float(value))
-            except ValueError:
+                number = float(value)
+            except (TypeError, ValueError):
                 raise ConfigError(f"threshold {key} must be a number, got '{value}'")
+            if number != number or number < 0:
+                raise ConfigError(f"threshold {key} must be a non-negative number, got '{value}'")
+            if key in ("alpha", "backdoor_asr_gap", "restor_recovery_gap"):
+                if key == "alpha" and not 0 < number < 1:
+                    raise ConfigError(f"alpha must lie between 0 and 1, got '{value}'")
+                setattr(self, key, number)
+            elif key in known:
+                self.overrides[key] = number
+            else:
+                raise ConfigError(f"unknown verdict threshold '{key}': use alpha, "
+                                  f"backdoor_asr_gap, restor_recovery_gap or a check name "
+                                  f"({', '.join(sorted(known))})")
         return self
 
 
 @dataclass
-class Check:
-    """One check of one method."""
-
-    name: str
-    figure: float
-    threshold: float
-    passed: bool
-    reason: str
-
-
-@dataclass
 class Verdict:
-    """All checks of one method; it passes only when every check does."""
+    """All judged checks of one method and the status they fold to."""
 
     method: str
-    checks: list[Check] = field(default_factory=list)
+    status: str = INCONCLUSIVE
+    checks: list[CheckResult] = field(default_factory=list)
+    reason: str = ""
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return self.status == PASS
+
+    def count(self, status: str) -> int:
+        return sum(c.status == status for c in self.checks)
+
+    @property
+    def headline(self) -> str:
+        """'PASS 5 of 6 checks; 1 without power' style: the status, then the counts."""
+        n = len(self.checks)
+        parts = [f"{self.status.upper()}: {self.count(PASS)} of {n} checks pass"]
+        for status, word in ((FAIL, "fail"), (UNCERTAIN, "uncertain"),
+                             (NO_POWER, "without power"), (NO_DATA, "not measurable")):
+            k = self.count(status)
+            if k:
+                parts.append(f"{k} {word}")
+        return "; ".join(parts)
 
 
 @dataclass
@@ -79,52 +116,76 @@ class VerificationCheck:
     seconds: float = 0.0
 
 
-def _gap_check(name: str, what: str, value: float, reference: float, limit: float,
-               scale: float = 100.0, unit: str = " points") -> Check:
-    gap = abs(value - reference)
-    if math.isnan(gap):
-        return Check(name, gap, limit, True, f"{what}: not measurable here, not held against it")
-    passed = gap <= limit
-    fmt = ".1f" if scale != 1.0 else ".3f"
-    reason = (f"{what} {scale * value:{fmt}} vs retrain {scale * reference:{fmt}}: "
-              f"{'within' if passed else 'off by more than'} {scale * limit:{fmt}}{unit}")
-    return Check(name, gap, limit, passed, reason)
+def fold(method: str, results: list[CheckResult]) -> Verdict:
+    """The verdict of one method from its judged checks."""
+    fails = [r for r in results if r.status == FAIL]
+    uncertain = [r for r in results if r.status == UNCERTAIN]
+    powered = [r for r in results if r.status == PASS and r.kind == "forgetting" and r.powered]
+    if fails:
+        over = [r.title for r in fails if r.over_forgetting]
+        reason = ("outside the retrain band beyond sampling error: "
+                  + ", ".join(r.title for r in fails)
+                  + (f" (over-forgetting: {', '.join(over)})" if over else ""))
+        status = FAIL
+    elif uncertain:
+        status = UNCERTAIN
+        reason = ("no check fails, but " + ", ".join(r.title for r in uncertain)
+                  + " cannot be decided with these samples")
+    elif powered:
+        status = PASS
+        reason = ("every check lands where genuine retrains land; decided by "
+                  + ", ".join(r.title for r in powered)
+                  + ", on which doing nothing would have failed")
+    else:
+        status = INCONCLUSIVE
+        reason = ("nothing fails, but no check could tell doing nothing from retraining "
+                  "for this request; " + POWER_ADVICE)
+    return Verdict(method, status, list(results), reason)
 
 
-def judge(result, thresholds: VerdictThresholds | None = None) -> list[Verdict]:
-    """One verdict per method of an ``AuditResult``."""
+def scenario_result(vc: VerificationCheck) -> CheckResult:
+    """A verification scenario as a judged check (fixed tolerance, pass or fail)."""
+    return CheckResult(
+        check=vc.name, title=vc.name, model=vc.method, kind="scenario",
+        status=PASS if vc.passed else FAIL, figure=vc.figure, se=float("nan"), n=0,
+        ci_low=vc.figure, ci_high=vc.figure, band_low=float("nan"), band_high=float("nan"),
+        band_source=f"scenario tolerance {vc.threshold:g} against retraining",
+        reference_mean=vc.reference, reference_sd=float("nan"), k=1, control=float("nan"),
+        powered=None, power_margin=float("nan"), over_forgetting=False, low_resolution=False,
+        reason=vc.reason)
+
+
+def judge_result(result, thresholds: Optional[VerdictThresholds] = None) -> list[Verdict]:
+    """Judge every method of an ``AuditResult`` from its recorded measurements: what the audit
+    does, and what ``verify`` repeats to catch an edited verdict."""
     t = thresholds or VerdictThresholds()
-    ref = result.retrain
-    closeness = {c.name: c for c in getattr(result, "closeness", [])}
-    out = []
+    by_key = {}
+    for m in result.measurements:
+        by_key.setdefault((m.check, m.model), m)
+    band_checks = [s for s in result.check_specs if s.kind in ("forgetting", "utility")]
+    n_checks = max(1, len(band_checks))
+    verdicts = []
     for e in result.methods:
-        v = Verdict(e.name)
-        v.checks.append(_gap_check("forget accuracy", "forget accuracy", e.accuracy.forget,
-                                   ref.accuracy.forget, t.forget_acc_gap))
-        v.checks.append(_gap_check("retain accuracy", "retain accuracy", e.accuracy.retain,
-                                   ref.accuracy.retain, t.retain_acc_gap))
-        v.checks.append(_gap_check("test accuracy", "test accuracy", e.accuracy.test,
-                                   ref.accuracy.test, t.test_acc_gap))
-        v.checks.append(_gap_check("membership AUC", "attack AUC forget vs unseen",
-                                   e.mia.auc_forget_vs_test, ref.mia.auc_forget_vs_test,
-                                   t.mia_auc_gap, scale=1.0, unit=""))
-        v.checks.append(_gap_check("MIA-efficacy", "MIA-efficacy", e.mia_efficacy,
-                                   ref.mia_efficacy, t.mia_efficacy_gap))
-        c = closeness.get(e.name)
-        if c is not None:
-            ok = c.js_forget <= t.js_forget_max
-            v.checks.append(Check("output divergence", c.js_forget, t.js_forget_max, ok,
-                                  f"JS divergence to retrain on the forget set {c.js_forget:.3f}"
-                                  f" {'<=' if ok else '>'} {t.js_forget_max:.3f}"))
-        u = next((r for r in getattr(result, "ulira", []) if r.method == e.name), None)
-        if u is not None:
-            gap = abs(u.auc - 0.5)
-            ok = gap <= t.ulira_auc_gap
-            v.checks.append(Check("U-LiRA", gap, t.ulira_auc_gap, ok,
-                                  f"U-LiRA AUC {u.auc:.3f}: unlearned {'cannot' if ok else 'can'}"
-                                  f" be told from never seen ({len(u.scores_unlearned)} trials)"))
+        refs = [r.name for r in result.references if r.reference_group == e.reference]
+        out: list[CheckResult] = []
+        for spec in band_checks:
+            audited = by_key.get((spec.name, e.name))
+            if audited is None:
+                continue
+            ref_ms = [by_key[(spec.name, r)] for r in refs if (spec.name, r) in by_key]
+            control = by_key.get((spec.name, e.control))
+            out.append(judge(spec, audited, ref_ms, control, n_checks, t.alpha,
+                             t.overrides.get(spec.name)))
+        for extra in result.extra_results:
+            if extra.model == e.name:
+                out.append(extra)
         for vc in getattr(result, "checks", []):
             if vc.method == e.name:
-                v.checks.append(Check(vc.name, vc.figure, vc.threshold, vc.passed, vc.reason))
-        out.append(v)
-    return out
+                out.append(scenario_result(vc))
+        verdicts.append(fold(e.name, out))
+    return verdicts
+
+
+__all__ = ["VerdictThresholds", "Verdict", "VerificationCheck", "CheckResult", "CheckSpec",
+           "fold", "judge_result", "scenario_result", "PASS", "FAIL", "UNCERTAIN", "NO_POWER",
+           "INCONCLUSIVE"]

@@ -20,6 +20,7 @@ from .progress import ProgressFn
 from .report.build import REPORT_VERSION, content_hash
 from .serialize import from_jsonable
 from .store import sha256_file
+from .verdict import judge_result
 
 ACC_TOL = 0.02
 SCORE_TOL = 0.05
@@ -108,6 +109,52 @@ def compare_results(old: AuditResult, new: AuditResult, out: VerifyResult) -> No
                                    f"{n_c.figure:.4f} ({'pass' if n_c.passed else 'fail'})")
 
 
+def rejudge(old: AuditResult, out: VerifyResult) -> None:
+    """Judge the recorded measurements again with the recorded settings: a verdict or a check
+    status edited in the report (even with its hash recomputed) differs from what its own
+    figures give."""
+    again = {v.method: v for v in judge_result(old, old.config.thresholds)}
+    for v in old.verdicts:
+        new = again.get(v.method)
+        if new is None:
+            out.differences.append(f"verdict of {v.method} has no recorded measurements")
+            continue
+        if new.status != v.status:
+            out.differences.append(f"{v.method}: the recorded verdict says {v.status}, its "
+                                   f"recorded figures judge to {new.status}")
+        by_check = {(c.check, c.title): c for c in new.checks}
+        for c in v.checks:
+            n = by_check.get((c.check, c.title))
+            if n is None:
+                out.differences.append(f"{v.method}: check {c.title} cannot be judged again "
+                                       "from the recorded figures")
+            elif n.status != c.status or not _close(n.figure, c.figure, 1e-9):
+                out.differences.append(f"{v.method}: check {c.title} recorded {c.status} at "
+                                       f"{c.figure:.4g}, its figures give {n.status} at "
+                                       f"{n.figure:.4g}")
+    if old.verdicts and not out.differences:
+        out.notes.append("the recorded verdicts follow from the recorded figures")
+
+
+def compare_measurements(old: AuditResult, new: AuditResult, out: VerifyResult) -> None:
+    """Every recorded check figure of every model, re-measured, within tolerance."""
+    new_by = {(m.check, m.model): m for m in new.measurements}
+    for m in old.measurements:
+        n = new_by.get((m.check, m.model))
+        if n is None:
+            out.differences.append(f"{m.model}: check {m.check} was not measured again")
+            continue
+        tol = ACC_TOL if m.check.endswith("accuracy") else SCORE_TOL * max(1.0, abs(m.figure))
+        if not _close(m.figure, n.figure, tol):
+            out.differences.append(f"{m.model}: {m.check} recorded {m.figure:.4f}, reproduced "
+                                   f"{n.figure:.4f} (tolerance {tol:.3g})")
+    again = {v.method: v.status for v in new.verdicts}
+    for v in old.verdicts:
+        if again.get(v.method) != v.status:
+            out.differences.append(f"{v.method}: verdict recorded {v.status}, reproduced "
+                                   f"{again.get(v.method)}")
+
+
 def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
                   rerun: bool = True) -> VerifyResult:
     """Integrity and artifact checks, then (``rerun``) re-run and compare."""
@@ -119,8 +166,10 @@ def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
     except (KeyError, TypeError, ValueError) as err:
         out.differences.append(f"the result block cannot be read: {err}")
         return out
+    rejudge(old, out)
     if rerun:
         config = from_jsonable(AuditConfig, payload["reproducibility"]["config"])
         new = run_audit(config, progress).result
         compare_results(old, new, out)
+        compare_measurements(old, new, out)
     return out

@@ -9,12 +9,13 @@ from typing import Optional
 
 import numpy as np
 
-from .attacks import AttackSummary, ULiRAResult, lira, summarize, threshold_suite, train_shadows
-from .attacks.lira import check_variance
-from .attacks.ulira import ulira
-from .data.dataset import Samples
-from .errors import ConfigError
-from .progress import ProgressFn
+from ..data.dataset import Samples
+from ..errors import ConfigError
+from ..progress import ProgressFn
+from .lira import check_variance, lira, train_shadows
+from .summary import AttackSummary, summarize
+from .threshold import threshold_suite
+from .ulira import ULiRAResult, ulira
 
 ATTACKS = ("threshold", "lira", "ulira", "rmia")
 
@@ -60,7 +61,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
                 summaries.append(summarize("lira-online", name, r.online[:n], r.online[n:]))
                 summaries.append(summarize("lira-offline", name, r.offline[:n], r.offline[n:]))
         if "rmia" in attacks:
-            from .attacks import train_references
+            from .rmia import train_references
 
             n_z = min(200, len(data.population) // 2)
             z = data.population.take(np.arange(n_z))
@@ -75,8 +76,9 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
                 summaries.append(summarize("rmia", name, s[:n], s[n:]))
         if "ulira" in attacks:
             for e in res.methods:
-                ulira_results.append(ulira(e.name, e.params, members, pool, spec,
-                                           res.train_config, n_shadows, res.config.seed,
-                                           executor, ray_address=ray_address,
-                                           progress=progress))
+                u = ulira(e.method or e.name, e.params, members, pool, spec, res.train_config,
+                          n_shadows, res.config.seed, executor, ray_address=ray_address,
+                          progress=progress)
+                u.method = e.name  # the run label, unique in the audit
+                ulira_results.append(u)
     return summaries, ulira_results

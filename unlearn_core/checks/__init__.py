@@ -40,7 +40,8 @@ def available_checks() -> list[str]:
 def default_checks() -> list[str]:
     """The checks every audit runs, in registration order."""
     _discover()
-    return [name for name, cls in CHECKS.items() if cls.default]
+    return [name for name, cls in sorted(CHECKS.items(), key=lambda kv: kv[1].order)
+            if cls.default]
 
 
 __all__ = ["Check", "CheckContext", "Measurement", "CHECKS", "register", "available_checks",

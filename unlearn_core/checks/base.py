@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar, Optional
+from typing import TYPE_CHECKING, ClassVar, Optional
 
 import numpy as np
 from torch import nn
 
 from ..audit_data import AuditData
+from ..data.dataset import Samples
+from ..models.training import predict_log_proba
+
+if TYPE_CHECKING:
+    from .judge import CheckSpec
 
 
 @dataclass
@@ -47,6 +52,7 @@ class CheckContext:
     spec: object = None  # ModelSpec, or None for TorchScript baselines
     recipe: object = None  # TrainConfig of the original and the retrains
     cache: dict = field(default_factory=dict)  # per-audit scratch space shared by checks
+    max_eval: int = 5000  # retain samples scored at most (a seeded subset beyond)
 
     @property
     def n_classes(self) -> int:
@@ -59,6 +65,33 @@ class CheckContext:
     @property
     def is_class_request(self) -> bool:
         return bool(self.data.forget_set.classes)
+
+    def split(self, name: str) -> Samples:
+        """A split by name: forget, retain (a seeded subset of at most ``max_eval``), test,
+        population, or unseen (test and population together: never trained on)."""
+        key = ("split", name)
+        if key not in self.cache:
+            d = self.data
+            if name == "retain":
+                s = d.retain
+                if len(s) > self.max_eval:
+                    rng = np.random.default_rng(self.seed + 17)
+                    s = s.take(np.sort(rng.choice(len(s), self.max_eval, replace=False)))
+            elif name == "unseen":
+                s = Samples.concat([d.test, d.population])
+            else:
+                s = getattr(d, name)
+            self.cache[key] = s
+        return self.cache[key]
+
+    def log_probs(self, model: nn.Module, split: str) -> np.ndarray:
+        """log_softmax of ``model``'s logits on a split, computed once per model and split."""
+        key = ("logp", id(model), split)
+        if key not in self.cache:
+            s = self.split(split)
+            lp = predict_log_proba(model, s.X) if len(s) else np.zeros((0, self.n_classes))
+            self.cache[key] = (model, lp)  # the model is kept so its id stays unique
+        return self.cache[key][1]
 
 
 class Check:
@@ -83,8 +116,17 @@ class Check:
     forgotten_side: ClassVar[str] = ""
     closeness: ClassVar[bool] = False
     default: ClassVar[bool] = True  # run in every audit (False: opt-in with --checks)
+    order: ClassVar[int] = 100  # position in tables (smaller first)
     unit: ClassVar[str] = ""  # "%" for shares shown in percent, else plain numbers
     cost: ClassVar[str] = "seconds"
+
+    @classmethod
+    def spec(cls) -> "CheckSpec":
+        """The plain-data description the judge reads (recorded with every result)."""
+        from .judge import CheckSpec
+
+        return CheckSpec(cls.name, cls.title or cls.name, cls.kind, cls.sides,
+                         cls.forgotten_side, cls.unit, cls.paper)
 
     def applicable(self, ctx: CheckContext) -> Optional[str]:
         """None when the check can run on this request, else the reason it cannot."""

@@ -96,22 +96,43 @@ def _thumbnails(run: Optional[AuditRun], limit: int = 24) -> str:
 
 
 def _verdict_section(result: AuditResult) -> str:
+    """Headline per method first (status, counts, reason), then every check with its figure,
+    interval, sample count, the retrain band and where it came from, and the original's figure
+    (the do-nothing control)."""
+    from ..checks.judge import fmt
+
     verdicts = getattr(result, "verdicts", None)
     if not verdicts:
-        rows = []
-        for e in result.methods:
-            gap = np.nanmean([abs(getattr(e.accuracy, k) - getattr(result.retrain.accuracy, k))
-                              for k in ("forget", "retain", "test")]) * 100
-            auc_gap = abs(e.mia.auc_forget_vs_test - result.retrain.mia.auc_forget_vs_test)
-            rows.append([e.name, f"{gap:.2f}", f"{auc_gap:.3f}"])
-        return (_not_run("verdict checks") + "<p>Distance to the retrain reference:</p>" +
-                _table(["method", "mean accuracy gap (points)", "MIA AUC gap"], rows))
+        return _not_run("verdict checks (no method ran)")
+    heads = "".join(
+        f'<p class="verdict verdict-{html.escape(v.status.replace(" ", "-"))}"><b>'
+        f"{html.escape(v.method)}: {html.escape(v.headline)}</b><br>{html.escape(v.reason)}</p>"
+        for v in verdicts)
     rows = []
     for v in verdicts:
-        for c in getattr(v, "checks", []):
-            rows.append([getattr(v, "method", ""), c.name, f"{c.figure:.4g}", f"{c.threshold:.4g}",
-                         "pass" if c.passed else "FAIL", c.reason])
-    return _table(["method", "check", "figure", "threshold", "result", "reason"], rows)
+        for c in v.checks:
+            band = ("–" if math.isnan(c.band_low) and math.isnan(c.band_high) else
+                    f"{fmt(c.band_low, c.unit)} to {fmt(c.band_high, c.unit)}")
+            power = {True: "yes", False: "no", None: "–"}[c.powered]
+            rows.append([v.method, c.title, c.status, fmt(c.figure, c.unit),
+                         f"{fmt(c.ci_low, c.unit)} to {fmt(c.ci_high, c.unit)}", str(c.n), band,
+                         c.band_source, fmt(c.control, c.unit), power, c.reason])
+    ens = "".join(f"<li>{html.escape(e.kind)}: {e.k} models from scratch on the retain set, "
+                  f"seeds {', '.join(map(str, e.seeds))}"
+                  f"{' (from the cache)' if e.cached else f', {e.seconds:.1f} s'}</li>"
+                  for e in getattr(result, "ensembles", []))
+    warn = "".join(f'<p class="muted">Warning: {html.escape(w)}</p>'
+                   for w in getattr(result, "warnings", []))
+    legend = ('<p class="muted">pass: the figure lies where genuine retrains land; fail: '
+              "outside their band beyond sampling error; uncertain: outside, but its interval "
+              "reaches into the band; no power: the untouched original lands in the band too, "
+              "so the check cannot tell doing nothing from retraining here. A verdict passes only "
+              "when a powered check passes and none fails or is uncertain; otherwise it is "
+              "inconclusive, uncertain or failed. Intervals and bands are Bonferroni-adjusted "
+              "over the checks of a verdict.</p>")
+    return (heads + warn + (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
+            _table(["method", "check", "status", "figure", "interval", "n", "retrain band",
+                    "band from", "original", "powered", "reason"], rows) + legend)
 
 
 def _attack_section(result: AuditResult) -> str:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -108,8 +109,8 @@ def backdoor_checks(run, thresholds: VerdictThresholds) -> list[VerificationChec
     for spec in _method_specs(run):
         r = backdoor_check(run.data.dataset, cfg.model, spec.name, spec.params, seed=cfg.seed,
                            tolerance=thresholds.backdoor_asr_gap)
-        out.append(VerificationCheck("backdoor", spec.name, r.asr_after, r.asr_retrain, r.threshold,
-                                     r.passed, r.reason, r.seconds))
+        out.append(VerificationCheck("backdoor", spec.label, r.asr_after, r.asr_retrain,
+                                     r.threshold, r.passed, r.reason, r.seconds))
     return out
 
 
@@ -134,14 +135,22 @@ def restor_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]
                       f"{100 * r.recovery:.0f}% of the clean accuracy recovered vs "
                       f"{100 * r.recovery_retrain:.0f}% by retrain "
                       f"({'within' if passed else 'short by more than'} {100 * gap:.0f} points)")
-        out.append(VerificationCheck("restor", spec.name, r.recovery, r.recovery_retrain, gap,
+        out.append(VerificationCheck("restor", spec.label, r.recovery, r.recovery_retrain, gap,
                                      passed, reason, time.perf_counter() - t0))
     return out
 
 
-def _method_specs(run):
-    ran = {e.name for e in run.result.methods}
-    return [m for m in run.result.config.methods if m.name in ran]
+@dataclass
+class _Ran:
+    """A method run of the audit: its unique label, registry name and hyperparameters."""
+
+    label: str
+    name: str
+    params: dict
+
+
+def _method_specs(run) -> list[_Ran]:
+    return [_Ran(e.name, e.method or e.name, dict(e.params)) for e in run.result.methods]
 
 
 def run_checks(run, names: list[str], thresholds: Optional[VerdictThresholds] = None,

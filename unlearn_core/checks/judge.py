@@ -1,0 +1,210 @@
+"""The judge, written once for every check: is the audited model's figure where genuinely
+retrained models land, could the check tell doing nothing from retraining (power), and are there
+enough samples to say so (intervals)?
+
+Band: the K retrains' figures g_1..g_K give a normal prediction band for one more genuine model,
+mean +/- t(K-1, q) * s * sqrt(1 + 1/K), widened by the sampling error of a figure on these
+samples (so a discrete figure on which few retrains agree cannot make it narrower than the data
+resolve). q = 1 - alpha / (2 m) over the m checks of a verdict (Bonferroni), so that a genuine
+retrain passes the whole verdict with probability about 1 - alpha. The audited model's interval
+is its figure +/- z(q) * se. PASS: the figure lies in the band; FAIL: the whole interval lies
+outside it; UNCERTAIN: outside, but the interval reaches into the band. The untouched original
+goes through the same check: when its interval touches the band the check has NO POWER for this
+request and cannot support a pass (evaluation reference (a); Hayes et al. 2024 on over-forgetting;
+Triantafillou et al. 2024 on calibrating against retrain variability).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+from scipy import stats
+
+from .base import Measurement
+
+PASS, FAIL, UNCERTAIN, NO_POWER, NO_DATA = "pass", "fail", "uncertain", "no power", "no data"
+
+
+@dataclass
+class CheckSpec:
+    """What the judge needs to know of a check (plain data, recorded with every result so
+    ``verify`` can judge again without the code that measured)."""
+
+    name: str
+    title: str
+    kind: str = "forgetting"  # or "utility": no power notion, only too-low utility fails
+    sides: str = "both"  # "both", "high" (only above the band fails) or "low"
+    forgotten_side: str = ""  # "low" / "high": the side meaning "more forgotten than retrain"
+    unit: str = ""  # "%" for shares
+    paper: str = ""
+
+
+@dataclass
+class CheckResult:
+    """One check of one model, judged: figure, interval, band and where it came from, the
+    do-nothing control, power and a status with a one-line reason in plain words."""
+
+    check: str
+    title: str
+    model: str
+    kind: str
+    status: str  # pass, fail, uncertain, no power, no data
+    figure: float
+    se: float
+    n: int
+    ci_low: float
+    ci_high: float
+    band_low: float
+    band_high: float
+    band_source: str
+    reference_mean: float
+    reference_sd: float
+    k: int
+    control: float  # the untouched original's figure (NaN when not measured)
+    powered: Optional[bool]  # None for utility checks
+    power_margin: float  # distance of the original from the band, in band half-widths
+    over_forgetting: bool  # outside on the "more forgotten than retraining" side
+    low_resolution: bool  # the figure's interval is wider than the band: samples limit it
+    reason: str
+    unit: str = ""
+    detail: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.title
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+
+def fmt(value: float, unit: str = "") -> str:
+    """A figure as the user reads it: shares in percent, other figures with 3 decimals."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if math.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    if unit == "%":
+        return f"{100 * value:.1f}%"
+    return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.3f}"
+
+
+def critical_level(n_checks: int, alpha: float = 0.05) -> float:
+    """Two-sided per-check quantile level q = 1 - alpha / (2 m) (Bonferroni over m checks)."""
+    return 1.0 - alpha / (2.0 * max(1, n_checks))
+
+
+def band(spec: CheckSpec, references: list[Measurement], q: float,
+         threshold: Optional[float] = None) -> tuple[float, float, float, float, int, str]:
+    """(low, high, mean, sd, K, source) of the genuine band from the retrains' measurements."""
+    g = np.array([r.figure for r in references if math.isfinite(r.figure)], dtype=np.float64)
+    k = len(g)
+    if k == 0:
+        return math.nan, math.nan, math.nan, math.nan, 0, "no retrain could be measured"
+    mean = float(g.mean())
+    sd = float(g.std(ddof=1)) if k >= 2 else math.nan
+    if threshold is not None:
+        lo, hi = mean - threshold, mean + threshold
+        source = (f"threshold set by the user: within {fmt(threshold, spec.unit)} of the mean "
+                  f"of {k} retrain(s)")
+    elif k < 2:
+        return math.nan, math.nan, mean, sd, k, "one retrain gives no spread: at least 2 needed"
+    else:
+        model_half = stats.t.ppf(q, k - 1) * sd * math.sqrt(1 + 1 / k)
+        ses = np.array([r.se for r in references if math.isfinite(r.se)], dtype=np.float64)
+        sampling_half = stats.norm.ppf(q) * math.sqrt(float(np.mean(ses ** 2))) if len(ses) \
+            else 0.0
+        half = math.hypot(model_half, sampling_half)
+        lo, hi = mean - half, mean + half
+        source = (f"{k} retrains' spread (sd {fmt(sd, spec.unit)}) widened by sampling error, "
+                  f"{100 * (2 * q - 1):.1f}% per check")
+    if spec.sides == "high":
+        lo = -math.inf
+    elif spec.sides == "low":
+        hi = math.inf
+    return lo, hi, mean, sd, k, source
+
+
+def _interval(m: Measurement, z: float) -> tuple[float, float]:
+    if not math.isfinite(m.se):
+        return m.figure, m.figure
+    return m.figure - z * m.se, m.figure + z * m.se
+
+
+def _disjoint(lo: float, hi: float, band_lo: float, band_hi: float) -> bool:
+    return hi < band_lo or lo > band_hi
+
+
+def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
+          control: Optional[Measurement], n_checks: int, alpha: float = 0.05,
+          threshold: Optional[float] = None) -> CheckResult:
+    """Judge one check of one model against the retrain band and the do-nothing control."""
+    q = critical_level(n_checks, alpha)
+    z = float(stats.norm.ppf(q))
+    lo, hi, mean, sd, k, source = band(spec, references, q, threshold)
+    ci_lo, ci_hi = _interval(audited, z)
+    value, u = audited.figure, spec.unit
+    ctrl = control.figure if control is not None else math.nan
+    base = dict(check=spec.name, title=spec.title, model=audited.model, kind=spec.kind,
+                figure=value, se=audited.se, n=audited.n, ci_low=ci_lo, ci_high=ci_hi,
+                band_low=lo, band_high=hi, band_source=source, reference_mean=mean,
+                reference_sd=sd, k=k, control=ctrl, unit=u, detail=dict(audited.detail))
+    if not math.isfinite(value) or math.isnan(lo) or math.isnan(hi):
+        why = ("the figure could not be measured on this model" if not math.isfinite(value)
+               else source)
+        return CheckResult(status=NO_DATA, powered=None, power_margin=math.nan,
+                           over_forgetting=False, low_resolution=False,
+                           reason=f"{spec.title}: {why}", **base)
+    finite_lo = lo if math.isfinite(lo) else mean
+    finite_hi = hi if math.isfinite(hi) else mean
+    half = max((finite_hi - finite_lo) / 2, 1e-12) if spec.sides == "both" else \
+        max(abs((finite_hi if spec.sides == "high" else finite_lo) - mean), 1e-12)
+    inside = lo <= value <= hi
+    if inside:
+        status = PASS
+    elif _disjoint(ci_lo, ci_hi, lo, hi):
+        status = FAIL
+    else:
+        status = UNCERTAIN
+    side = "" if inside else ("high" if value > hi else "low")
+    over = bool(side) and side == spec.forgotten_side
+    width_band = (finite_hi - finite_lo) if spec.sides == "both" else half
+    low_res = (ci_hi - ci_lo) > width_band if math.isfinite(ci_hi - ci_lo) else False
+    powered: Optional[bool] = None
+    margin = math.nan
+    if spec.kind == "forgetting" and control is not None and math.isfinite(ctrl):
+        c_lo, c_hi = _interval(control, z)
+        powered = _disjoint(c_lo, c_hi, lo, hi)
+        dist = max(lo - ctrl, ctrl - hi, 0.0)
+        margin = dist / half
+    band_txt = _band_text(lo, hi, u)
+    where = f"{spec.title} {fmt(value, u)} (interval {fmt(ci_lo, u)} to {fmt(ci_hi, u)}, " \
+            f"n={audited.n})"
+    if status == PASS:
+        reason = f"{where} lies in the retrain band {band_txt}"
+    elif status == FAIL:
+        reason = (f"{where} lies outside the retrain band {band_txt} beyond sampling error"
+                  + (": more forgotten than retraining would leave it" if over else
+                     (": less forgotten than retraining" if spec.kind == "forgetting" and
+                      spec.forgotten_side else "")))
+    else:
+        reason = (f"{where} is outside the retrain band {band_txt} but its interval reaches "
+                  "into it: more samples would decide")
+    if powered is False and status in (PASS, UNCERTAIN):
+        status = NO_POWER
+        reason = (f"{where}; the untouched original scores {fmt(ctrl, u)}, also within reach "
+                  f"of the band {band_txt}: this check cannot tell doing nothing from "
+                  "retraining for this request")
+    return CheckResult(status=status, powered=powered, power_margin=margin,
+                       over_forgetting=over, low_resolution=bool(low_res), reason=reason, **base)
+
+
+def _band_text(lo: float, hi: float, unit: str) -> str:
+    if math.isinf(lo):
+        return f"(at most {fmt(hi, unit)})"
+    if math.isinf(hi):
+        return f"(at least {fmt(lo, unit)})"
+    return f"[{fmt(lo, unit)}, {fmt(hi, unit)}]"

@@ -1,0 +1,110 @@
+"""The reference ensemble: K models retrained from scratch on the retain set with K seeds, so the
+verdict can judge a method against the spread that retraining itself shows (and not against one
+retrain and a hand-set constant). Exact methods get their own counterpart ensemble (SISA against
+SISA trained without the samples). Ensembles are cached by fingerprint of data, forget set,
+recipe, architecture and seeds: in memory, and on disk for registry models (safetensors)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from torch import nn
+
+from .audit_data import AuditData
+from .data.builtin import default_cache_dir
+from .ensemble import train_models
+from .models import ModelSpec, TrainConfig, load_model, save_model
+from .progress import ProgressFn, report
+
+DEFAULT_REFERENCE_SEEDS = 6  # keeps the default flow interactive; more narrows the bands
+
+_MEMORY: dict[str, list[nn.Module]] = {}
+
+
+@dataclass
+class ReferenceInfo:
+    """Where the band of every check comes from: which models, how many, which seeds."""
+
+    kind: str  # "retrain" or the exact method whose from-scratch training is the counterpart
+    seeds: list[int] = field(default_factory=list)
+    seconds: float = 0.0  # training time (0 when taken from the cache)
+    cached: bool = False
+    fingerprint: str = ""
+
+    @property
+    def k(self) -> int:
+        return len(self.seeds)
+
+
+def reference_seeds(seed: int, k: int) -> list[int]:
+    """K seeds for the ensemble, derived from the audit's seed and never equal to it (the
+    original model trains with the audit's seed; a retrain sharing its initialisation would
+    sit closer to it than a genuine independent retrain)."""
+    return [seed * 7919 + 1009 * (i + 1) for i in range(k)]
+
+
+def fingerprint(data: AuditData, spec: ModelSpec, recipe: TrainConfig, seeds: list[int],
+                method: Optional[tuple[str, dict]] = None) -> str:
+    """SHA-256 of everything that determines the ensemble."""
+    parts = {"data": data.dataset.fingerprint(), "retain": data.forget_set.fingerprint(),
+             "retain_n": int(len(data.forget_set.retain)), "spec": spec.to_json(),
+             "recipe": asdict(recipe), "seeds": list(seeds),
+             "method": [method[0], sorted(method[1].items())] if method else None}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _disk_dir(fp: str) -> Path:
+    return default_cache_dir() / "references" / fp[:32]
+
+
+def _load_disk(fp: str, spec: ModelSpec, k: int) -> Optional[list[nn.Module]]:
+    folder = _disk_dir(fp)
+    paths = [folder / f"model_{i}" for i in range(k)]
+    if not all(p.with_suffix(".safetensors").exists() for p in paths):
+        return None
+    try:
+        return [load_model(p.with_suffix(".safetensors"), spec).eval() for p in paths]
+    except Exception:  # a damaged cache entry is retrained, never trusted
+        return None
+
+
+def _save_disk(fp: str, models: list[nn.Module]) -> None:
+    folder = _disk_dir(fp)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, m in enumerate(models):
+            save_model(m, folder / f"model_{i}")
+    except OSError:
+        pass  # a read-only cache costs time, not correctness
+
+
+def reference_ensemble(data: AuditData, spec: ModelSpec, recipe: TrainConfig, seeds: list[int],
+                       executor: str = "serial", ray_address: Optional[str] = None,
+                       progress: Optional[ProgressFn] = None,
+                       method: Optional[tuple[str, dict]] = None
+                       ) -> tuple[list[nn.Module], ReferenceInfo]:
+    """K models trained from scratch on the retain set (``method``: an exact method's own
+    from-scratch training), cached; returns the models and where they came from."""
+    fp = fingerprint(data, spec, recipe, seeds, method)
+    kind = method[0] if method else "retrain"
+    if fp in _MEMORY:
+        return _MEMORY[fp], ReferenceInfo(kind, list(seeds), 0.0, True, fp)
+    if method is None:
+        models = _load_disk(fp, spec, len(seeds))
+        if models is not None:
+            _MEMORY[fp] = models
+            report(progress, "retrain ensemble (cached)", 1, 1)
+            return models, ReferenceInfo(kind, list(seeds), 0.0, True, fp)
+    t0 = time.perf_counter()
+    models = train_models(spec, recipe, data.retain, seeds, executor, ray_address, progress,
+                          method, task=f"{kind} ensemble")
+    seconds = time.perf_counter() - t0
+    _MEMORY[fp] = models
+    if method is None:
+        _save_disk(fp, models)
+    return models, ReferenceInfo(kind, list(seeds), seconds, False, fp)
