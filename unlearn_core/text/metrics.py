@@ -1,0 +1,244 @@
+"""Text unlearning metrics with per-sample values, after OpenUnlearning's definitions
+(``locuslab/open-unlearning``: ``src/evals/metrics/memorization.py``, ``privacy.py``,
+``utility.py``, ``mia/*.py``) and the papers they implement:
+
+- truth ratio and forget quality (KS test against the retrained model) and model utility
+  (harmonic mean) from TOFU (Maini et al., arXiv 2401.06121);
+- exact memorisation (Tirumala et al., NeurIPS 2022) and extraction strength (Carlini et al.,
+  USENIX Security 2021), teacher-forced;
+- ROUGE-L recall and exact match of greedy completions;
+- membership attacks LOSS, zlib (Carlini et al. 2021), Min-k% (Shi et al., arXiv 2310.16789)
+  and Min-k%++ (Zhang et al., arXiv 2404.02936), their AUC, and PrivLeak (MUSE, Shi et al.,
+  arXiv 2407.06460).
+
+Every score is higher-is-less-member-like for the attacks (OpenUnlearning's convention), and
+every array is aligned with the item ids it comes with.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import numpy as np
+from scipy import stats
+
+from .facts import QAItem
+from .lm import (
+    LanguageModel,
+    TokenScores,
+    encode_items,
+    encode_pairs,
+    greedy_complete,
+    token_scores,
+)
+
+MIA_NAMES = ("loss", "zlib", "min_k", "min_k_pp")
+_WORD = re.compile(r"\w+")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (the unit of ROUGE-L and exact match here)."""
+    return _WORD.findall(text.lower())
+
+
+def rouge_l_recall(gold: str, generated: str) -> float:
+    """LCS(gold, generated) / |gold| over lower-cased words (``rouge_score``'s rougeL recall
+    without its Porter stemmer, which changes nothing on the built-in facts)."""
+    g, h = words(gold), words(generated)
+    if not g:
+        return 0.0
+    prev = [0] * (len(h) + 1)
+    for a in g:
+        cur = [0]
+        for j, b in enumerate(h, 1):
+            cur.append(prev[j - 1] + 1 if a == b else max(prev[j], cur[j - 1]))
+        prev = cur
+    return prev[-1] / len(g)
+
+
+def extraction_strength(correct: np.ndarray) -> float:
+    """1 - k/|y| with k the smallest index from which every teacher-forced argmax is right;
+    when even the last token is wrong k = |y| - 1 (OpenUnlearning's loop), so the floor is
+    1/|y|."""
+    n = len(correct)
+    if n == 0:
+        return 0.0
+    k = n - 1
+    for i in range(n):
+        if correct[i:].all():
+            k = i
+            break
+    return 1.0 - k / n
+
+
+def min_k_score(values: np.ndarray, k: float) -> float:
+    """-mean of the lowest max(1, floor(k T)) values (Min-k% on log-probs, Min-k%++ on z)."""
+    if len(values) == 0:
+        return 0.0
+    m = max(1, int(np.floor(k * len(values))))
+    return float(-np.sort(values)[:m].mean())
+
+
+@dataclass
+class SetScores:
+    """Per-sample values of one model on one set of items (arrays aligned with ``ids``)."""
+
+    ids: list[str]
+    mean_nll: np.ndarray
+    prob: np.ndarray
+    truth_ratio: np.ndarray
+    exact_memorization: np.ndarray
+    extraction_strength: np.ndarray
+    answer_correct: np.ndarray
+    exact_match: np.ndarray
+    rouge_l: np.ndarray
+    completions: list[str]
+    option_prob: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    mia: dict[str, np.ndarray] = field(default_factory=dict)
+    token_logprobs: list[np.ndarray] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def mean(self, name: str) -> float:
+        values = getattr(self, name)
+        values = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+        return float(np.mean(values)) if len(values) else float("nan")
+
+    def truth_closer_to_1(self) -> float:
+        """Forget aggregate of the truth ratio: mean min(TR, 1/TR) (1 = true and false alike)."""
+        tr = self.truth_ratio[~np.isnan(self.truth_ratio)]
+        return float(np.mean(np.minimum(tr, 1 / np.maximum(tr, 1e-12)))) if len(tr) else np.nan
+
+    def truth_true_better(self) -> float:
+        """Retain aggregate of the truth ratio: mean max(0, 1 - TR)."""
+        tr = self.truth_ratio[~np.isnan(self.truth_ratio)]
+        return float(np.mean(np.maximum(0.0, 1 - tr))) if len(tr) else np.nan
+
+    def normalised_prob(self) -> float:
+        """Mean of ``option_prob``: p_true / (p_true + sum p_wrong), the option-normalised
+        probability TOFU uses for real authors and world facts."""
+        vals = self.option_prob[~np.isnan(self.option_prob)]
+        return float(np.mean(vals)) if len(vals) else float("nan")
+
+
+def score_items(lm: LanguageModel, items: Sequence[QAItem], generate: bool = True,
+                max_new_tokens: Optional[int] = None, min_k: float = 0.4,
+                truth_side: str = "answer") -> SetScores:
+    """Every per-sample metric of ``lm`` on ``items``. ``truth_side`` is the true side of the
+    truth ratio: ``answer`` (default; the trained phrasing) or ``paraphrase``."""
+    items = list(items)
+    ids = [it.id for it in items]
+    if not items:
+        empty = np.zeros(0)
+        return SetScores(ids, empty, empty, empty, empty, empty, empty, empty, empty, [],
+                         empty, {k: empty for k in MIA_NAMES})
+    enc = encode_items(lm, items, "answer")
+    ts = token_scores(lm.model, enc)
+    nll = ts.mean_nll()
+    lp_rows, em, es, mia = _per_row(ts, items, nll, min_k)
+
+    # Truth ratio: geometric mean of the perturbed answers' length-normalised probabilities
+    # over the true answer's (OpenUnlearning's ``truth_ratio``), NaN without perturbed answers.
+    true_nll = nll if truth_side == "answer" else token_scores(
+        lm.model, encode_items(lm, items, "paraphrase")).mean_nll()
+    pairs = [(i, p) for i, it in enumerate(items) for p in it.perturbed_answers]
+    tr = np.full(len(items), np.nan)
+    norm_prob = np.full(len(items), np.nan)
+    if pairs:
+        pe = encode_pairs(lm.tokenizer, [items[i].question for i, _ in pairs],
+                          [p for _, p in pairs], [items[i].id for i, _ in pairs],
+                          lm.max_positions)
+        pnll = token_scores(lm.model, pe).mean_nll()
+        owner = np.array([i for i, _ in pairs])
+        for i in range(len(items)):
+            sel = pnll[owner == i]
+            if len(sel):
+                tr[i] = np.exp(-sel.mean()) / (np.exp(-true_nll[i]) + 1e-10)
+                p_true = np.exp(-nll[i])
+                norm_prob[i] = p_true / (p_true + np.exp(-sel).sum() + 1e-10)
+
+    if generate:
+        longest = max(len(lm.tokenizer.continuation(it.answer)) for it in items)
+        comps = greedy_complete(lm, [it.question for it in items],
+                                max_new_tokens or longest + 2)
+    else:
+        comps = [""] * len(items)
+    rouge = np.array([rouge_l_recall(it.answer, c) for it, c in zip(items, comps)])
+    exact = np.array([words(it.answer) == words(c) for it, c in zip(items, comps)], float)
+    correct = np.array([answer_correct(it, c) for it, c in zip(items, comps)], float)
+    return SetScores(ids, nll, np.exp(-nll), tr, em, es, correct, exact, rouge, comps,
+                     norm_prob, mia, lp_rows)
+
+
+def answer_correct(item: QAItem, completion: str) -> bool:
+    """The fact's value appears among the completion's words (the whole answer when the item
+    has no separate value, as for user data)."""
+    if item.value:
+        return all(w in words(completion) for w in words(item.value))
+    return words(item.answer) == words(completion)
+
+
+def _per_row(ts: TokenScores, items: Sequence[QAItem], nll: np.ndarray, k: float):
+    lp_rows, em, es = [], [], []
+    mia = {name: np.zeros(len(items)) for name in MIA_NAMES}
+    for i, it in enumerate(items):
+        m = ts.mask[i]
+        lp = ts.logprob[i][m]
+        ok = ts.correct[i][m][:-1]  # the last scored token is EOS: excluded, as OpenUnlearning
+        lp_rows.append(lp)
+        em.append(float(ok.mean()) if len(ok) else 0.0)
+        es.append(extraction_strength(ok))
+        z = (lp - ts.mu[i][m]) / np.sqrt(ts.sigma2[i][m])
+        mia["loss"][i] = nll[i]
+        mia["zlib"][i] = nll[i] / len(zlib.compress(it.answer.encode("utf-8")))
+        mia["min_k"][i] = min_k_score(lp, k)
+        mia["min_k_pp"][i] = min_k_score(z, k)
+    return lp_rows, np.array(em), np.array(es), mia
+
+
+def mia_auc(member_scores: np.ndarray, nonmember_scores: np.ndarray) -> float:
+    """ROC AUC with (supposed) members labelled 0 and non-members 1, on scores where higher
+    means less member-like (OpenUnlearning's ``mia_auc``): 1 = members look like members,
+    0.5 = indistinguishable. Ties count one half (Mann-Whitney)."""
+    a, b = np.asarray(member_scores, float), np.asarray(nonmember_scores, float)
+    if len(a) == 0 or len(b) == 0:
+        return float("nan")
+    ranks = stats.rankdata(np.concatenate([a, b]))
+    u = ranks[len(a):].sum() - len(b) * (len(b) + 1) / 2
+    return float(u / (len(a) * len(b)))
+
+
+def privleak(auc_unlearned: float, auc_retrain: float) -> float:
+    """MUSE's PrivLeak: [(1 - AUC_u) - (1 - AUC_ret)] / (1 - AUC_ret) x 100; 0 is ideal, a model
+    that still remembers goes towards -100."""
+    return float(((1 - auc_unlearned) - (1 - auc_retrain)) / (1 - auc_retrain + 1e-10) * 100)
+
+
+def forget_quality(truth_ratio: np.ndarray, reference_truth_ratio: np.ndarray) -> float:
+    """p-value of the two-sample KS test between the audited model's per-question truth ratios
+    on the forget set and the retrained model's (TOFU). High = cannot be told from retrain."""
+    a = truth_ratio[~np.isnan(truth_ratio)]
+    b = reference_truth_ratio[~np.isnan(reference_truth_ratio)]
+    if len(a) == 0 or len(b) == 0:
+        return float("nan")
+    return float(stats.ks_2samp(a, b).pvalue)
+
+
+def model_utility(retain: SetScores, world: Optional[SetScores] = None) -> float:
+    """Harmonic mean of retain {probability, ROUGE-L recall, truth ratio true-better} and,
+    when there are world facts, world {normalised probability, ROUGE-L, true-better} (TOFU's
+    model utility with world facts in the role of real authors and world facts); one zero
+    makes it zero."""
+    parts = [retain.mean("prob"), retain.mean("rouge_l"), retain.truth_true_better()]
+    if world is not None and len(world):
+        parts += [world.normalised_prob(), world.mean("rouge_l"), world.truth_true_better()]
+    parts = [p for p in parts if not np.isnan(p)]
+    if not parts:
+        return float("nan")
+    if min(parts) <= 0:
+        return 0.0
+    return float(stats.hmean(parts))

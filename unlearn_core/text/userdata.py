@@ -1,0 +1,117 @@
+"""User text data: JSONL or CSV of question/answer pairs (or plain documents) mapped onto the
+fact set's schema (``QAItem``), so every method and metric of the text track runs on it.
+
+Columns / keys: ``id`` and ``answer`` (or ``text`` for a plain document, which then has an
+empty question) are required; ``question``, ``group`` (the unit to forget, e.g. the person;
+defaults to the id), ``split`` (``train`` or ``holdout``: never-trained non-members for the
+membership attacks), ``paraphrased_answer`` and ``perturbed_answers`` (a JSON list, or in CSV
+``|``-separated) are optional. Without paraphrase the answer itself is the truth-ratio's "true"
+side (as OpenUnlearning does for real authors and world facts, Maini et al. 2024).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from ..errors import DataError
+from .facts import QAItem
+
+MAX_ROWS = 50_000
+MAX_CHARS = 4_000
+SPLITS = ("train", "holdout")
+
+
+def load_text_data(path: str | Path) -> list[QAItem]:
+    """Read a ``.jsonl`` or ``.csv`` file of QA pairs or documents; one clear error per fault."""
+    p = Path(path)
+    if p.suffix.lower() not in (".jsonl", ".csv"):
+        raise DataError(f"'{p.name}': text data must be .jsonl or .csv, not '{p.suffix}'")
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot read '{p}': {err.strerror}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"'{p.name}' is not UTF-8 text")
+    rows = _jsonl_rows(text, p.name) if p.suffix.lower() == ".jsonl" else _csv_rows(text, p.name)
+    return rows_to_items(rows, p.name)
+
+
+def _jsonl_rows(text: str, name: str) -> list[dict]:
+    rows = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"'{name}' line {n} is not valid JSON: {err.msg}")
+        if not isinstance(row, dict):
+            raise DataError(f"'{name}' line {n} must be a JSON object")
+        rows.append(row)
+        if len(rows) > MAX_ROWS:
+            raise DataError(f"'{name}' has more than {MAX_ROWS} rows")
+    return rows
+
+
+def _csv_rows(text: str, name: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    for row in reader:
+        if None in row:
+            raise DataError(f"'{name}' row {reader.line_num} has more cells than the header")
+        rows.append({k.strip(): v for k, v in row.items() if k is not None})
+        if len(rows) > MAX_ROWS:
+            raise DataError(f"'{name}' has more than {MAX_ROWS} rows")
+    return rows
+
+
+def _text(row: dict, key: str, where: str) -> str:
+    value = row.get(key, "")
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)):
+        raise DataError(f"{where}: '{key}' must be text")
+    value = str(value).strip()
+    if len(value) > MAX_CHARS:
+        raise DataError(f"{where}: '{key}' is longer than {MAX_CHARS} characters")
+    return value
+
+
+def rows_to_items(rows: list[dict], name: str = "data") -> list[QAItem]:
+    """Validate parsed rows and turn them into ``QAItem``s."""
+    if not rows:
+        raise DataError(f"'{name}' holds no rows")
+    items: list[QAItem] = []
+    seen: set[str] = set()
+    for n, row in enumerate(rows, 1):
+        where = f"'{name}' row {n}"
+        if "id" not in row or _text(row, "id", where) == "":
+            raise DataError(f"{where} has no 'id'")
+        ident = _text(row, "id", where)
+        if ident in seen:
+            raise DataError(f"{where}: duplicate id '{ident}'")
+        seen.add(ident)
+        answer = _text(row, "answer", where) or _text(row, "text", where)
+        if not answer:
+            raise DataError(f"{where} needs a non-empty 'answer' (or 'text' for a document)")
+        split = _text(row, "split", where) or "train"
+        if split not in SPLITS:
+            raise DataError(f"{where}: split must be one of {', '.join(SPLITS)}, not '{split}'")
+        pert = row.get("perturbed_answers", [])
+        if isinstance(pert, str):
+            pert = [p.strip() for p in pert.split("|") if p.strip()]
+        if not isinstance(pert, list) or not all(isinstance(p, str) for p in pert):
+            raise DataError(f"{where}: 'perturbed_answers' must be a list of texts")
+        items.append(QAItem(
+            id=ident, group=_text(row, "group", where) or ident,
+            question=_text(row, "question", where), answer=answer,
+            paraphrased_answer=_text(row, "paraphrased_answer", where),
+            perturbed_answers=tuple(p.strip() for p in pert), split=split))
+    if not any(it.split == "train" for it in items):
+        raise DataError(f"'{name}' has no training rows (split 'train')")
+    return items
