@@ -165,10 +165,10 @@ with right:
     n = 0 if fs is None else len(fs.forget)
     st.metric("Samples to forget", n, help=fs.description if fs else None)
     c1, c2 = st.columns(2)
-    if c1.button("Undo", key="forget_undo", disabled=not sel.history, icon=":material/undo:"):
+    if c1.button("Undo", key="forget_undo", disabled=not sel.history, icon="↩️"):
         sel.undo()
         st.rerun()
-    if c2.button("Clear", key="forget_clear", disabled=sel.is_empty, icon=":material/delete:"):
+    if c2.button("Clear", key="forget_clear", disabled=sel.is_empty, icon="🗑️"):
         sel.clear()
         st.rerun()
     if fs is not None:
@@ -190,6 +190,6 @@ with right:
                     st.rerun()
                 except UnlearnError as err:
                     show_error(err)
-        st.page_link("pages/unlearn.py", label="Next: unlearn", icon=":material/arrow_forward:")
+        st.page_link("pages/unlearn.py", label="Next: unlearn", icon="➡️")
     else:
         st.caption("Nothing selected yet.")

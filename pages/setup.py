@@ -20,15 +20,28 @@ from unlearn_core.models import (
 )
 from unlearn_core.selection import ForgetSelection
 
+# weights: safetensors or a weights-only state dict (.pt / .pth); TorchScript (.pt / .ts)
+WEIGHT_TYPES = ["safetensors", "pt", "pth", "ts"]
+
 ws = workspace()
 st.title("Setup")
 st.caption("Choose the data and the model to audit. The default (digits + CNN) is one click.")
+loaded_slot = st.empty()  # what is loaded, filled once this run's loading is done
+# the choices start from what is loaded: Streamlit forgets a page's widgets when another page
+# runs, and defaults of digits / cnn would then contradict the loaded data and the sidebar
+loaded_builtin = ws.source in BUILTIN_DATASETS or not ws.ready
+for wkey, value in (("setup_source", "Built-in" if loaded_builtin else "Upload"),
+                    ("setup_dataset", ws.source if ws.source in BUILTIN_DATASETS else None),
+                    ("setup_arch", ws.arch if ws.ready else None),
+                    ("setup_seed", ws.seed if ws.ready else None)):
+    if value is not None and wkey not in st.session_state:
+        st.session_state[wkey] = value
 
 source = st.radio("Data", ["Built-in", "Upload"], horizontal=True, key="setup_source")
 col1, col2, col3 = st.columns(3)
 upload = label_col = None
 if source == "Built-in":
-    name = col1.selectbox("Dataset", BUILTIN_DATASETS, index=0, key="setup_dataset",
+    name = col1.selectbox("Dataset", BUILTIN_DATASETS, key="setup_dataset",
                           help="digits: 8x8 images; breast_cancer, wine: tabular; digits28: "
                                "50,000 generated 28x28 images (slower)")
 else:
@@ -37,15 +50,16 @@ else:
                                      "label column; ZIP with one folder of images per class")
     label_col = col1.text_input("CSV label column", value="label", key="setup_label")
     name = upload.name if upload is not None else None
-arch = col2.selectbox("Model", sorted(ARCHITECTURES), index=sorted(ARCHITECTURES).index("cnn"),
-                      key="setup_arch", help="cnn for images; mlp or logreg for tabular data")
-seed = int(col3.number_input("Seed", value=0, min_value=0, step=1, key="setup_seed"))
+st.session_state.setdefault("setup_arch", "cnn")
+arch = col2.selectbox("Model", sorted(ARCHITECTURES), key="setup_arch",
+                      help="cnn for images; mlp or logreg for tabular data")
+seed = int(col3.number_input("Seed", min_value=0, step=1, key="setup_seed"))
 
 with st.expander("Bring your own trained model (optional)"):
     st.caption("Safetensors weights + JSON spec (as written by `save_model`), a weights-only "
                "PyTorch state dict, or a TorchScript file. Uploaded files are never unpickled.")
     weights_file = st.file_uploader("Weights (.safetensors / .pt) or TorchScript (.pt / .ts)",
-                                    key="setup_weights")
+                                    type=WEIGHT_TYPES, key="setup_weights")
     spec_file = st.file_uploader("Spec (.json); leave empty for TorchScript", type=["json"],
                                  key="setup_spec")
 
@@ -65,6 +79,7 @@ def load_data():
     raise DataError(f"unsupported file type '{upload.name}': use .npz, .csv or .zip")
 
 
+failed = False  # an error in this run hides the previous setup's figures
 if st.button("Load data and train the baseline", type="primary", key="setup_go"):
     try:
         dataset, label = load_data()
@@ -95,11 +110,19 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
         ws.selection, ws.seen_selections, ws.open_sample = ForgetSelection(), set(), None
         st.success(f"Ready: {label} with {len(dataset)} samples, model {arch}.")
     except UnlearnError as err:
+        failed = True
         show_error(err)
     except Exception as err:  # a bug: shown in the page, the session and its results stay
+        failed = True
         show_error(err)
 
 if ws.ready:
+    loaded_slot.info(f"Loaded now: **{ws.source}** · model `{ws.arch}` · seed {ws.seed}",
+                     icon="✅")
+if ws.ready and failed:
+    st.caption(f"Nothing new was loaded: **{ws.source}** with model `{ws.arch}` is still the "
+               "setup in use. Fix the problem above and load again.")
+elif ws.ready:
     ds, sp = ws.dataset, ws.splits
     train_acc = accuracy(ws.baseline, ds.subset(sp.train))
     test_acc = accuracy(ws.baseline, ds.subset(sp.test))
@@ -114,8 +137,9 @@ if ws.ready:
     cm = confusion_matrix(ws.baseline, ds.subset(sp.test), ds.n_classes)
     fig = go.Figure(go.Heatmap(z=cm, x=ds.class_names, y=ds.class_names, colorscale="Blues",
                                text=cm, texttemplate="%{text}", showscale=False))
-    fig.update_layout(xaxis_title="predicted", yaxis_title="true", height=420,
-                      yaxis_autorange="reversed", margin=dict(t=10, b=10))
+    fig.update_layout(xaxis=dict(title="predicted", type="category", dtick=1), height=420,
+                      yaxis=dict(title="true", type="category", dtick=1, autorange="reversed"),
+                      margin=dict(t=10, b=10))
     st.plotly_chart(fig, key="setup_confusion")
     st.caption("Good: a strong diagonal. Next, choose what to forget on the **Forget set** page.")
-    st.page_link("pages/forget.py", label="Choose the forget set", icon=":material/arrow_forward:")
+    st.page_link("pages/forget.py", label="Choose the forget set", icon="➡️")

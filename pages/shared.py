@@ -92,9 +92,9 @@ def progress_bar(label: str) -> tuple[ProgressFn, "st.delta_generator.DeltaGener
 def show_error(err: Exception) -> None:
     """A user-facing error in the page; the session and earlier results stay."""
     if isinstance(err, UnlearnError):
-        st.error(str(err), icon=":material/error:")
+        st.error(str(err), icon="🚫")
     else:  # a bug: say so plainly, keep the session
-        st.error(f"Unexpected error ({type(err).__name__}): {err}", icon=":material/bug_report:")
+        st.error(f"Unexpected error ({type(err).__name__}): {err}", icon="🐞")
 
 
 def need_setup() -> bool:
@@ -102,7 +102,7 @@ def need_setup() -> bool:
     ws = workspace()
     if not ws.ready:
         st.info("No model yet: start on the **Setup** page (the default is one click).")
-        st.page_link("pages/setup.py", label="Go to Setup", icon=":material/settings:")
+        st.page_link("pages/setup.py", label="Go to Setup", icon="⚙️")
         return True
     return False
 

@@ -4,6 +4,7 @@ to end and bad input shows up as an error in the page while the session survives
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,21 @@ def _run_class_3(select: tuple[str, str]) -> AppTest:
     at.multiselect(key=select[0]).select(select[1]).run()
     at.button(key="unlearn_go").click().run()
     return at
+
+
+def _shown_maps(at: AppTest):
+    """The relevance maps the audit page shows now (None when it shows none)."""
+    from pages.relevance_view import maps_key
+
+    ws = at.session_state["ws"]
+    run = ws.runs[at.selectbox(key="audit_pick").value]
+    scope = at.selectbox(key="rel_scope").value
+    ids = set(run.result.forget_ids.tolist())
+    sid = ws.open_sample if ws.open_sample in ids else int(run.result.forget_ids[0])
+    key = maps_key(run, at.selectbox(key="rel_method").value,
+                   at.selectbox(key="rel_attr").value, scope, sid)
+    hit = at.session_state["rel_maps"].get(key)
+    return hit[1] if hit is not None and hit[0] is run else None
 
 
 @pytest.fixture(scope="module")
@@ -94,11 +110,11 @@ def test_default_flow_reaches_the_audit(audited):
                                                "Per-sample score shifts"}
     at.button(key="rel_go").click().run()
     assert not at.exception and not at.error
-    assert at.session_state["rel_maps"][0].before.shape == (1, 8, 8)
+    assert _shown_maps(at).before.shape == (1, 8, 8)
     at.selectbox(key="rel_attr").select("lrp").run()
     at.button(key="rel_go").click().run()
     assert not at.exception and not at.error
-    assert at.session_state["rel_maps"][0].attribution == "lrp"
+    assert _shown_maps(at).attribution == "lrp"
     at.switch_page("pages/report.py").run()
     assert not at.exception and not at.error
     assert at.get("download_button")
@@ -113,6 +129,46 @@ def test_bad_upload_is_an_error_in_the_page():
     at.button(key="setup_go").click().run()
     assert at.error, "a bad file must be reported"
     assert at.session_state["ws"].ready  # the earlier baseline survives
+    # ...but its accuracy and "Good: a strong diagonal" do not stand under the error as if
+    # they were the new setup's (issue 13)
+    assert not [m for m in at.metric if m.label == "Train accuracy"]
+    assert not any("strong diagonal" in c.value for c in at.caption)
+    assert any("Nothing new was loaded" in c.value for c in at.caption)
+
+
+def test_setup_shows_what_is_loaded_after_visiting_another_page():
+    """Issue 13: back on Setup, the widgets showed digits / cnn while wine / mlp was loaded."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.selectbox(key="setup_dataset").set_value("wine").run()
+    at.selectbox(key="setup_arch").set_value("mlp").run()
+    at.number_input(key="setup_seed").set_value(2).run()
+    at.button(key="setup_go").click().run()
+    assert not at.exception and not at.error
+    assert "Loaded now: **wine** · model `mlp` · seed 2" in at.info[0].value
+    at.switch_page("pages/forget.py").run()
+    at.switch_page("pages/setup.py").run()
+    assert not at.exception
+    assert at.selectbox(key="setup_dataset").value == "wine"
+    assert at.selectbox(key="setup_arch").value == "mlp"
+    assert at.number_input(key="setup_seed").value == 2
+    assert "wine" in at.info[0].value
+
+
+def test_weights_uploader_takes_only_model_files():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    types = at.file_uploader(key="setup_weights").proto.type
+    assert set(types) == {".safetensors", ".pt", ".pth", ".ts"}
+
+
+def test_app_uses_no_icon_names_fetched_from_the_internet():
+    """A material page icon (and so the favicon) is loaded from fonts.gstatic.com."""
+    root = Path(APP).parent
+    for path in [root / "app.py", *(root / "pages").glob("*.py")]:
+        text = path.read_text()
+        assert "page_icon=\":material" not in text, path
+        assert not re.search(r"st\.Page\([^)]*icon=\":material", text), path
 
 
 def test_uploaded_npz_and_mismatched_model():
@@ -160,3 +216,40 @@ def test_verification_scenarios_from_the_unlearn_page():
     assert any("Unlearning inversion" in m.value for m in at.markdown)
     assert at.selectbox(key="inv_method").value == "finetune"
     assert len(at.get("image")) == 3  # forget-set mean, two reconstructions
+
+
+def test_relevance_maps_belong_to_the_audit_on_screen(audited):
+    """Issue 13: after a data-set switch the audit page crashed (IndexError: the class name of
+    the previous audit's maps) and an audit of a few samples showed the previous audit's maps.
+    Runs last: it adds audits to the shared session."""
+    at = audited
+    at.switch_page("pages/audit.py").run()
+    at.button(key="rel_go").click().run()
+    assert not at.exception and _shown_maps(at) is not None  # digits, class 3
+    # switch to a 3-class tabular data set and audit 5 selected samples
+    at.switch_page("pages/setup.py").run()
+    at.selectbox(key="setup_dataset").set_value("wine").run()
+    at.selectbox(key="setup_arch").set_value("mlp").run()
+    at.button(key="setup_go").click().run()
+    assert not at.exception and not at.error
+    at.switch_page("pages/forget.py").run()
+    ws = at.session_state["ws"]
+    at.text_area(key="forget_ids_text").input(
+        ", ".join(str(i) for i in ws.dataset.ids[ws.splits.train[:5]])).run()
+    at.button(key="forget_ids_go").click().run()
+    at.switch_page("pages/unlearn.py").run()
+    at.button(key="unlearn_go").click().run()
+    assert not at.exception and not at.error
+    at.switch_page("pages/audit.py").run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="audit_pick").value == len(ws.runs) - 1
+    assert _shown_maps(at) is None  # nothing of the digits audit
+    assert not any("class 3" in m.value for m in at.markdown)
+    assert any("Press **Compute relevance maps**" in c.value for c in at.caption)
+    at.button(key="rel_go").click().run()
+    assert not at.exception and not at.error
+    shown = _shown_maps(at)
+    assert shown.title.startswith("sample ") and shown.before.shape == (13,)
+    # the earlier audit's maps are still its own
+    at.selectbox(key="audit_pick").set_value(0).run()
+    assert not at.exception
