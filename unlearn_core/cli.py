@@ -351,7 +351,8 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    "or a .npz/.csv/.zip file")
     p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
     p.add_argument("--model", help="architecture: logreg, mlp, cnn")
-    p.add_argument("--forget", help="class:N[,M], random:FRACTION or ids:A,B,...")
+    p.add_argument("--forget", help="class:N[,M] (class numbers or names), random:FRACTION "
+                   "or ids:A,B,... (training-split ids: see the ids command)")
     p.add_argument("--method", action="append",
                    help="method name, optionally name:key=value,...; repeat for several")
     p.add_argument("--seed", type=int)
@@ -401,11 +402,57 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
 }
 
 
+def _show_defaults(p: argparse.ArgumentParser) -> None:
+    """Append each option's default to its help: the parser's own, or for the audit flags left
+    unset (so that a config file can fill them) the ``AuditConfig`` default they fall back to."""
+    fallback = {k: getattr(AuditConfig(), k) for k in AuditConfig.__dataclass_fields__}
+    fallback["method"] = ", ".join(m.name for m in fallback.get("methods", []))
+    for action in p._actions:
+        if action.help == argparse.SUPPRESS or "default" in (action.help or "") \
+                or not action.option_strings or action.nargs == 0:
+            continue
+        value = action.default if action.default not in (None, argparse.SUPPRESS) else \
+            fallback.get(action.dest) if p.prog.split()[-1] == "audit" else None
+        if value not in (None, "", []):
+            action.help = f"{action.help or ''} (default: {value})".strip()
+
+
+def cmd_ids(args: argparse.Namespace) -> int:
+    """Print the sample ids of one split (one per line, or with their class)."""
+    from .data import load_dataset, make_splits
+
+    ds = load_dataset(args.dataset, label_column=args.label_column, seed=args.seed)
+    positions = getattr(make_splits(ds, args.seed), args.split)
+    if args.with_class:
+        for p in positions:
+            print(f"{ds.ids[p]}\t{ds.class_names[ds.y[p]]}")
+    else:
+        print("\n".join(str(i) for i in ds.ids[positions]))
+    return 0
+
+
+def add_ids_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", default="digits",
+                   help="built-in name or a .npz/.csv/.zip file")
+    p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
+    p.add_argument("--split", choices=["train", "test", "population"], default="train",
+                   help="which split; only training ids can be forgotten")
+    p.add_argument("--seed", type=int, default=0, help="split seed (the audit's --seed)")
+    p.add_argument("--with-class", dest="with_class", action="store_true",
+                   help="print each id with its class name")
+
+
+COMMANDS["ids"] = ("list the sample ids of a split (what ids:A,B,... can forget)",
+                   add_ids_arguments, cmd_ids)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="unlearn_core", description="Audit machine unlearning.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, (help_text, add_args, _) in COMMANDS.items():
-        add_args(sub.add_parser(name, help=help_text))
+        sp = sub.add_parser(name, help=help_text)
+        add_args(sp)
+        _show_defaults(sp)
     return parser
 
 

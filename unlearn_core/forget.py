@@ -143,8 +143,13 @@ def resolve_forget(dataset: Dataset, splits: Splits, request: str, seed: int = 0
         for token in [t.strip() for t in arg.split(",") if t.strip()]:
             if token in names and not token.lstrip("-").isdigit():
                 classes.append(names[token])
+            elif token.lstrip("-").isdigit():
+                classes.append(int(token))
             else:
-                classes.extend(_parse_ints(token, "classes"))
+                shown = ", ".join(dataset.class_names[:20]) + (
+                    " ..." if dataset.n_classes > 20 else "")
+                raise ForgetSetError(f"unknown class '{token}': name a class ({shown}) or give "
+                                     f"its number 0..{dataset.n_classes - 1}")
         return forget_classes(dataset, splits, classes)
     if kind == "random":
         try:
