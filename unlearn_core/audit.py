@@ -44,6 +44,7 @@ from .verdict import Verdict, VerdictThresholds, VerificationCheck, judge_result
 
 SCENARIOS = ("inversion", "backdoor", "restor")  # verification scenarios (verification/)
 OPT_IN_STAGES = ("klom",)  # checks computed by their own stage (many models)
+RESERVED_LABELS = ("baseline", "retrain")
 
 
 @dataclass
@@ -216,6 +217,8 @@ def run_label(spec: MethodSpec, taken: set[str]) -> str:
     label = spec.name
     if spec.params:
         label += ":" + ",".join(f"{k}={v}" for k, v in spec.params.items())
+    if label in RESERVED_LABELS or label.startswith("retrain#"):
+        label += " (method)"  # the reference models and the original own these labels
     unique, i = label, 2
     while unique in taken:
         unique, i = f"{label}#{i}", i + 1
@@ -395,7 +398,7 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     groups = [_Group("retrain", ref_labels, "baseline")]
     # stage: method runs
     evaluations, failures, controls, extra = [], [], [], []
-    taken = set(models)
+    taken: set[str] = set()
     for spec_m, method in zip(config.methods, methods):
         label = run_label(spec_m, taken)
         try:

@@ -23,6 +23,8 @@ from .progress import ProgressFn, report
 
 DEFAULT_REFERENCE_SEEDS = 6  # keeps the default flow interactive; more narrows the bands
 
+SMALL_WORK = 2_000_000  # sample-epochs below which the local pool runs serially
+
 _MEMORY: dict[str, list[nn.Module]] = {}
 
 
@@ -101,6 +103,9 @@ def reference_ensemble(data: AuditData, spec: ModelSpec, recipe: TrainConfig, se
             report(progress, "retrain ensemble (cached)", 1, 1)
             return models, ReferenceInfo(kind, list(seeds), 0.0, True, fp)
     t0 = time.perf_counter()
+    if executor == "local" and len(data.forget_set.retain) * recipe.epochs * len(seeds) < \
+            SMALL_WORK:
+        executor = "serial"  # starting worker processes would cost more than it saves
     models = train_models(spec, recipe, data.retain, seeds, executor, ray_address, progress,
                           method, task=f"{kind} ensemble")
     seconds = time.perf_counter() - t0

@@ -1,0 +1,154 @@
+"""The verdict's confusion table: how often known-genuine models pass and known-bad ones do not.
+
+Known genuine: retrains from scratch on the retain set with other seeds than the reference
+ensemble's (``--genuine`` of them per setting), and ``sisa`` (exact: a deletion equals SISA
+trained without the samples). Known bad: the untouched original (``no_op``), and the forgeries
+of ``unlearn_core.forgeries`` (a -1e4 logit bias on the forgotten class, a head-only fine-tune
+away from it, the input lookup ``forged``, a feature forgery). Settings: digits with cnn / mlp /
+logreg on ``class:3`` and ``random:0.1``, the canary setting (30% flipped labels, which
+members memorise) and tabular sets. Goals (README): genuine models pass in at least 95% of
+cases and never fail outright; no known-bad model ever passes.
+
+    python bench/bench_verdict.py                      # every setting, seeds 0 1 2
+    python bench/bench_verdict.py --settings digits/cnn/class:3 --seeds 0 --genuine 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+
+from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.data import load_builtin
+from unlearn_core.methods import METHODS, UnlearningMethod, hparam, register
+from unlearn_core.models import build_model, train_epochs
+from unlearn_core.table import format_table
+
+SETTINGS = ["digits/cnn/class:3", "digits/mlp/class:3", "digits/logreg/class:3",
+            "digits/cnn/random:0.1", "digits/mlp/random:0.1", "digits/logreg/random:0.1",
+            "canary/mlp/random:0.1", "wine/mlp/class:1", "breast_cancer/mlp/random:0.1"]
+BAD = ["no_op", "forge_logit_bias", "forge_head_only", "forged", "forge_features"]
+STATUSES = ["pass", "inconclusive", "uncertain", "fail"]
+
+
+@dataclasses.dataclass
+class BenchGenuineRetrain(UnlearningMethod):
+    """Known genuine: retrain from scratch on retain with its own seed (not the audit's)."""
+
+    name = "bench_genuine_retrain"
+    paper = "a genuine retrain with another seed (bench only)"
+    seed: int = hparam(1, "training seed")
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        fresh = build_model(ctx.spec, seed=self.seed)
+        return train_epochs(fresh, retain, ctx.train_config, self.seed)
+
+
+@dataclasses.dataclass
+class BenchNoOp(UnlearningMethod):
+    """Known bad: returns the original untouched."""
+
+    name = "no_op"
+    paper = "does nothing (bench only)"
+    needs_retain = False
+
+    def _unlearn(self, model, forget, retain, ctx, log):
+        return model
+
+
+def canary_digits(seed: int, share: float = 0.3):
+    """Digits with ``share`` of labels flipped (as in the tests' canary setting)."""
+    clean = load_builtin("digits")
+    rng = np.random.default_rng(seed)
+    y = clean.y.copy()
+    flip = rng.random(len(y)) < share
+    y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
+    return dataclasses.replace(clean, y=y, name="canary")
+
+
+def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str]) -> dict:
+    """Statuses of every known-genuine and known-bad model in one setting and seed."""
+    data_name, arch, forget = setting.split("/")
+    dataset = canary_digits(seed) if data_name == "canary" else None
+    methods = [MethodSpec("bench_genuine_retrain", {"seed": 900_001 + 1000 * seed + i})
+               for i in range(genuine)] + [MethodSpec("sisa")]
+    methods += [MethodSpec(b) for b in bad if b in METHODS]
+    cfg = AuditConfig(dataset="digits" if data_name == "canary" else data_name, model=arch,
+                      forget=forget, seed=seed, methods=methods, executor="serial",
+                      reference_seeds=k)
+    t0 = time.perf_counter()
+    run = run_audit(cfg, dataset=dataset)
+    out = {"seconds": time.perf_counter() - t0, "genuine": [], "sisa": [], "bad": {}}
+    for v, e in zip(run.result.verdicts, run.result.methods):
+        if e.method == "bench_genuine_retrain":
+            out["genuine"].append(v.status)
+        elif e.method == "sisa":
+            out["sisa"].append(v.status)
+        else:
+            out["bad"][e.method] = v.status
+            out.setdefault("why", {})[e.method] = v.reason
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--settings", default=",".join(SETTINGS))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--genuine", type=int, default=10, help="genuine retrains per setting")
+    p.add_argument("--reference-seeds", type=int, default=6)
+    p.add_argument("--bad", default=",".join(BAD))
+    p.add_argument("--verbose", action="store_true", help="print why each bad model got its "
+                   "verdict")
+    args = p.parse_args()
+    for cls in (BenchGenuineRetrain, BenchNoOp):
+        register(cls)
+    bad = [b for b in args.bad.split(",") if b]
+    missing = [b for b in bad if b not in METHODS]
+    if missing:
+        print(f"note: not registered here, skipped: {', '.join(missing)}")
+    rows, totals = [], defaultdict(Counter)
+    for setting in args.settings.split(","):
+        per = defaultdict(Counter)
+        secs = 0.0
+        for seed in args.seeds:
+            r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad)
+            secs += r["seconds"]
+            per["genuine"].update(r["genuine"])
+            per["sisa"].update(r["sisa"])
+            for name, status in r["bad"].items():
+                per[name][status] += 1
+                if args.verbose:
+                    print(f"{setting} seed {seed} {name}: {status}: {r['why'][name]}")
+        for kind, counts in per.items():
+            totals[kind].update(counts)
+            rows.append([setting, kind, *[str(counts.get(s, 0)) for s in STATUSES],
+                         f"{secs / len(args.seeds):.0f}"])
+        print(format_table(["setting", "model", *STATUSES, "s/seed"], rows[-len(per):]),
+              flush=True)
+    print("\nall settings, seeds " + " ".join(map(str, args.seeds))
+          + f", {args.reference_seeds} reference retrains, cpu threads "
+          + str(os.cpu_count()))
+    summary = []
+    for kind, counts in totals.items():
+        n = sum(counts.values())
+        summary.append([kind, str(n), *[str(counts.get(s, 0)) for s in STATUSES],
+                        f"{100 * counts.get('pass', 0) / max(n, 1):.0f}%"])
+    print(format_table(["model", "cases", *STATUSES, "pass rate"], summary))
+    g = totals["genuine"] + totals["sisa"]
+    n_g = sum(g.values())
+    bad_pass = sum(totals[b].get("pass", 0) for b in totals if b not in ("genuine", "sisa"))
+    print(f"genuine pass {100 * g.get('pass', 0) / max(n_g, 1):.1f}% (goal >= 95%), genuine "
+          f"fail {g.get('fail', 0)} (goal 0), known-bad pass {bad_pass} (goal 0)")
+
+
+if __name__ == "__main__":
+    main()
