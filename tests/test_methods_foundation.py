@@ -57,7 +57,7 @@ def test_registry_errors():
         make_method("magic")
     with pytest.raises(MethodError, match="no hyperparameter 'speed'"):
         make_method("finetune", speed=3)
-    with pytest.raises(MethodError, match="must be a int"):
+    with pytest.raises(MethodError, match="epochs must be a whole number"):
         make_method("finetune", epochs="many")
     assert make_method("finetune", epochs="3").epochs == 3
 
