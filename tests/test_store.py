@@ -85,3 +85,64 @@ def test_cli_records_lists_shows_compares(tmp_path, capsys):
                  "2", "--forget", "class:2", "--quiet", *common]) == 0
     assert "recorded" not in capsys.readouterr().out
     assert json.loads(json.dumps(RunStore(data_dir=tmp_path).get(ids[0]).to_dict()))
+
+
+def _audit_args(tmp_path, *extra):
+    return ["audit", "--dataset", "wine", "--model", "logreg", "--forget", "class:2", "--method",
+            "finetune", "--epochs", "2", "--quiet", "--data-dir", str(tmp_path), *extra]
+
+
+def test_bad_database_fails_before_the_audit_in_one_line(tmp_path, capsys, monkeypatch):
+    import unlearn_core.cli as cli
+
+    def no_audit(*a, **k):
+        raise AssertionError("the audit started although the store cannot be opened")
+
+    monkeypatch.setattr(cli, "run_audit", no_audit)
+    assert main(_audit_args(tmp_path, "--db", "notaurl")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "'notaurl' is not a database URL" in err and "\n" not in err
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # the driver missing
+    assert main(_audit_args(tmp_path, "--db", "postgresql://u:pw@127.0.0.1:1/x")) == 2
+    err = capsys.readouterr().err.strip()
+    assert "driver" in err and "not installed" in err and "pw" not in err and "\n" not in err
+
+
+def test_storage_failure_after_the_audit_keeps_the_result(tmp_path, capsys, monkeypatch,
+                                                          small_run):
+    import unlearn_core.cli as cli
+    from unlearn_core.audit import AuditResult
+
+    monkeypatch.setattr(cli, "run_audit", lambda cfg, progress=None: small_run)
+
+    def broken(self, run, project=None):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(RunStore, "record", broken)
+    assert main(_audit_args(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "could not be recorded" in err and "disk full" in err
+    [line] = [x for x in err.splitlines() if "could not be recorded" in x]
+    kept = line.rsplit("kept in ", 1)[1]
+    assert kept.startswith(str(tmp_path / "unrecorded"))
+    data = json.loads(__import__("pathlib").Path(kept).read_text())
+    assert AuditResult.from_dict(data).forget_fingerprint == small_run.result.forget_fingerprint
+    out = tmp_path / "r.json"  # with --out, the result is already there: it says so
+    assert main(_audit_args(tmp_path, "--out", str(out))) == 1
+    assert f"kept in {out}" in capsys.readouterr().err and out.exists()
+
+
+def test_runs_commands_scope_to_a_project(tmp_path, capsys, small_run):
+    RunStore(data_dir=tmp_path, project="team a").record(small_run)
+    other = RunStore(data_dir=tmp_path).record(small_run)
+    assert main(["runs", "list", "--data-dir", str(tmp_path), "--project", "team a"]) == 0
+    listing = capsys.readouterr().out
+    assert "team a" in listing and other[:12] not in listing
+    assert main(["runs", "show", other[:12], "--data-dir", str(tmp_path), "--project",
+                 "team a"]) == 2
+    assert "in project 'default'" in capsys.readouterr().err
+    assert main(["runs", "projects", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "team a" in out and "default" in out
+    assert main(["runs", "list", "--all-projects", "--data-dir", str(tmp_path)]) == 0
+    assert other[:12] in capsys.readouterr().out
