@@ -374,7 +374,7 @@ def test_model_infinite_on_real_samples_caught_by_the_data_probe():
 @pytest.mark.parametrize("request_text,msg", [
     ("ids:99999999999999999999999", "out of range"),
     ("ids:-99999999999999999999999", "out of range"),
-    ("class:99999999999999999999999", "out of range"),
+    ("class:99999999999999999999999", "does not exist"),
     ("ids:1,two", "whole numbers"),
     ("random:nan", "between 0 and 1"),
 ])
