@@ -14,7 +14,11 @@ from unlearn_core.table import audit_table
 
 st.title("Report")
 ws = workspace()
-store = run_store()
+try:
+    store = run_store()
+except UnlearnError as err:  # a bad $UNLEARN_DB_URL, an unreachable server: said in the page
+    show_error(err)
+    st.stop()
 
 
 def downloads(result, run, run_id: str, key: str) -> None:
@@ -58,6 +62,8 @@ else:
     downloads(ws.runs[idx].result, ws.runs[idx], run_id, "cur")
 
 st.subheader("Run history")
+st.caption(f"Runs of project **{store.project}** in `{store.url}` (set `UNLEARN_PROJECT` and "
+           "`UNLEARN_DB_URL` to share a history with a team).")
 c1, c2 = st.columns(2)
 dataset = c1.text_input("Filter by dataset", key="hist_dataset")
 method = c2.text_input("Filter by method", key="hist_method")
@@ -72,6 +78,16 @@ else:
                  hide_index=True, width="stretch")
     pick = st.selectbox("Open a recorded run", [r.id for r in runs], key="hist_pick",
                         format_func=lambda i: i[:12])
-    old = store.get(pick)
-    st.code(audit_table(old), language=None)
-    downloads(old, None, pick, "hist")
+    stored = store.load(pick)
+    if stored.result is not None:
+        st.code(audit_table(stored.result), language=None)
+        downloads(stored.result, None, pick, "hist")
+    else:  # recorded by an older version: show what the record has
+        st.warning(f"This run was recorded by an older version (record format "
+                   f"{stored.summary.record_format}); its full result cannot be rebuilt "
+                   f"({stored.problem}). Its figures:", icon=":material/history:")
+        st.dataframe(pd.DataFrame([{"model": m, "metric": k, "value": v} for _, m, k, v in
+                                   store.metrics([pick])]), hide_index=True, width="stretch")
+    if stored.lacks:
+        st.caption(f"This record lacks: {', '.join(stored.lacks)} (recorded before they "
+                   "existed, or not computed).")

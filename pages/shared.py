@@ -117,6 +117,9 @@ def image_of(ds: Dataset, position: int) -> np.ndarray:
 def sidebar_summary() -> None:
     ws = workspace()
     with st.sidebar:
+        from unlearn_core.store import default_project
+
+        st.caption(f"Project **{default_project()}**")  # the run history's scope
         if ws.dataset is None:
             st.caption("No dataset loaded.")
             return
