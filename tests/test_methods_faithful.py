@@ -63,3 +63,78 @@ def test_salun_changes_only_the_masked_share_with_one_sample(tiny):
                      for m in (model, out.model))
     assert float((before != after).float().mean()) <= 0.5
     assert "50.0% of all weights" in out.log[-1]
+
+
+def _loop_fisher(model, samples) -> list[torch.Tensor]:
+    """The authors' estimator, literally: batch size 1, every label y, p(y|x) * grad^2."""
+    model.eval()
+    params = list(model.parameters())
+    acc = [torch.zeros_like(p) for p in params]
+    X = torch.as_tensor(samples.X, dtype=torch.float32)
+    for x in X:
+        out = model(x[None])
+        prob = torch.softmax(out, -1).detach()[0]
+        for y in range(out.shape[1]):
+            model.zero_grad()
+            torch.nn.functional.cross_entropy(out, torch.tensor([y])).backward(retain_graph=True)
+            for a, p in zip(acc, params):
+                a += prob[y] * p.grad.detach() ** 2
+    model.zero_grad()
+    return [a / len(X) for a in acc]
+
+
+def _golatkar_variance(model, fisher, alpha, forget_classes):
+    """Golatkar et al.'s formula, written out independently of the method."""
+    head = {id(p) for p in model.head.parameters()}
+    out = []
+    for p, f in zip(model.parameters(), fisher):
+        v = (1.0 / (f + 1e-8)).clamp(max=1e3)
+        if id(p) in head:
+            v = v.clamp(max=1e2)
+        v = alpha * v
+        if p.dim() > 1:
+            v = v.mean(1, keepdim=True).expand_as(p).clone()
+        if id(p) in head:
+            v[list(forget_classes)] = 1e-4
+        if id(p) in head or p.dim() == 1:
+            v = v * 10
+        out.append(v)
+    return out
+
+
+@pytest.fixture(scope="module")
+def loop_fisher(tiny):
+    model, _, retain, _ = tiny
+    few = retain.take(np.arange(0, 160, 10))  # 16 samples of several classes
+    return few, _loop_fisher(model, few)
+
+
+def test_fisher_is_the_per_sample_fisher(tiny, loop_fisher):
+    from unlearn_core.methods.fisher import per_sample_fisher
+
+    few, want = loop_fisher
+    for got, w in zip(per_sample_fisher(tiny[0], few, chunk=5), want):
+        assert torch.allclose(got, w, rtol=1e-4, atol=1e-10)
+
+
+def test_fisher_noise_scale_matches_the_formula(tiny, loop_fisher):
+    from unlearn_core.methods.fisher import noise_variance
+
+    model, forget, _, ctx = tiny
+    few, fisher = loop_fisher
+    alpha = 1e-6
+    want = _golatkar_variance(model, fisher, alpha, (3,))
+    got = noise_variance(model, fisher, alpha, (3,))
+    for (mean, var), w in zip(got, want):
+        assert torch.allclose(var, w, rtol=1e-5)
+    out = make_method("fisher", alpha=alpha, max_samples=0).unlearn(model, forget, few, ctx)
+    for p0, p1, w, (name, _) in zip(model.parameters(), out.model.parameters(), want,
+                                    model.named_parameters()):
+        if name.startswith("head"):  # forgotten row: mean 0, variance 1e-3
+            assert float(p1[3].detach().abs().max()) < 5 * 1e-3 ** 0.5
+            p0, p1, w = p0[[0, 1, 2, 4, 5, 6, 7, 8, 9]], p1[[0, 1, 2, 4, 5, 6, 7, 8, 9]], \
+                w[[0, 1, 2, 4, 5, 6, 7, 8, 9]]
+        z = ((p1 - p0) / w.sqrt()).detach().flatten()
+        if z.numel() >= 100:  # the realised noise has the formula's scale, layer by layer
+            assert 0.85 < float(z.std()) < 1.15, name
+        assert float(z.abs().max()) < 6, name
