@@ -202,3 +202,28 @@ def test_the_result_round_trips_through_json(class_run):
     assert [c.status for c in back.verdicts[1].checks] == [c.status for c in
                                                             res.verdicts[1].checks]
     assert back.ensembles[0].seeds == res.ensembles[0].seeds
+
+
+def test_a_record_of_the_first_release_opens_and_says_what_it_lacks():
+    """Results written before the calibrated verdict (fixed thresholds, pass/fail checks) open:
+    their verdicts keep the recorded outcome, marked as such, and verify does not re-judge them."""
+    import sqlite3
+    from pathlib import Path
+
+    from unlearn_core.verify import VerifyResult, rejudge
+
+    db = Path(__file__).parent / "fixtures" / "store_v0" / "runs.sqlite"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = [json.loads(r[0]) for r in conn.execute("select result_json from runs")]
+    finally:
+        conn.close()
+    assert rows
+    for raw in rows:
+        old = AuditResult.from_dict(raw)
+        assert old.verdicts and all(v.status in ("pass", "fail") for v in old.verdicts)
+        assert all(c.kind == "legacy" for v in old.verdicts for c in v.checks)
+        assert "earlier release" in old.verdicts[0].reason
+        out = VerifyResult()
+        rejudge(old, out)
+        assert out.ok and "earlier release" in out.notes[0]

@@ -162,7 +162,44 @@ class AuditResult:
 
     @staticmethod
     def from_dict(data: dict) -> "AuditResult":
-        return from_jsonable(AuditResult, data)
+        return from_jsonable(AuditResult, upgrade_record(data))
+
+
+LEGACY = "legacy"
+
+
+def upgrade_record(data: dict) -> dict:
+    """A result written by an earlier release opens: its verdict checks (fixed thresholds,
+    pass/fail only, no bands, intervals or power) become judged checks marked ``legacy``, and
+    the verdict keeps the recorded outcome with a reason saying what it lacks."""
+    verdicts = data.get("verdicts") or []
+    if not verdicts or all("status" in v for v in verdicts):
+        return data
+    data = dict(data)
+    nan = "NaN"
+    upgraded = []
+    for v in verdicts:
+        checks = []
+        for c in v.get("checks", []):
+            passed = bool(c.get("passed"))
+            checks.append({
+                "check": c.get("name", ""), "title": c.get("name", ""), "model": v.get("method"),
+                "kind": LEGACY, "status": "pass" if passed else "fail",
+                "figure": c.get("figure", nan), "se": nan, "n": 0,
+                "ci_low": c.get("figure", nan), "ci_high": c.get("figure", nan),
+                "band_low": nan, "band_high": nan,
+                "band_source": f"fixed threshold {c.get('threshold')} (earlier release)",
+                "reference_mean": nan, "reference_sd": nan, "k": 1, "control": nan,
+                "powered": None, "power_margin": nan, "over_forgetting": False,
+                "low_resolution": False, "reason": c.get("reason", "")})
+        ok = all(c["status"] == "pass" for c in checks)
+        upgraded.append({
+            "method": v.get("method", ""), "status": "pass" if ok else "fail",
+            "checks": checks,
+            "reason": "recorded by an earlier release with fixed thresholds: no retrain band, "
+                      "no intervals and no do-nothing control, so it cannot be re-judged"})
+    data["verdicts"] = upgraded
+    return data
 
 
 @dataclass

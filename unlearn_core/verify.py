@@ -113,6 +113,10 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
     """Judge the recorded measurements again with the recorded settings: a verdict or a check
     status edited in the report (even with its hash recomputed) differs from what its own
     figures give."""
+    if old.verdicts and not old.measurements:
+        out.notes.append("the verdicts were recorded by an earlier release without their "
+                         "measurements: they cannot be judged again, only re-run")
+        return
     again = {v.method: v for v in judge_result(old, old.config.thresholds)}
     for v in old.verdicts:
         new = again.get(v.method)
