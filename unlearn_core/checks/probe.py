@@ -1,0 +1,282 @@
+"""Representation probe: is the forgotten knowledge still readable from the model's features?
+
+A model that only hides the forgotten class at its output (a bias on one logit, a retrained
+head) keeps features from which a linear probe recovers the class from a handful of labelled
+examples; a model retrained without the class has to learn it from those few examples alone.
+Kim et al., "Are We Truly Forgetting?" (arXiv 2503.06991) and Gao et al., "An Illusion of
+Unlearning?" (arXiv 2604.08271) show that linear probes on hidden features recover
+near-original accuracy for many unlearning methods.
+
+Recipe (class request): frozen penultimate features (``model.body``); probe-train = retain
+features (up to ``per_class`` per class) + ``k`` labelled held-out samples of each forgotten
+class (population and test splits); standardised; ``LogisticRegression(class_weight=
+"balanced")`` (balancing is essential at small k). Scored on the held-out forgotten-class
+samples that were not shots (the figure) and on the forget samples themselves (a forgery that
+changes features only for the forget inputs fools that one, not the held-out one); ``draws``
+seeded draws of the shots, the same for every model. Sample request: the shots come from
+held-out samples drawn with the forget set's class distribution; the figure is the probe's
+accuracy on the forget samples (the memorisation held in the features), beside its accuracy on
+the held-out ones. Also: cosine k-NN (k = 5) recall on the same features, leave-one-out over
+the held-out pool, and the probe at each earlier block of registry architectures (global
+average pooled).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import register
+from .base import Check, CheckContext, Measurement, bootstrap_se
+
+
+def feature_source(model: nn.Module) -> Optional[str]:
+    """How features are read from ``model``: "body", "embed", or None when it has neither."""
+    if isinstance(getattr(model, "body", None), nn.Module):
+        return "body"
+    if callable(getattr(model, "embed", None)):
+        return "embed"
+    return None
+
+
+def has_hidden_features(model: nn.Module) -> bool:
+    """True when the body has trainable parameters (logreg's body is a bare Flatten, whose
+    "features" are the inputs, the same for every model)."""
+    body = getattr(model, "body", None)
+    if isinstance(body, nn.Module):
+        return any(True for _ in body.parameters())
+    return True
+
+
+@torch.no_grad()
+def layer_features(model: nn.Module, X: np.ndarray, blocks: bool = False, pool: bool = True,
+                   batch_size: int = 2048) -> dict[str, np.ndarray]:
+    """Penultimate features (``"penultimate"``) of the rows of ``X``, and with ``blocks`` the
+    output of every earlier activation of a Sequential body (``"block1"``, ...), globally
+    average-pooled over space with ``pool``, else flattened. Models without a body or
+    ``embed`` give their logits."""
+    model.eval()
+    source = feature_source(model)
+    fn = model.body if source == "body" else (model.embed if source == "embed" else model)
+    hooks, acts = [], {}
+    body = getattr(model, "body", None)
+    if blocks and isinstance(body, nn.Sequential):
+        relus = [i for i, m in enumerate(body) if isinstance(m, (nn.ReLU, nn.GELU, nn.Tanh))]
+        for j, i in enumerate(relus[:-1]):
+            name = f"block{j + 1}"
+
+            def hook(_m, _inp, out, name=name):
+                acts.setdefault(name, []).append(
+                    (out.mean(dim=(2, 3)) if pool and out.dim() == 4 else out.flatten(1)).numpy())
+
+            hooks.append(body[i].register_forward_hook(hook))
+    parts = []
+    try:
+        for s in range(0, len(X), batch_size):
+            out = fn(torch.as_tensor(X[s:s + batch_size], dtype=torch.float32))
+            parts.append(out.reshape(out.shape[0], -1).float().numpy())
+    finally:
+        for h in hooks:
+            h.remove()
+    feats = {name: np.concatenate(v).astype(np.float64) for name, v in acts.items()}
+    feats["penultimate"] = (np.concatenate(parts).astype(np.float64) if parts
+                            else np.zeros((0, 0)))
+    return feats
+
+
+@dataclass
+class ProbePlan:
+    """The samples every model's probe uses (the same for all models of an audit)."""
+
+    X: np.ndarray  # all inputs: retain subsample, then the held-out pool, then the forget set
+    y: np.ndarray
+    n_retain: int
+    n_pool: int
+    shots: list[np.ndarray]  # per draw: positions into the pool used for fitting
+    classes: tuple[int, ...]  # forgotten classes (empty for a sample request)
+
+
+def _stratified(y: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
+    keep = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        keep.append(np.sort(rng.choice(idx, min(per_class, len(idx)), replace=False)))
+    return np.sort(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
+
+
+def make_plan(ctx: CheckContext, k: int, draws: int, per_class: int) -> ProbePlan:
+    """Seeded retain subsample, held-out pool and shot draws for this audit."""
+    data = ctx.data
+    rng = np.random.default_rng(ctx.seed * 1_000_003 + 505)
+    retain, forget = data.retain, data.forget
+    r_idx = _stratified(retain.y, per_class, rng)
+    held_X = np.concatenate([data.population.X, data.test.X])
+    held_y = np.concatenate([data.population.y, data.test.y])
+    classes = tuple(int(c) for c in ctx.forget_classes)
+    if classes:
+        pool = np.flatnonzero(np.isin(held_y, classes))
+        shots = []
+        for _ in range(draws):
+            shots.append(np.sort(np.concatenate([
+                rng.choice(np.flatnonzero(held_y[pool] == c),
+                           min(k, int((held_y[pool] == c).sum()) - 1), replace=False)
+                for c in classes])).astype(np.int64))
+    else:
+        # held-out samples with the forget set's class distribution, as many as the forget set
+        want = np.bincount(forget.y, minlength=int(held_y.max()) + 1)
+        pool = np.sort(np.concatenate([
+            rng.choice(np.flatnonzero(held_y == c), min(int(want[c]), int((held_y == c).sum())),
+                       replace=False) for c in np.flatnonzero(want)]))
+        probs = want[held_y[pool]] / want[held_y[pool]].sum()
+        n_shots = min(k * max(1, len(np.flatnonzero(want))), len(pool) - 1)
+        shots = [np.sort(rng.choice(len(pool), n_shots, replace=False, p=probs))
+                 for _ in range(draws)]
+    X = np.concatenate([retain.X[r_idx], held_X[pool], forget.X])
+    y = np.concatenate([retain.y[r_idx], held_y[pool], forget.y])
+    return ProbePlan(X, y, len(r_idx), len(pool), shots, classes)
+
+
+def fit_logistic(X: torch.Tensor, y: torch.Tensor, n_classes: int,
+                 max_iter: int = 100) -> tuple[torch.Tensor, torch.Tensor]:
+    """Class-balanced multinomial logistic regression fitted for a batch of independent
+    problems at once: ``X`` (D, n, p), ``y`` (D, n). The objective is scikit-learn's
+    ``LogisticRegression(C=1, class_weight="balanced")`` divided by the total weight: the
+    weighted mean cross-entropy plus ||W||^2 / (2 sum(w)), minimised by L-BFGS in float64.
+    Returns weights (D, p, c) and intercepts (D, c)."""
+    D, n, p = X.shape
+    counts = torch.zeros(D, n_classes, dtype=X.dtype).scatter_add_(
+        1, y, torch.ones_like(y, dtype=X.dtype))
+    present = (counts > 0).sum(1, keepdim=True).to(X.dtype)
+    w = (n / (present * counts.clamp(min=1))).gather(1, y)  # (D, n) balanced sample weights
+    wsum = w.sum(1)
+    W = torch.zeros(D, p, n_classes, dtype=X.dtype, requires_grad=True)
+    b = torch.zeros(D, 1, n_classes, dtype=X.dtype, requires_grad=True)
+    opt = torch.optim.LBFGS([W, b], lr=1.0, max_iter=max_iter, tolerance_grad=1e-6,
+                            tolerance_change=1e-10, history_size=20,
+                            line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        logits = X @ W + b
+        ce = -torch.log_softmax(logits, -1).gather(2, y.unsqueeze(-1)).squeeze(-1)
+        loss = (((w * ce).sum(1) + 0.5 * (W ** 2).sum((1, 2))) / wsum).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return W.detach(), b.detach()
+
+
+def probe_scores(feats: np.ndarray, plan: ProbePlan, draws: Optional[int] = None
+                 ) -> dict[str, np.ndarray]:
+    """Per-sample hit rates of the few-shot probe, averaged over the plan's (first ``draws``)
+    draws: ``heldout`` (pool samples, counted only in draws where they were not shots) and
+    ``forget`` (the forget samples); NaN where a pool sample was a shot in every draw."""
+    nr, npool = plan.n_retain, plan.n_pool
+    F_r, F_p, F_f = feats[:nr], feats[nr:nr + npool], feats[nr + npool:]
+    y_r, y_p, y_f = plan.y[:nr], plan.y[nr:nr + npool], plan.y[nr + npool:]
+    shots = plan.shots[:draws] if draws else plan.shots
+    n_classes = int(plan.y.max()) + 1
+    Xtr = np.stack([np.concatenate([F_r, F_p[s]]) for s in shots])  # (D, n, p)
+    ytr = np.stack([np.concatenate([y_r, y_p[s]]) for s in shots])
+    mu, sd = Xtr.mean(1, keepdims=True), Xtr.std(1, keepdims=True)
+    sd[sd < 1e-8] = 1.0
+    with torch.enable_grad():
+        W, b = fit_logistic(torch.as_tensor((Xtr - mu) / sd), torch.as_tensor(ytr), n_classes)
+    W, b = W.numpy(), b.numpy()
+    pred_p = np.argmax(((F_p[None] - mu) / sd) @ W + b, axis=2)  # (D, npool)
+    pred_f = np.argmax(((F_f[None] - mu) / sd) @ W + b, axis=2)
+    used = np.zeros((len(shots), npool), dtype=bool)
+    for d, s in enumerate(shots):
+        used[d, s] = True
+    hits_p = ((pred_p == y_p[None]) & ~used).sum(0)
+    count_p = (~used).sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        heldout = np.where(count_p > 0, hits_p / np.maximum(count_p, 1), np.nan)
+    return {"heldout": heldout, "forget": (pred_f == y_f[None]).mean(0)}
+
+
+def knn_recall(feats: np.ndarray, plan: ProbePlan, k: int = 5) -> np.ndarray:
+    """Per pool sample: 1 when the majority of its ``k`` nearest neighbours (cosine, the
+    retain subsample plus the rest of the pool, itself excluded) share its label."""
+    nr, npool = plan.n_retain, plan.n_pool
+    bank = feats[:nr + npool]
+    bank = bank / np.maximum(np.linalg.norm(bank, axis=1, keepdims=True), 1e-12)
+    labels = plan.y[:nr + npool]
+    sims = bank[nr:] @ bank.T
+    sims[np.arange(npool), nr + np.arange(npool)] = -np.inf
+    nn_idx = np.argsort(-sims, axis=1)[:, :k]
+    votes = labels[nn_idx]
+    pred = np.array([np.bincount(v).argmax() for v in votes])
+    return (pred == labels[nr:]).astype(np.float64)
+
+
+@register
+class ProbeCheck(Check):
+    """Few-shot linear probe on frozen penultimate features (Kim et al., arXiv 2503.06991;
+    Gao et al., arXiv 2604.08271): recall of the forgotten class on held-out samples."""
+
+    name = "probe"
+    title = "Few-shot probe on the features"
+    paper = ("Kim et al., 'Are We Truly Forgetting?', arXiv 2503.06991; Gao et al., 'An Illusion "
+             "of Unlearning?', arXiv 2604.08271")
+    kind = "forgetting"
+    sides = "both"
+    forgotten_side = "low"
+    closeness = False
+    default = False
+    unit = "%"
+    cost = "one forward pass and a few small logistic regressions per model"
+
+    k = 1  # labelled shots per forgotten class: the smallest k separates best
+    draws = 10  # seeded draws of the shots, the same for every model
+    per_class = 100  # retain features per class in the probe's training set
+    knn_k = 5
+    blocks = False  # also probe every earlier block of a Sequential body (GAP features)
+    block_draws = 10
+
+    def applicable(self, ctx: CheckContext) -> Optional[str]:
+        if feature_source(ctx.original) is None:
+            return ("the model exposes no features (a TorchScript model without a body or "
+                    "embed): the probe reads the penultimate layer")
+        if not has_hidden_features(ctx.original):
+            return ("the model has no hidden layer (its features are the inputs, the same for "
+                    "every model): nothing to probe")
+        if len(ctx.data.retain) == 0:
+            return "the probe is fitted on retain features and the retain set is empty"
+        return None
+
+    def plan(self, ctx: CheckContext) -> ProbePlan:
+        key = ("probe.plan", self.k, self.draws, self.per_class)
+        if key not in ctx.cache:
+            ctx.cache[key] = make_plan(ctx, self.k, self.draws, self.per_class)
+        return ctx.cache[key]
+
+    def measure(self, model: nn.Module, ctx: CheckContext,
+                others: Optional[list[nn.Module]] = None) -> Measurement:
+        plan = self.plan(ctx)
+        feats = layer_features(model, plan.X, blocks=self.blocks)
+        scores = probe_scores(feats["penultimate"], plan)
+        heldout = scores["heldout"][~np.isnan(scores["heldout"])]
+        forget = scores["forget"]
+        knn = knn_recall(feats["penultimate"], plan, self.knn_k)
+        detail = {"forget_recall": float(forget.mean()),
+                  "heldout_recall": float(heldout.mean()),
+                  "knn_recall": float(knn.mean()), "k": float(self.k)}
+        for name in sorted(n for n in feats if n != "penultimate"):
+            s = probe_scores(feats[name], plan, self.block_draws)
+            values = s["heldout"] if plan.classes else s["forget"]
+            detail[f"{name}_recall"] = float(np.nanmean(values))
+        if plan.classes:
+            values = heldout  # robust to forgeries that alter only the forget inputs' features
+        else:
+            values = forget  # memorisation: the probe on the trained-on samples
+            detail["gap"] = float(forget.mean() - heldout.mean())
+        se = bootstrap_se(values, seed=ctx.seed)
+        return self._m(float(values.mean()), se if not math.isnan(se) else 0.0, len(values),
+                       **detail)
