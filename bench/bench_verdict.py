@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import sys
 import time
@@ -31,6 +32,7 @@ from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
 from unlearn_core.data import load_builtin
 from unlearn_core.methods import METHODS, UnlearningMethod, hparam, register
 from unlearn_core.models import TrainConfig, build_model, train_epochs
+from unlearn_core.serialize import to_jsonable
 from unlearn_core.table import format_table
 
 SETTINGS = ["digits/cnn/class:3", "digits/mlp/class:3", "digits/logreg/class:3",
@@ -75,7 +77,8 @@ def canary_digits(seed: int, share: float = 0.3):
     return dataclasses.replace(clean, y=y, name="canary")
 
 
-def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str]) -> dict:
+def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
+                dump: str | None = None) -> dict:
     """Statuses of every known-genuine and known-bad model in one setting and seed."""
     data_name, arch, forget = setting.split("/")
     dataset = canary_digits(seed) if data_name == "canary" else None
@@ -90,6 +93,12 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str]) -
     t0 = time.perf_counter()
     run = run_audit(cfg, dataset=dataset)
     out = {"seconds": time.perf_counter() - t0, "genuine": [], "sisa": [], "bad": {}}
+    if dump is not None:  # every measurement, to study judging rules without retraining
+        with open(dump, "a") as fh:
+            fh.write(json.dumps({"setting": setting, "seed": seed, "result": {
+                k: to_jsonable(getattr(run.result, k)) for k in
+                ("measurements", "check_specs", "methods", "references", "extra_results")}})
+                + "\n")
     for v, e in zip(run.result.verdicts, run.result.methods):
         if e.method in ("bench_genuine_retrain", "sisa"):
             out["genuine" if e.method != "sisa" else "sisa"].append(v.status)
@@ -112,6 +121,7 @@ def main() -> None:
     p.add_argument("--genuine", type=int, default=10, help="genuine retrains per setting")
     p.add_argument("--reference-seeds", type=int, default=6)
     p.add_argument("--bad", default=",".join(BAD))
+    p.add_argument("--dump", help="append every measurement as JSON lines to this file")
     p.add_argument("--verbose", action="store_true", help="print why each bad model got its "
                    "verdict")
     args = p.parse_args()
@@ -126,7 +136,7 @@ def main() -> None:
         per = defaultdict(Counter)
         secs = 0.0
         for seed in args.seeds:
-            r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad)
+            r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad, args.dump)
             secs += r["seconds"]
             per["genuine"].update(r["genuine"])
             per["sisa"].update(r["sisa"])

@@ -125,3 +125,18 @@ def test_thresholds_accept_check_names_and_old_names():
         VerdictThresholds().update({"nope": "1"})
     with pytest.raises(ConfigError, match="non-negative"):
         VerdictThresholds().update({"forget_accuracy": "nan"})
+
+
+def test_log_scale_checks_are_judged_on_log_figures_and_reported_back():
+    spec = CheckSpec("forget_loss", "loss", "forgetting", "both", "high", "", "", "log")
+    values = [20.0, 25.0, 30.0, 28.0, 22.0]
+    refs = [Measurement("forget_loss", f"r{i}", "reference", v, 0.5, 100)
+            for i, v in enumerate(values)]
+    ctrl = Measurement("forget_loss", "baseline", "control", 0.01, 0.001, 100)
+    r = judge(spec, Measurement("forget_loss", "m", "method", 26.0, 0.5, 100), refs, ctrl, 1)
+    logs = np.log(values)
+    assert r.reference_mean == pytest.approx(math.exp(logs.mean()))  # geometric mean
+    assert r.band_low < 20.0 and r.band_high > 30.0 and r.band_low > 0
+    assert r.figure == pytest.approx(26.0) and r.status == "pass" and r.powered
+    forged = judge(spec, Measurement("forget_loss", "m", "method", 1e4, 1.0, 100), refs, ctrl, 1)
+    assert forged.status == "fail" and forged.over_forgetting and "log scale" in forged.band_source

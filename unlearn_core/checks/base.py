@@ -118,6 +118,7 @@ class Check:
     default: ClassVar[bool] = True  # run in every audit (False: opt-in with --checks)
     order: ClassVar[int] = 100  # position in tables (smaller first)
     unit: ClassVar[str] = ""  # "%" for shares shown in percent, else plain numbers
+    scale: ClassVar[str] = "linear"  # "log": judged on log(figure) (positive, skewed figures)
     cost: ClassVar[str] = "seconds"
 
     @classmethod
@@ -126,7 +127,7 @@ class Check:
         from .judge import CheckSpec
 
         return CheckSpec(cls.name, cls.title or cls.name, cls.kind, cls.sides,
-                         cls.forgotten_side, cls.unit, cls.paper)
+                         cls.forgotten_side, cls.unit, cls.paper, cls.scale)
 
     def applicable(self, ctx: CheckContext) -> Optional[str]:
         """None when the check can run on this request, else the reason it cannot."""

@@ -40,6 +40,7 @@ class CheckSpec:
     forgotten_side: str = ""  # "low" / "high": the side meaning "more forgotten than retrain"
     unit: str = ""  # "%" for shares
     paper: str = ""
+    scale: str = "linear"  # "log": judged on log(figure), for positive right-skewed figures
 
 
 @dataclass
@@ -138,10 +139,35 @@ def _disjoint(lo: float, hi: float, band_lo: float, band_hi: float) -> bool:
     return hi < band_lo or lo > band_hi
 
 
+def _log(m: Optional[Measurement]) -> Optional[Measurement]:
+    """A measurement on log scale (delta method for the standard error)."""
+    if m is None:
+        return None
+    f = max(m.figure, 1e-12) if math.isfinite(m.figure) else m.figure
+    return Measurement(m.check, m.model, m.role, math.log(f) if math.isfinite(f) else f,
+                       m.se / f if math.isfinite(m.se) and math.isfinite(f) else m.se, m.n,
+                       dict(m.detail))
+
+
 def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
           control: Optional[Measurement], n_checks: int, alpha: float = 0.05,
           threshold: Optional[float] = None) -> CheckResult:
-    """Judge one check of one model against the retrain band and the do-nothing control."""
+    """Judge one check of one model against the retrain band and the do-nothing control.
+
+    Checks on a log scale (``spec.scale == "log"``) are judged on log(figure) and reported
+    back on the figure's own scale."""
+    if spec.scale == "log" and threshold is None:
+        linear = CheckSpec(**{**spec.__dict__, "scale": "linear"})
+        r = judge(linear, _log(audited), [_log(m) for m in references], _log(control),
+                  n_checks, alpha)
+        back = {k: math.exp(getattr(r, k)) if math.isfinite(getattr(r, k)) else
+                (0.0 if getattr(r, k) == -math.inf else getattr(r, k))
+                for k in ("figure", "ci_low", "ci_high", "band_low", "band_high",
+                          "reference_mean", "control")}
+        r = CheckResult(**{**r.__dict__, **back, "se": audited.se})
+        r.band_source += " (judged on a log scale: the figure is positive and skewed)"
+        r.reason = _reason(spec, r)
+        return r
     q = critical_level(n_checks, alpha)
     z = float(stats.norm.ppf(q))
     lo, hi, mean, sd, k, source = band(spec, references, q, threshold)
@@ -180,26 +206,35 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
         powered = _disjoint(c_lo, c_hi, lo, hi)
         dist = max(lo - ctrl, ctrl - hi, 0.0)
         margin = dist / half
-    band_txt = _band_text(lo, hi, u)
-    where = f"{spec.title} {fmt(value, u)} (interval {fmt(ci_lo, u)} to {fmt(ci_hi, u)}, " \
-            f"n={audited.n})"
-    if status == PASS:
-        reason = f"{where} lies in the retrain band {band_txt}"
-    elif status == FAIL:
-        reason = (f"{where} lies outside the retrain band {band_txt} beyond sampling error"
-                  + (": more forgotten than retraining would leave it" if over else
-                     (": less forgotten than retraining" if spec.kind == "forgetting" and
-                      spec.forgotten_side else "")))
-    else:
-        reason = (f"{where} is outside the retrain band {band_txt} but its interval reaches "
-                  "into it: more samples would decide")
     if powered is False and status in (PASS, UNCERTAIN):
         status = NO_POWER
-        reason = (f"{where}; the untouched original scores {fmt(ctrl, u)}, also within reach "
-                  f"of the band {band_txt}: this check cannot tell doing nothing from "
-                  "retraining for this request")
-    return CheckResult(status=status, powered=powered, power_margin=margin,
-                       over_forgetting=over, low_resolution=bool(low_res), reason=reason, **base)
+    r = CheckResult(status=status, powered=powered, power_margin=margin,
+                    over_forgetting=over, low_resolution=bool(low_res), reason="", **base)
+    r.reason = _reason(spec, r)
+    return r
+
+
+def _reason(spec: CheckSpec, r: CheckResult) -> str:
+    """The one-line reason of a judged check, in plain words."""
+    u = r.unit
+    band_txt = _band_text(r.band_low, r.band_high, u)
+    where = f"{spec.title} {fmt(r.figure, u)} (interval {fmt(r.ci_low, u)} to " \
+            f"{fmt(r.ci_high, u)}, n={r.n})"
+    if r.status == PASS:
+        return f"{where} lies in the retrain band {band_txt}"
+    if r.status == FAIL:
+        return (f"{where} lies outside the retrain band {band_txt} beyond sampling error"
+                + (": more forgotten than retraining would leave it" if r.over_forgetting else
+                   (": less forgotten than retraining" if spec.kind == "forgetting" and
+                    spec.forgotten_side else "")))
+    if r.status == NO_POWER:
+        return (f"{where}; the untouched original scores {fmt(r.control, u)}, also within "
+                f"reach of the band {band_txt}: this check cannot tell doing nothing from "
+                "retraining for this request")
+    if r.status == NO_DATA:
+        return r.reason
+    return (f"{where} is outside the retrain band {band_txt} but its interval reaches into "
+            "it: more samples would decide")
 
 
 def _band_text(lo: float, hi: float, unit: str) -> str:

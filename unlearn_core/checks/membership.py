@@ -71,6 +71,7 @@ class ForgetLoss(Check):
     paper = "Over-forgetting as a signal (Hayes et al., 2024, 'Inexact unlearning needs more "\
             "careful evaluations')"
     forgotten_side = "high"
+    scale = "log"  # losses are positive and right-skewed across seeds
 
     def measure(self, model, ctx: CheckContext, others: Optional[list] = None) -> Measurement:
         forget = ctx.split("forget")
