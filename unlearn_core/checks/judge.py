@@ -164,6 +164,8 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
                 (0.0 if getattr(r, k) == -math.inf else getattr(r, k))
                 for k in ("figure", "ci_low", "ci_high", "band_low", "band_high",
                           "reference_mean", "control")}
+        back["figure"] = audited.figure
+        back["control"] = control.figure if control is not None else math.nan
         r = CheckResult(**{**r.__dict__, **back, "se": audited.se})
         r.band_source += " (judged on a log scale: the figure is positive and skewed)"
         r.reason = _reason(spec, r)
