@@ -78,7 +78,7 @@ def canary_digits(seed: int, share: float = 0.3):
 
 
 def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
-                dump: str | None = None) -> dict:
+                dump: str | None = None, checks: tuple[str, ...] = ()) -> dict:
     """Statuses of every known-genuine and known-bad model in one setting and seed."""
     data_name, arch, forget = setting.split("/")
     dataset = canary_digits(seed) if data_name == "canary" else None
@@ -89,7 +89,7 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
     methods += [MethodSpec(b) for b in bad if b in METHODS]
     cfg = AuditConfig(dataset="digits" if data_name == "canary" else data_name, model=arch,
                       forget=forget, seed=seed, methods=methods, executor="serial",
-                      reference_seeds=k, train=recipe)
+                      reference_seeds=k, train=recipe, checks=list(checks))
     t0 = time.perf_counter()
     run = run_audit(cfg, dataset=dataset)
     out = {"seconds": time.perf_counter() - t0, "genuine": [], "sisa": [], "bad": {}}
@@ -121,6 +121,7 @@ def main() -> None:
     p.add_argument("--genuine", type=int, default=10, help="genuine retrains per setting")
     p.add_argument("--reference-seeds", type=int, default=6)
     p.add_argument("--bad", default=",".join(BAD))
+    p.add_argument("--checks", default="", help="opt-in checks to add, e.g. probe,relearn")
     p.add_argument("--dump", help="append every measurement as JSON lines to this file")
     p.add_argument("--verbose", action="store_true", help="print why each bad model got its "
                    "verdict")
@@ -136,7 +137,8 @@ def main() -> None:
         per = defaultdict(Counter)
         secs = 0.0
         for seed in args.seeds:
-            r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad, args.dump)
+            r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad, args.dump,
+                            tuple(c for c in args.checks.split(",") if c))
             secs += r["seconds"]
             per["genuine"].update(r["genuine"])
             per["sisa"].update(r["sisa"])
