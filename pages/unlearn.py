@@ -7,8 +7,11 @@ import streamlit as st
 from pages.shared import need_setup, run_store, show_error, workspace
 from unlearn_core.attacks.stage import ATTACKS
 from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.checks import CHECKS as CHECKS_REGISTRY
+from unlearn_core.checks import available_checks
 from unlearn_core.errors import UnlearnError
 from unlearn_core.methods import METHODS, available_methods
+from unlearn_core.reference import DEFAULT_REFERENCE_SEEDS
 from unlearn_core.verification.checks import CHECKS
 
 st.title("Unlearn")
@@ -50,13 +53,30 @@ for name in chosen:
         defaults = cls().get_params()
         params[name] = {k: v for k, v in values.items() if v != defaults[k]}
 
-with st.expander("Audit depth: shadow-model attacks and verification scenarios (slower)"):
+st.caption("The verdict judges each method against the spread of several models retrained from "
+           "scratch on the retain set with other seeds, and puts the untouched original through "
+           "the same checks: a check on which doing nothing would pass has no power and cannot "
+           "support a pass. The default request, a whole class, gives the checks that power.")
+reference_k = int(st.number_input(
+    "Reference retrains", 2, 50, DEFAULT_REFERENCE_SEEDS, key="unlearn_reference_seeds",
+    help="retrains from scratch with other seeds; every check's band comes from their spread. "
+         "More retrains: narrower bands and a surer verdict, and a longer run (cached for "
+         "the next audit of the same request)"))
+
+with st.expander("Audit depth: shadow-model attacks, looking inside and verification "
+                 "scenarios (slower)"):
     attacks = st.multiselect(
         "Extra membership attacks", list(ATTACKS), key="unlearn_attacks",
         help="threshold: loss/confidence/entropy/modified-entropy family; lira and ulira train "
              "shadow models (U-LiRA also unlearns in each); rmia: the low-cost strong attack")
     shadows = int(st.number_input("Shadow models", 2, 64, 8, key="unlearn_shadows",
                                   help="more shadows, stronger attacks, longer runs"))
+    opt_in = [c for c in available_checks() if not CHECKS_REGISTRY[c].default]
+    inside = st.multiselect(
+        "Looking inside the model", [*opt_in, "klom"], key="unlearn_inside",
+        help="; ".join(f"{c}: {CHECKS_REGISTRY[c].paper}" for c in opt_in)
+        + "; klom: KL of margins over K originals and K unlearned runs (Georgiev et al. 2024), "
+          "needs many reference retrains to decide")
     checks = st.multiselect(
         "Verification scenarios", list(CHECKS), key="unlearn_checks",
         help="inversion: can an attacker holding both models name what was forgotten? "
@@ -69,7 +89,7 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
         config = AuditConfig(dataset=ws.source, model=ws.arch, forget=request, seed=ws.seed,
                              methods=[MethodSpec(m, params.get(m, {})) for m in chosen],
                              train=ws.recipe, attacks=list(attacks), shadows=shadows,
-                             checks=list(checks))
+                             checks=[*inside, *checks], reference_seeds=reference_k)
         with st.status("Unlearning...", expanded=True) as status:
             bar = st.progress(0.0, text="starting")
 
