@@ -19,6 +19,7 @@ from .errors import ConfigError, UnlearnError
 from .models import TrainConfig
 from .progress import TqdmProgress
 from .table import attack_table, audit_table, verdict_table
+from .text.cli import add_text_audit_arguments, cmd_text_audit
 
 
 class _Parser(argparse.ArgumentParser):
@@ -307,7 +308,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     print(f"tolerance: accuracies {ACC_TOL:.2f}, attack AUC and MIA-efficacy {SCORE_TOL:.2f}; "
           "fingerprints exact")
     if outcome.ok:
-        print("verified: the report is intact and reproduces")
+        if args.no_rerun:
+            print("verified (not re-run): the report's hash and artifacts match and its "
+                  "verdicts follow from its recorded figures; run without --no-rerun to "
+                  "reproduce the figures")
+        else:
+            print("verified: the report is intact, its verdicts follow from its figures and "
+                  "a re-run reproduces them")
         return 0
     for diff in outcome.differences:
         print(f"differs: {diff}", file=sys.stderr)
@@ -399,6 +406,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
     "runs": ("list, show or compare recorded audits", add_runs_arguments, cmd_runs),
     "verify": ("re-check a report: integrity, artifacts, and a re-run within tolerance",
                add_verify_arguments, cmd_verify),
+    "text-audit": ("audit unlearning of facts from a causal LM", add_text_audit_arguments,
+                   cmd_text_audit),
 }
 
 

@@ -207,6 +207,9 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None) 
     """Run the whole audit for ``cfg``."""
     if cfg.retrain_seeds < 1:
         raise ConfigError("retrain_seeds must be at least 1")
+    if any(m.name == "retrain" for m in cfg.methods):
+        raise ConfigError("retrain always runs as the reference; set retrain_seeds "
+                          "(--retrain-seeds) for more than one")
     methods = [make_text_method(m.name, **m.params) for m in cfg.methods]
     items = load_items(cfg)
     forget_ids = select_forget(items, cfg.forget, cfg.seed)

@@ -85,16 +85,16 @@ class TinyGPTConfig:
     n_embd: int = 128
     n_layer: int = 2
     n_head: int = 4
-    n_positions: int = 48
+    n_positions: int = 32
 
 
 @dataclass(frozen=True)
 class LMTrainConfig:
     """Recipe used for the built-in model and for every retrain-from-scratch reference."""
 
-    epochs: int = 60
+    epochs: int = 40
     lr: float = 3e-3
-    batch_size: int = 64
+    batch_size: int = 32
     weight_decay: float = 0.01
     warmup_share: float = 0.05
     seed: int = 0

@@ -3,9 +3,12 @@ fact set's schema (``QAItem``), so every method and metric of the text track run
 
 Columns / keys: ``id`` and ``answer`` (or ``text`` for a plain document, which then has an
 empty question) are required; ``question``, ``group`` (the unit to forget, e.g. the person;
-defaults to the id), ``split`` (``train`` or ``holdout``: never-trained non-members for the
-membership attacks), ``paraphrased_answer`` and ``perturbed_answers`` (a JSON list, or in CSV
-``|``-separated) are optional. Without paraphrase the answer itself is the truth-ratio's "true"
+defaults to the id), ``split`` (``train``; ``holdout``: never-trained non-members for the
+membership attacks; ``world``: shared facts every model trains on and none forgets, scored for
+utility), ``paraphrased_answer``, ``perturbed_answers`` (a JSON list, or in CSV
+``|``-separated) and ``value`` (the word(s) a correct answer must contain; without it the whole
+answer must be reproduced) are optional. The built-in set's ``--export-facts`` file is an
+example. Without paraphrase the answer itself is the truth-ratio's "true"
 side (as OpenUnlearning does for real authors and world facts, Maini et al. 2024).
 """
 
@@ -21,7 +24,7 @@ from .facts import QAItem
 
 MAX_ROWS = 50_000
 MAX_CHARS = 4_000
-SPLITS = ("train", "holdout")
+SPLITS = ("train", "holdout", "world")
 
 
 def load_text_data(path: str | Path) -> list[QAItem]:
@@ -111,7 +114,8 @@ def rows_to_items(rows: list[dict], name: str = "data") -> list[QAItem]:
             id=ident, group=_text(row, "group", where) or ident,
             question=_text(row, "question", where), answer=answer,
             paraphrased_answer=_text(row, "paraphrased_answer", where),
-            perturbed_answers=tuple(p.strip() for p in pert), split=split))
+            perturbed_answers=tuple(p.strip() for p in pert), split=split,
+            attribute=_text(row, "attribute", where), value=_text(row, "value", where)))
     if not any(it.split == "train" for it in items):
         raise DataError(f"'{name}' has no training rows (split 'train')")
     return items
