@@ -227,3 +227,25 @@ def test_a_record_of_the_first_release_opens_and_says_what_it_lacks():
         out = VerifyResult()
         rejudge(old, out)
         assert out.ok and "earlier release" in out.notes[0]
+
+
+def test_a_tiny_forget_set_names_the_checks_it_cannot_decide(known_models):
+    cfg = AuditConfig(dataset="wine", model="logreg", forget="random:0.03", seed=0,
+                      executor="serial", reference_seeds=3,
+                      train=TrainConfig(epochs=20, lr=2e-2),
+                      methods=[MethodSpec("test_no_op_verdict")])
+    res = run_audit(cfg).result
+    assert res.n_forget <= 4
+    assert res.warnings and f"with {res.n_forget} forget sample" in res.warnings[0]
+    assert "forget accuracy" in res.warnings[0]
+    assert res.verdicts[0].status != "pass"
+
+
+def test_verify_without_rerun_says_what_it_checked(class_run, tmp_path, capsys):
+    from unlearn_core.cli import main
+    from unlearn_core.report import write_reports
+
+    paths = write_reports(class_run.result, tmp_path, class_run, [], pdf=False)
+    assert main(["verify", str(paths["json"]), "--no-rerun", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "not re-run" in out and "reproduces" not in out

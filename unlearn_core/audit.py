@@ -381,8 +381,9 @@ def small_set_warning(n_forget: int, verdicts: list[Verdict]) -> list[str]:
     weak = sorted({c.title for v in verdicts for c in v.checks if c.low_resolution})
     if not weak:
         return []
-    return [f"with {n_forget} forget sample(s), these checks cannot decide (their sampling "
-            f"interval is wider than the retrain band): {', '.join(weak)}"]
+    return [f"with {n_forget} forget sample(s), these checks cannot decide reliably (too few "
+            f"samples for their intervals, or intervals wider than the retrain band; one "
+            f"sample moves a share by {100 / max(n_forget, 1):.0f} points): {', '.join(weak)}"]
 
 
 def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,

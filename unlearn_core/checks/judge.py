@@ -26,6 +26,7 @@ from scipy import stats
 from .base import Measurement
 
 PASS, FAIL, UNCERTAIN, NO_POWER, NO_DATA = "pass", "fail", "uncertain", "no power", "no data"
+MIN_SAMPLES = 30  # below this a forget-set figure's interval cannot be trusted to decide
 
 
 @dataclass
@@ -68,7 +69,7 @@ class CheckResult:
     powered: Optional[bool]  # None for utility checks
     power_margin: float  # distance of the original from the band, in band half-widths
     over_forgetting: bool  # outside on the "more forgotten than retraining" side
-    low_resolution: bool  # the figure's interval is wider than the band: samples limit it
+    low_resolution: bool  # too few samples for its interval to decide (see MIN_SAMPLES)
     reason: str
     unit: str = ""
     detail: dict[str, float] = field(default_factory=dict)
@@ -200,7 +201,10 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     side = "" if inside else ("high" if value > hi else "low")
     over = bool(side) and side == spec.forgotten_side
     width_band = (finite_hi - finite_lo) if spec.sides == "both" else half
-    low_res = (ci_hi - ci_lo) > width_band if math.isfinite(ci_hi - ci_lo) else False
+    # too few samples: the normal intervals are unreliable below ~30 and one sample moves a
+    # share by more than 3 points; or the figure's interval is wider than the whole band
+    low_res = (spec.kind == "forgetting" and audited.n < MIN_SAMPLES) or \
+        ((ci_hi - ci_lo) > 1.5 * width_band if math.isfinite(ci_hi - ci_lo) else False)
     powered: Optional[bool] = None
     margin = math.nan
     if spec.kind == "forgetting" and control is not None and math.isfinite(ctrl):
