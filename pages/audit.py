@@ -157,7 +157,8 @@ st.subheader("Verdict")
 if res.verdicts:
     from unlearn_core.verdict_charts import verdict_figure
 
-    show = {"pass": st.success, "fail": st.error, "uncertain": st.warning}
+    # a failed verdict is a finding, not an error of the app: warnings, never st.error
+    show = {"pass": st.success, "fail": st.warning}
     for v in res.verdicts:
         show.get(v.status, st.info)(f"**{v.method}**: {v.headline}. {v.reason}")
     for warning in res.warnings:
