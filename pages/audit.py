@@ -20,7 +20,7 @@ if need_setup():
 ws = workspace()
 if ws.current is None:
     st.info("No audit yet: run methods on the **Unlearn** page.")
-    st.page_link("pages/unlearn.py", label="Go to Unlearn", icon="🧹")
+    st.page_link("pages/unlearn.py", label="Go to Unlearn", icon=":material/auto_delete:")
     st.stop()
 
 labels = [f"#{i + 1}: {r.result.forget_description}, "

@@ -28,14 +28,37 @@ def add(ids, what: str) -> None:
         st.toast(f"Added {n} sample(s) from {what}")
 
 
-def consume(event, key: str, what: str) -> None:
-    """Add the points of a new plotly selection once (reruns repeat the same event)."""
-    points = getattr(getattr(event, "selection", None), "points", None) or []
-    ids = sorted({i for i in map(point_id, points) if i is not None})
+def selected_points(event) -> list:
+    """The points of a plotly chart's selection event or session-state value."""
+    selection = event.get("selection") if isinstance(event, dict) else \
+        getattr(event, "selection", None)
+    points = selection.get("points") if isinstance(selection, dict) else \
+        getattr(selection, "points", None)
+    return list(points or [])
+
+
+def consume(event, key: str, what: str) -> bool:
+    """Add the points of a new plotly selection once (reruns repeat the same event); True
+    when the event held a selection."""
+    ids = sorted({i for i in map(point_id, selected_points(event)) if i is not None})
     signature = (key, tuple(ids))
     if ids and signature not in ws.seen_selections:
         ws.seen_selections.add(signature)
         add(ids, what)
+    return bool(ids)
+
+
+def map_widget_key() -> str:
+    """The embedding map's widget key, after taking in the last map's selection.
+
+    Each selection is read from the previous map's state *before* the map is drawn, and the
+    map then gets a fresh key: a map that kept its selection would answer the next click with
+    an empty selection (Streamlit resets it when the figure changes), so every second click
+    was lost. A fresh map also never fades the unselected points."""
+    n = st.session_state.setdefault("forget_map_round", 0)
+    if consume(st.session_state.get(f"forget_map_{n}"), f"map-{n}", "the map"):
+        n = st.session_state["forget_map_round"] = n + 1
+    return f"forget_map_{n}"
 
 
 left, right = st.columns([3, 2], gap="large")
@@ -60,6 +83,7 @@ with left:
             cache[key] = (pos, project(embed(ws.baseline, ds.X[pos]), method, ws.seed))
         note.empty()
         pos, xy = cache[key]
+        widget_key = map_widget_key()  # takes in the last click first, so rings are current
         chosen = np.isin(ds.ids[pos], list(sel.ids)) | np.isin(ds.y[pos], sel.classes)
         fig = go.Figure()
         for c, cname in enumerate(ds.class_names):
@@ -68,18 +92,23 @@ with left:
                 x=xy[m, 0], y=xy[m, 1], mode="markers", name=cname,
                 customdata=ds.ids[pos][m][:, None],
                 hovertemplate="id %{customdata[0]}<extra>class " + cname + "</extra>",
-                marker=dict(size=6, opacity=0.75,
-                            line=dict(width=np.where(chosen[m], 2, 0), color="black"))))
+                marker=dict(size=6, opacity=0.75)))
+        if chosen.any():  # a bold ring over each selected point, drawn above the classes
+            fig.add_trace(go.Scatter(
+                x=xy[chosen, 0], y=xy[chosen, 1], mode="markers",
+                name=f"selected ({int(chosen.sum())})", customdata=ds.ids[pos][chosen][:, None],
+                hovertemplate="id %{customdata[0]}<extra>selected</extra>",
+                marker=dict(symbol="circle-open", size=13, color="#111827",
+                            line=dict(width=3, color="#111827"))))
         fig.update_layout(height=520, margin=dict(t=10, b=10),
                           dragmode={"click": "pan", "box": "select", "lasso": "lasso"}[tool],
                           legend=dict(title="class"), xaxis_title=f"{method} 1",
                           yaxis_title=f"{method} 2")
-        event = st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                key="forget_map")
-        consume(event, f"map-{method}", "the map")
+        st.plotly_chart(fig, on_select="rerun", selection_mode=("points", "box", "lasso"),
+                        key=widget_key)
         st.caption("Click a point to add it, or choose box / lasso and drag to add many. "
-                   "Selected samples have a black ring. Points close together are samples the "
-                   "model sees alike.")
+                   "Selected samples have a bold black ring. Points close together are samples "
+                   "the model sees alike.")
     with tabs[1]:
         if ds.kind != "image":
             st.info("This dataset is tabular: use the map, classes or ids.")
@@ -165,10 +194,10 @@ with right:
     n = 0 if fs is None else len(fs.forget)
     st.metric("Samples to forget", n, help=fs.description if fs else None)
     c1, c2 = st.columns(2)
-    if c1.button("Undo", key="forget_undo", disabled=not sel.history, icon="↩️"):
+    if c1.button("Undo", key="forget_undo", disabled=not sel.history, icon=":material/undo:"):
         sel.undo()
         st.rerun()
-    if c2.button("Clear", key="forget_clear", disabled=sel.is_empty, icon="🗑️"):
+    if c2.button("Clear", key="forget_clear", disabled=sel.is_empty, icon=":material/delete:"):
         sel.clear()
         st.rerun()
     if fs is not None:
@@ -190,6 +219,6 @@ with right:
                     st.rerun()
                 except UnlearnError as err:
                     show_error(err)
-        st.page_link("pages/unlearn.py", label="Next: unlearn", icon="➡️")
+        st.page_link("pages/unlearn.py", label="Next: unlearn", icon=":material/arrow_forward:")
     else:
         st.caption("Nothing selected yet.")

@@ -36,7 +36,8 @@ def downloads(result, run, run_id: str, key: str) -> None:
             with st.spinner("Printing the report with chromium..."), \
                     tempfile.TemporaryDirectory() as tmp:
                 html_path = Path(tmp) / "report.html"
-                html_path.write_text(page, encoding="utf-8")
+                html_path.write_text(render_html(result, run, payload, static=True),
+                                     encoding="utf-8")  # SVG charts: no toolbar, no clipping
                 st.session_state[f"{key}_pdf"] = write_pdf(html_path,
                                                            Path(tmp) / "r.pdf").read_bytes()
         except UnlearnError as err:

@@ -118,7 +118,7 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
 
 if ws.ready:
     loaded_slot.info(f"Loaded now: **{ws.source}** · model `{ws.arch}` · seed {ws.seed}",
-                     icon="✅")
+                     icon=":material/check_circle:")
 if ws.ready and failed:
     st.caption(f"Nothing new was loaded: **{ws.source}** with model `{ws.arch}` is still the "
                "setup in use. Fix the problem above and load again.")
@@ -142,4 +142,4 @@ elif ws.ready:
                       margin=dict(t=10, b=10))
     st.plotly_chart(fig, key="setup_confusion")
     st.caption("Good: a strong diagonal. Next, choose what to forget on the **Forget set** page.")
-    st.page_link("pages/forget.py", label="Choose the forget set", icon="➡️")
+    st.page_link("pages/forget.py", label="Choose the forget set", icon=":material/arrow_forward:")

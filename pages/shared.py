@@ -92,9 +92,9 @@ def progress_bar(label: str) -> tuple[ProgressFn, "st.delta_generator.DeltaGener
 def show_error(err: Exception) -> None:
     """A user-facing error in the page; the session and earlier results stay."""
     if isinstance(err, UnlearnError):
-        st.error(str(err), icon="🚫")
+        st.error(str(err), icon=":material/error:")
     else:  # a bug: say so plainly, keep the session
-        st.error(f"Unexpected error ({type(err).__name__}): {err}", icon="🐞")
+        st.error(f"Unexpected error ({type(err).__name__}): {err}", icon=":material/bug_report:")
 
 
 def need_setup() -> bool:
@@ -102,7 +102,7 @@ def need_setup() -> bool:
     ws = workspace()
     if not ws.ready:
         st.info("No model yet: start on the **Setup** page (the default is one click).")
-        st.page_link("pages/setup.py", label="Go to Setup", icon="⚙️")
+        st.page_link("pages/setup.py", label="Go to Setup", icon=":material/settings:")
         return True
     return False
 
@@ -114,9 +114,11 @@ def image_of(ds: Dataset, position: int) -> np.ndarray:
     return np.clip(img, 0, 1)
 
 
-def sidebar_summary() -> None:
+def sidebar_summary(slot: Optional["st.delta_generator.DeltaGenerator"] = None) -> None:
+    """The sidebar's summary of the session (data, model, forget set, audits), written into
+    ``slot`` (a sidebar ``st.empty``) when given, replacing what it showed."""
     ws = workspace()
-    with st.sidebar:
+    with slot.container() if slot is not None else st.sidebar:
         from unlearn_core.store import default_project
 
         st.caption(f"Project **{default_project()}**")  # the run history's scope

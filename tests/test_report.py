@@ -125,3 +125,20 @@ def test_charts_leave_room_for_ticks_and_titles(small_run):
         m = fig.layout.margin
         assert m.l >= 50 and m.b >= 40, (m.l, m.b)
         assert fig.layout.yaxis.automargin and fig.layout.xaxis.automargin
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+def test_printable_report_draws_static_charts_without_toolbar(small_run):
+    """Issue 13: the PDF printed plotly's toolbar and clipped charts; it is printed from a
+    static form whose charts are SVG images drawn by kaleido, at the size they were laid out."""
+    page = render_html(small_run.result, small_run, static=True)
+    assert "Plotly.newPlot" not in page
+    assert not re.search(r"plotly\.js v\d", page)  # no script at all
+    svgs = re.findall(r'<img class="chart" alt="([^"]*)" src="data:image/svg\+xml;base64,',
+                      page)
+    assert len(svgs) >= 7, svgs  # 4 audit charts, forget counts, 2 relevance figures
+    rel = page.split("<h2>Relevance maps</h2>")[1].split("<h2>")[0]
+    assert "coloured by model" in rel and "Red:" not in rel  # caption matches tabular bars
+    # the interactive form keeps plotly, without its logo
+    assert '"displaylogo": false' in render_html(small_run.result, small_run)

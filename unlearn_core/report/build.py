@@ -9,6 +9,8 @@ system chromium (no download, charts drawn by the same code).
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import html
 import io
 import json
@@ -71,6 +73,60 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 def _not_run(what: str) -> str:
     return f'<p class="muted">Not run in this audit: {html.escape(what)}.</p>'
+
+
+# charts as static SVG images (kaleido, for print) instead of interactive plotly: set by
+# render_html(static=True) for the figures of one rendering
+_STATIC: contextvars.ContextVar[bool] = contextvars.ContextVar("static_charts", default=False)
+CHART_WIDTH = 1000  # px of a static chart; the page is 1100 px wide
+
+
+def _figure_html(fig, alt: str = "chart") -> str:
+    """One chart: interactive (plotly, no logo) or, when rendering for print, an SVG image
+    drawn by kaleido with the system chromium (no toolbar, nothing left to lay out)."""
+    if not _STATIC.get():
+        return fig.to_html(full_html=False, include_plotlyjs=False,
+                           config={"displaylogo": False, "responsive": True})
+    import plotly.io as pio
+
+    height = int(fig.layout.height or 400)
+    try:
+        svg = pio.to_image(fig, format="svg", width=CHART_WIDTH, height=height)
+    except Exception as err:  # no chromium / kaleido: the caller reports it
+        raise UnlearnError(f"static charts for the PDF need kaleido and chromium "
+                           f"({type(err).__name__}: {str(err).splitlines()[0][:120]})")
+    return (f'<img class="chart" alt="{html.escape(alt)}" '
+            f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}">')
+
+
+@contextlib.contextmanager
+def _static_charts(chromium: str = "/usr/bin/chromium"):
+    """Render charts as static images for this block; one kaleido browser serves them all."""
+    import os
+
+    if Path(chromium).exists():
+        os.environ.setdefault("BROWSER_PATH", chromium)  # kaleido's browser: the system one
+    token = _STATIC.set(True)
+    started = False
+    try:
+        import warnings
+
+        import kaleido
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                kaleido.start_sync_server(silence_warnings=True)
+            started = True
+        except Exception:  # already running, or unavailable: each image starts its own
+            pass
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "kopts ignored if using a server"
+            yield
+    finally:
+        _STATIC.reset(token)
+        if started:
+            kaleido.stop_sync_server(silence_warnings=True)
 
 
 def _png_uri(img: np.ndarray, size: int = 48) -> str:
@@ -162,11 +218,11 @@ def _relevance_section(result: AuditResult, run: Optional[AuditRun]) -> str:
         else:
             maps = sample_relevance(run, int(result.forget_ids[0]), e.name, "ig")
         parts.append(f"<h3>{html.escape(e.name)}: {html.escape(maps.title)}</h3>" +
-                     charts.relevance_figure(maps, image, colors, e.name).to_html(
-                         full_html=False, include_plotlyjs=False))
-    return ("".join(parts) + '<p class="muted">Integrated Gradients for the true class; red '
-            "is evidence for it. Good forgetting removes the evidence the original used, as "
-            "in the retrained model.</p>")
+                     _figure_html(charts.relevance_figure(
+                         maps, image, colors, e.name, run.data.dataset.feature_names),
+                         f"relevance {e.name}"))
+    return ("".join(parts) + '<p class="muted">Integrated Gradients for the true class. ' +
+            html.escape(charts.relevance_caption(image)) + "</p>")
 
 
 def _closeness_section(result: AuditResult) -> str:
@@ -248,8 +304,14 @@ def _verification_section(result: AuditResult, run: Optional[AuditRun] = None) -
 
 
 def render_html(result: AuditResult, run: Optional[AuditRun] = None,
-                payload: Optional[dict] = None) -> str:
-    """A self-contained HTML report (plotly JS inlined once in the head; no network needed)."""
+                payload: Optional[dict] = None, static: bool = False) -> str:
+    """A self-contained HTML report (plotly JS inlined once in the head; no network needed).
+
+    ``static=True`` draws every chart as an SVG image instead (kaleido with the system
+    chromium; no JavaScript): the form printed to PDF."""
+    if static and not _STATIC.get():
+        with _static_charts():
+            return render_html(result, run, payload, static=True)
     payload = payload or build_json_report(result)
     figs = [("Accuracy before / after / retrain", charts.accuracy_bars(result),
              "Good: forget accuracy near retrain; retain and test near the original."),
@@ -261,14 +323,12 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
              "Good: close to the retrain curve.")]
     chart_html = {}
     for title, fig, note in figs:
-        chart_html[title] = (fig.to_html(full_html=False, include_plotlyjs=False,
-                                         config={"displaylogo": False}) +
+        chart_html[title] = (_figure_html(fig, title) +
                              f'<p class="muted">{html.escape(note)}</p>')
     forget_counts = ""
     if run is not None:
-        forget_counts = charts.forget_class_counts(
-            result, run.data.dataset.y[run.data.forget_set.forget]).to_html(
-            full_html=False, include_plotlyjs=False)
+        forget_counts = _figure_html(charts.forget_class_counts(
+            result, run.data.dataset.y[run.data.forget_set.forget]), "forget set per class")
     evals = result.evaluations()
     acc_rows = [[e.name, e.role, _pct(e.accuracy.forget), _pct(e.accuracy.retain),
                  _pct(e.accuracy.test), _pct(e.accuracy.test_other_classes),
@@ -321,8 +381,9 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}} td:first-child,t
 pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
 .thumbs{{display:flex;flex-wrap:wrap;gap:6px}} .thumbs figure{{margin:0;text-align:center;font-size:.7em}}
 .inv{{gap:14px}} .inv figure{{max-width:170px;font-size:.8em}}
-section{{break-inside:avoid-page}}
-</style><script>{get_plotlyjs()}</script></head><body>
+section{{break-inside:avoid-page}} img.chart{{max-width:100%;height:auto;display:block}}
+@media print{{.modebar-container{{display:none!important}}}}
+</style>{"" if static else f"<script>{get_plotlyjs()}</script>"}</head><body>
 <h1>Unlearning audit</h1>
 <p class="muted">{html.escape(result.dataset_name)} · {html.escape(cfg.model)} · forget {html.escape(result.forget_description)} · seed {cfg.seed} · unlearn_core {html.escape(result.versions.get("unlearn_core", ""))}</p>
 <nav>{nav}</nav>{body}</body></html>"""
@@ -355,6 +416,10 @@ def write_reports(result: AuditResult, out_dir: str | Path, run: Optional[AuditR
     paths = {"json": out / "report.json", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(payload, indent=1))
     paths["html"].write_text(render_html(result, run, payload), encoding="utf-8")
-    if pdf:
-        paths["pdf"] = write_pdf(paths["html"], out / "report.pdf")
+    if pdf:  # printed from the static form: SVG charts, no toolbar, nothing clipped
+        with tempfile.TemporaryDirectory() as tmp:
+            printable = Path(tmp) / "report.html"
+            printable.write_text(render_html(result, run, payload, static=True),
+                                 encoding="utf-8")
+            paths["pdf"] = write_pdf(printable, out / "report.pdf")
     return paths
