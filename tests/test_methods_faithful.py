@@ -138,3 +138,49 @@ def test_fisher_noise_scale_matches_the_formula(tiny, loop_fisher):
         if z.numel() >= 100:  # the realised noise has the formula's scale, layer by layer
             assert 0.85 < float(z.std()) < 1.15, name
         assert float(z.abs().max()) < 6, name
+
+
+def test_boundary_shrink_relabels_with_the_adversarial_argmax_inside_the_data_range():
+    """One input in [0, 1]: the class boundary lies at 1.05, just outside the data. An FGSM
+    step of 0.1 from 1.0 crosses it only without the clamp; where it does not cross, the
+    paper's rule keeps the model's own answer (the true label)."""
+    from unlearn_core.methods.boundary_shrink import nearest_wrong_labels
+
+    model = torch.nn.Linear(1, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.0], [10.0]]))
+        model.bias.copy_(torch.tensor([0.0, -10.5]))
+    X, y = torch.tensor([[1.0]]), torch.tensor([0])
+    assert int(nearest_wrong_labels(model, X, y, 0.1, None)) == 1
+    assert int(nearest_wrong_labels(model, X, y, 0.1, (0.0, 1.0))) == 0  # the paper's argmax
+    assert int(nearest_wrong_labels(model, X, y, 0.1, (0.0, 1.0), "runner_up")) == 1
+
+
+def test_boundary_shrink_defaults_follow_the_paper_where_they_can(tiny):
+    method = make_method("boundary_shrink")
+    assert (method.optimizer, method.epochs, method.clamp, method.relabel) == \
+        ("sgd", 10, True, "argmax")
+    model, forget, retain, ctx = tiny
+    out = make_method("boundary_shrink", epochs=1).unlearn(model, forget, retain, ctx)
+    assert "keep their own label" in out.log[-1] and "sgd" in out.log[-1]
+
+
+def test_lrp_path_analyses_unseen_samples_of_the_class(tiny):
+    model, forget, retain, ctx = tiny
+    auto = make_method("lrp_path").unlearn(model, forget, retain.take([]), ctx)
+    assert "unseen (held-out)" in " ".join(auto.log)
+    # the population's class-3 samples were never trained on, and are disjoint from forget
+    pop3 = ctx.population.take(np.flatnonzero(ctx.population.y == 3))
+    assert len(pop3) > 0 and not set(pop3.ids) & set(forget.ids)
+    from unlearn_core.models import accuracy
+
+    assert accuracy(auto.model, forget) < 0.2  # the cut found on unseen samples generalises
+    own = make_method("lrp_path", samples="forget").unlearn(model, forget, retain.take([]), ctx)
+    assert "training (forget-set)" in " ".join(own.log)
+    no_pop = UnlearnContext(ctx.n_classes, 0, ctx.spec, ctx.train_config, (3,))
+    fallback = make_method("lrp_path").unlearn(model, forget, retain.take([]), no_pop)
+    assert "training (forget-set)" in " ".join(fallback.log)
+    from unlearn_core.errors import MethodError
+
+    with pytest.raises(MethodError, match="held-out"):
+        make_method("lrp_path", samples="unseen").unlearn(model, forget, retain.take([]), no_pop)

@@ -7,23 +7,36 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
+from ..errors import MethodError
 from ..models.training import make_optimizer, minibatches, to_tensors
 from ..progress import report
 from .base import UnlearningMethod, hparam, rng_for
 from .registry import register
 
 
-def nearest_wrong_labels(model, X: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-    """Labels the model gives after one FGSM step; where it still says ``y``, the runner-up."""
+def nearest_wrong_labels(model, X: torch.Tensor, y: torch.Tensor, eps: float,
+                         data_range: Optional[tuple[float, float]] = None,
+                         rule: str = "argmax") -> torch.Tensor:
+    """Labels the model gives after one FGSM step of size ``eps`` (clamped to ``data_range``).
+    ``argmax`` keeps the adversarial prediction even where it is still ``y`` (Chen et al.'s
+    code); ``runner_up`` takes the best other class there."""
     x = X.clone().requires_grad_(True)
     F.cross_entropy(model(x), y).backward()
     with torch.no_grad():
-        logits = model(X + eps * x.grad.sign())
-        logits[torch.arange(len(y)), y] = -float("inf")
+        adv = X + eps * x.grad.sign()
+        if data_range is not None:
+            adv = adv.clamp(*data_range)
+        logits = model(adv)
+        if rule == "runner_up":
+            logits[torch.arange(len(y)), y] = -float("inf")
+        elif rule != "argmax":
+            raise MethodError(f"boundary_shrink: relabel must be 'argmax' or 'runner_up', "
+                              f"got {rule!r}")
         return logits.argmax(1)
 
 
@@ -35,17 +48,31 @@ class BoundaryShrink(UnlearningMethod):
     needs_retain = False
     class_level_only = True
 
-    epochs: int = hparam(5, "epochs over the forget set", low=1, high=1000)
-    lr: float = hparam(1e-3, "learning rate", low=0, high=10, low_open=True)
-    eps: float = hparam(0.1, "FGSM step size used to find the nearest wrong class",
+    epochs: int = hparam(10, "epochs over the forget set (paper: 10)", low=1, high=1000)
+    lr: float = hparam(3e-4, "learning rate. Paper: 1e-5 (SGD), for CIFAR's 5,000 samples a "
+                             "class; on digits' ~110 it leaves forget accuracy at 0.91",
+                       low=0, high=10, low_open=True)
+    optimizer: str = hparam("sgd", "sgd (momentum 0.9, as the paper) or adam")
+    eps: float = hparam(0.2, "FGSM step size used to find the nearest wrong class. Paper: 0.1 "
+                             "on [0, 1] images; on 8x8 digits it crosses the boundary for "
+                             "only 46% of the forget samples (0.2: 94%)",
                         low=0, high=10, low_open=True)
+    clamp: bool = hparam(True, "clamp the FGSM samples to the forget data's value range (as "
+                               "the paper's [0, 1] images)")
+    relabel: str = hparam("argmax", "argmax: the model's label on the FGSM sample, which may "
+                                    "be the true one where the attack fails (paper); runner_up: "
+                                    "the best wrong class there")
     batch_size: int = hparam(32, "minibatch size", low=1, high=65536)
 
     def _unlearn(self, model, forget, retain, ctx, log):
         X, y = to_tensors(forget)
         probe = copy.deepcopy(model).eval()
-        targets = nearest_wrong_labels(probe, X, y, self.eps)
-        opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
+        rng_ = (float(X.min()), float(X.max())) if self.clamp else None
+        targets = nearest_wrong_labels(probe, X, y, self.eps, rng_, self.relabel)
+        if self.optimizer not in ("sgd", "adam"):
+            raise MethodError(f"boundary_shrink: optimizer must be 'sgd' or 'adam', got "
+                              f"{self.optimizer!r}")
+        opt = make_optimizer(model.parameters(), self.optimizer, self.lr)
         rng = rng_for(ctx, salt=5)
         for epoch in range(self.epochs):
             model.train()
@@ -55,5 +82,8 @@ class BoundaryShrink(UnlearningMethod):
                 opt.step()
             report(ctx.progress, self.name, epoch + 1, self.epochs)
         counts = torch.bincount(targets, minlength=ctx.n_classes).tolist()
-        log.append(f"neighbour labels per class {counts}; {self.epochs} epochs")
+        kept = float((targets == y).float().mean())
+        log.append(f"neighbour labels per class {counts} ({100 * kept:.0f}% keep their own "
+                   f"label: FGSM did not cross); {self.epochs} epochs of {self.optimizer} at "
+                   f"lr {self.lr:g}")
         return model

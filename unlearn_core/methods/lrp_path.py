@@ -1,5 +1,7 @@
 """Zero-shot class unlearning by layer-wise relevance and neuron-path perturbation (arXiv
-2410.23693, 2024): with only samples of the forgotten class and no retain data, score each
+2410.23693, 2024): with only samples of the forgotten class and no retain data (by default
+samples never trained on, from the held-out split, as the paper's zero-shot setting; the
+training forget samples when no such samples exist), score each
 neuron of the embedding layer by its LRP relevance (epsilon rule) for the forgotten class's
 output against its relevance for the other outputs, and cut the paths from the most
 class-specific neurons to that output, widening the cut until the class is no longer
@@ -9,8 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
+from ..data.dataset import Samples
 from ..errors import MethodError
 from ..models.training import to_tensors
 from .base import UnlearningMethod, hparam
@@ -38,14 +42,36 @@ class LRPPath(UnlearningMethod):
 
     max_samples: int = hparam(64, "forget-class samples used for the relevance analysis",
                               low=1, high=100000)
+    samples: str = hparam("auto", "which samples of the class to analyse: unseen (held-out "
+                                  "samples of the class, never trained on, as the paper's "
+                                  "zero-shot setting), forget (the training samples to forget), "
+                                  "auto (unseen when the audit's held-out split has the class, "
+                                  "else forget)")
     target_accuracy: float = hparam(0.05, "widen the cut until forget accuracy is at most this",
                                     low=0, high=1)
+
+    def _analysed(self, forget: Samples, ctx) -> tuple[str, Samples]:
+        """The samples of the forgotten classes to analyse, and which kind they are."""
+        pop = ctx.population
+        unseen = None
+        if pop is not None and len(pop):
+            unseen = pop.take(np.flatnonzero(np.isin(pop.y, list(ctx.forget_classes))))
+        if self.samples == "forget" or (self.samples == "auto" and not unseen):
+            return "training (forget-set)", forget
+        if self.samples in ("unseen", "auto"):
+            if not unseen:
+                raise MethodError("lrp_path: samples=unseen needs held-out samples of the "
+                                  "forgotten class (the audit's population split has none)")
+            return "unseen (held-out)", unseen
+        raise MethodError(f"lrp_path: samples must be auto, unseen or forget, got "
+                          f"{self.samples!r}")
 
     def _unlearn(self, model, forget, retain, ctx, log):
         head, body = getattr(model, "head", None), getattr(model, "body", None)
         if not isinstance(head, torch.nn.Linear) or body is None:
             raise MethodError("lrp_path needs a registry model (a body and a linear head)")
-        X, y = to_tensors(forget.take(torch.arange(min(len(forget), self.max_samples)).numpy()))
+        source, analysed = self._analysed(forget, ctx)
+        X, y = to_tensors(analysed.take(np.arange(min(len(analysed), self.max_samples))))
         with torch.no_grad():
             emb = body(X)
             rel = head_relevance(emb, head.weight, head.bias)  # (n, K, units)
@@ -64,6 +90,7 @@ class LRPPath(UnlearningMethod):
                 acc = float((model(X).argmax(1) == y).float().mean())
                 if acc <= self.target_accuracy:
                     break
+        log.append(f"relevance from {len(y)} {source} samples of the class")
         log.append(f"cut the paths of the {k} of {units} most class-specific embedding units "
                    f"({100 * share:.0f}%) to class(es) {list(ctx.forget_classes)}; "
                    f"forget accuracy on the analysed samples {acc:.2f}")
