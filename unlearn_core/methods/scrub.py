@@ -29,7 +29,10 @@ class Scrub(UnlearningMethod):
     lr: float = hparam(5e-3, "learning rate", low=0, high=10, low_open=True)
     alpha: float = hparam(1.0, "weight of the KL to the teacher in min-steps", low=0, high=100)
     gamma: float = hparam(1.0, "weight of cross-entropy in min-steps", low=0, high=100)
-    temperature: float = hparam(1.0, "distillation temperature", low=0, high=100, low_open=True)
+    temperature: float = hparam(1.0, "distillation temperature. Authors' notebooks: 2 or 4, "
+                                     "together with lr decay and weight decay that this "
+                                     "implementation does not have; 1 here, not re-tuned",
+                                low=0, high=100, low_open=True)
     batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
     budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
                                 "epoch visits a seeded subset; 0 = no cap", low=0, high=100)

@@ -40,7 +40,10 @@ class UNSIR(UnlearningMethod):
 
     noise_per_class: int = hparam(64, "noise samples per forgotten class", low=1, high=10000)
     noise_steps: int = hparam(50, "optimisation steps for the noise", low=0, high=10000)
-    lam: float = hparam(0.1, "L2 penalty on the noise", low=0, high=100)
+    lam: float = hparam(0.1, "L2 penalty on the noise, times its mean square over all "
+                             "elements. Paper: 0.1 times the per-sample sum over pixels, "
+                             "stronger by the number of input elements (64 on digits)",
+                        low=0, high=100)
     impair_lr: float = hparam(5e-3, "learning rate of the impair epoch",
                               low=0, high=10, low_open=True)
     repair_lr: float = hparam(1e-3, "learning rate of the repair epochs",
