@@ -140,3 +140,19 @@ def test_log_scale_checks_are_judged_on_log_figures_and_reported_back():
     assert r.figure == 26.0 and r.status == "pass" and r.powered
     forged = judge(spec, Measurement("forget_loss", "m", "method", 1e4, 1.0, 100), refs, ctrl, 1)
     assert forged.status == "fail" and forged.over_forgetting and "log scale" in forged.band_source
+
+
+def test_failing_needs_a_ten_times_stricter_band_than_passing():
+    """Just outside the pass band with a tight interval is uncertain, not fail; far outside
+    fails. The original must be failable for the check to have power."""
+    refs = _refs([0.10, 0.12, 0.11, 0.13, 0.09, 0.11])
+    q = critical_level(1)
+    lo, hi, *_ = band(SPEC, refs, q)
+    f_lo, f_hi, *_ = band(SPEC, refs, 1 - (1 - q) / 10)
+    assert f_hi > hi
+    between = judge(SPEC, _m((hi + f_hi) / 2, 1e-6), refs, _m(0.9, 0.01), 1)
+    assert between.status == "uncertain"
+    beyond = judge(SPEC, _m(f_hi + 0.01, 1e-6), refs, _m(0.9, 0.01), 1)
+    assert beyond.status == "fail"
+    weak_control = judge(SPEC, _m(0.11, 0.01), refs, _m((hi + f_hi) / 2, 1e-6), 1)
+    assert weak_control.powered is False and weak_control.status == "no power"

@@ -8,10 +8,11 @@ samples (so a discrete figure on which few retrains agree cannot make it narrowe
 resolve). q = 1 - alpha / (2 m) over the m checks of a verdict (Bonferroni), so that a genuine
 retrain passes the whole verdict with probability about 1 - alpha. The audited model's interval
 is its figure +/- z(q) * se. PASS: the figure lies in the band; FAIL: the whole interval lies
-outside it; UNCERTAIN: outside, but the interval reaches into the band. The untouched original
-goes through the same check: when its interval touches the band the check has NO POWER for this
-request and cannot support a pass (evaluation reference (a); Hayes et al. 2024 on over-forgetting;
-Triantafillou et al. 2024 on calibrating against retrain variability).
+outside the band computed at a ten times smaller error level (failing needs stronger evidence
+than passing, since K retrains estimate their own spread poorly); UNCERTAIN: in between. The
+untouched original goes through the same check: unless the check would fail it, the check has
+NO POWER for this request and cannot support a pass (evaluation reference (a); Hayes et al.
+2024 on over-forgetting; Triantafillou et al. 2024 on calibrating against retrain variability).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from scipy import stats
 from .base import Measurement
 
 PASS, FAIL, UNCERTAIN, NO_POWER, NO_DATA = "pass", "fail", "uncertain", "no power", "no data"
+FAIL_STRICTER = 10  # a fail needs a band at a 10 times smaller error level than a pass
 MIN_SAMPLES = 30  # below this a forget-set figure's interval cannot be trusted to decide
 
 
@@ -191,10 +193,17 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     finite_hi = hi if math.isfinite(hi) else mean
     half = max((finite_hi - finite_lo) / 2, 1e-12) if spec.sides == "both" else \
         max(abs((finite_hi if spec.sides == "high" else finite_lo) - mean), 1e-12)
+    # failing needs stronger evidence than passing: the interval must clear a band FAIL_STRICTER
+    # times stricter, so a genuine model from an unlucky, tight ensemble is "uncertain", not
+    # "fail" (K retrains estimate their own spread poorly)
+    f_lo, f_hi = lo, hi
+    if threshold is None:
+        q_fail = 1.0 - (1.0 - q) / FAIL_STRICTER
+        f_lo, f_hi, *_ = band(spec, references, q_fail)
     inside = lo <= value <= hi
     if inside:
         status = PASS
-    elif _disjoint(ci_lo, ci_hi, lo, hi):
+    elif _disjoint(ci_lo, ci_hi, f_lo, f_hi):
         status = FAIL
     else:
         status = UNCERTAIN
@@ -209,7 +218,7 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     margin = math.nan
     if spec.kind == "forgetting" and control is not None and math.isfinite(ctrl):
         c_lo, c_hi = _interval(control, z)
-        powered = _disjoint(c_lo, c_hi, lo, hi)
+        powered = _disjoint(c_lo, c_hi, f_lo, f_hi)  # doing nothing would fail this check
         dist = max(lo - ctrl, ctrl - hi, 0.0)
         margin = dist / half
     if powered is False and status in (PASS, UNCERTAIN):
