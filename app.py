@@ -19,6 +19,7 @@ pages = [
     st.Page("pages/unlearn.py", title="3 · Unlearn", icon=":material/auto_delete:"),
     st.Page("pages/audit.py", title="4 · Audit", icon=":material/fact_check:"),
     st.Page("pages/report.py", title="5 · Report", icon=":material/description:"),
+    st.Page("pages/text.py", title="6 · Language models", icon=":material/article:"),
 ]
 nav = st.navigation(pages)
 summary = st.sidebar.empty()

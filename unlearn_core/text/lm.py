@@ -400,6 +400,9 @@ def save_lm(lm: LanguageModel, folder: str | Path) -> Path:
     """Write ``config.json``, ``model.safetensors`` and the tokenizer files."""
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     lm.model.save_pretrained(d, safe_serialization=True)
     lm.tokenizer.hf.save_pretrained(d)
     return d
@@ -456,7 +459,9 @@ def load_lm(folder: str | Path) -> LanguageModel:
     if not (d / "tokenizer.json").is_file():
         raise ModelError(f"'{d.name}' has no tokenizer.json (a fast tokenizer file is needed)")
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar on stderr
     try:
         model = AutoModelForCausalLM.from_pretrained(
             d, local_files_only=True, use_safetensors=True, trust_remote_code=False)

@@ -151,7 +151,9 @@ LossFn = Callable[[nn.Module, Encoded, Optional[Encoded]], tuple[torch.Tensor, d
 @dataclass
 class _Stepped(TextMethod):
     """Shared loop: ``steps`` AdamW steps, each on one forget batch (cycling through a seeded
-    order) and, when the method uses retain, one random retain batch."""
+    order) and, when the method uses retain, one random retain batch. Each method's default
+    steps and learning rate were chosen on the built-in set (200 people, 2 forgotten, seed 0)
+    as the strongest setting that kept retained answers at about 0.9 accuracy or more."""
 
     steps: int = hparam(20, "optimiser steps")
     lr: float = hparam(1e-3, "learning rate (AdamW)")
@@ -200,6 +202,9 @@ class GradientAscent(_Stepped):
     paper = "Gradient ascent (Jang et al., arXiv 2210.01504; OpenUnlearning GradAscent)"
     needs_retain = False
 
+    steps: int = hparam(10, "optimiser steps")
+    lr: float = hparam(2e-4, "learning rate (AdamW)")
+
     def _unlearn(self, lm, forget, retain, ctx, log):
         def loss_fn(model, fb, rb):
             f = mean_token_nll(model, fb)
@@ -239,8 +244,12 @@ class GradientDifference(_Stepped):
     name = "gradient_difference"
     paper = "Gradient difference (Liu et al., CoLLAs 2022; Maini et al., TOFU, arXiv 2401.06121)"
 
+    steps: int = hparam(10, "optimiser steps")
+    lr: float = hparam(3e-4, "learning rate (AdamW)")
+
     gamma: float = hparam(1.0, "weight of the forget ascent")
-    alpha: float = hparam(1.0, "weight of the retain term")
+    alpha: float = hparam(3.0, "weight of the retain term (OpenUnlearning: 1; 3 keeps the tiny "
+                               "model's retained facts)")
     retain_loss: str = hparam("nll", "retain term: nll or kl (to the starting model)")
 
     def check(self) -> None:
@@ -266,6 +275,9 @@ class NPO(_Stepped):
 
     name = "npo"
     paper = "NPO (Zhang et al., 'Negative Preference Optimization', arXiv 2404.05868)"
+
+    steps: int = hparam(10, "optimiser steps")
+    lr: float = hparam(2e-4, "learning rate (AdamW)")
 
     beta: float = hparam(0.1, "inverse temperature")
     alpha: float = hparam(1.0, "weight of the retain NLL")
@@ -293,6 +305,9 @@ class SimNPO(_Stepped):
 
     name = "simnpo"
     paper = "SimNPO (Fan et al., 'Simplicity Prevails', arXiv 2410.07163)"
+
+    steps: int = hparam(20, "optimiser steps")
+    lr: float = hparam(5e-4, "learning rate (AdamW)")
 
     beta: float = hparam(4.5, "inverse temperature")
     delta: float = hparam(0.0, "margin on the mean token loss")
@@ -335,7 +350,7 @@ class ICU(TextMethod):
              "language models' (Tang et al., arXiv 2407.20271)")
 
     max_epochs: int = hparam(40, "most passes over the active forget samples")
-    lr: float = hparam(1e-3, "learning rate (AdamW)")
+    lr: float = hparam(2e-4, "learning rate (AdamW)")
     batch_size: int = hparam(16, "forget batch size")
     w_unlearn: float = hparam(1.0, "weight of the forget ascent")
     w_learn: float = hparam(0.5, "weight of the analogous samples' NLL")

@@ -242,3 +242,14 @@ def model_utility(retain: SetScores, world: Optional[SetScores] = None) -> float
     if min(parts) <= 0:
         return 0.0
     return float(stats.hmean(parts))
+
+
+def answer_token_losses(lm: LanguageModel, item: QAItem) -> list[tuple[str, float]]:
+    """(token text, NLL) for each scored token of the item's answer (EOS shown as ``</s>``):
+    the text analogue of a relevance map, coloured before / after / retrain in the app."""
+    enc = encode_items(lm, [item])
+    ts = token_scores(lm.model, enc)
+    gold = enc.ids[0, 1:].numpy()[ts.mask[0]].tolist()
+    tok = lm.tokenizer
+    names = ["</s>" if t == tok.eos_id else tok.hf.decode([t]).strip() for t in gold]
+    return list(zip(names, (-ts.logprob[0][ts.mask[0]]).tolist()))
