@@ -184,3 +184,18 @@ def test_lrp_path_analyses_unseen_samples_of_the_class(tiny):
 
     with pytest.raises(MethodError, match="held-out"):
         make_method("lrp_path", samples="unseen").unlearn(model, forget, retain.take([]), no_pop)
+
+
+@pytest.mark.parametrize("name,param,paper_value", [
+    ("influence", "damping", "0"), ("fisher", "max_samples", "all retain samples"),
+    ("fisher", "alpha", "1e-6"), ("boundary_shrink", "lr", "1e-5"),
+    ("boundary_shrink", "eps", "0.1"), ("salun", "epochs", "10"), ("ssd", "alpha", "10"),
+    ("scrub", "temperature", "2 or 4"), ("bad_teacher", "epochs", "1"),
+    ("bad_teacher", "lr", "1e-4"), ("unsir", "lam", "per-sample sum"),
+])
+def test_departures_from_the_papers_are_named_in_the_help(name, param, paper_value):
+    from unlearn_core.methods import METHODS, available_methods
+
+    available_methods()
+    text = METHODS[name].param_help()[param]
+    assert ("aper" in text or "uthors" in text) and paper_value in text, text
