@@ -30,8 +30,8 @@ import numpy as np
 
 from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
 from unlearn_core.data import load_builtin
-from unlearn_core.methods import METHODS, UnlearningMethod, hparam, register
-from unlearn_core.models import TrainConfig, build_model, train_epochs
+from unlearn_core.methods import METHODS, UnlearningMethod, register
+from unlearn_core.models import TrainConfig
 from unlearn_core.serialize import to_jsonable
 from unlearn_core.table import format_table
 
@@ -40,19 +40,6 @@ SETTINGS = ["digits/cnn/class:3", "digits/mlp/class:3", "digits/logreg/class:3",
             "canary/mlp/random:0.1", "wine/mlp/class:1", "breast_cancer/mlp/random:0.1"]
 BAD = ["no_op", "forge_logit_bias", "forge_head_only", "forged", "forge_features"]
 STATUSES = ["pass", "inconclusive", "uncertain", "fail"]
-
-
-@dataclasses.dataclass
-class BenchGenuineRetrain(UnlearningMethod):
-    """Known genuine: retrain from scratch on retain with its own seed (not the audit's)."""
-
-    name = "bench_genuine_retrain"
-    paper = "a genuine retrain with another seed (bench only)"
-    seed: int = hparam(1, "training seed")
-
-    def _unlearn(self, model, forget, retain, ctx, log):
-        fresh = build_model(ctx.spec, seed=self.seed)
-        return train_epochs(fresh, retain, ctx.train_config, self.seed)
 
 
 @dataclasses.dataclass
@@ -84,7 +71,7 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
     dataset = canary_digits(seed) if data_name == "canary" else None
     # canaries are memorised only with a longer recipe (the default stops at 72% train acc.)
     recipe = TrainConfig(epochs=150, lr=2e-3, batch_size=64) if data_name == "canary" else None
-    methods = [MethodSpec("bench_genuine_retrain", {"seed": 900_001 + 1000 * seed + i})
+    methods = [MethodSpec("retrain", {"seed": 900_001 + 1000 * seed + i})
                for i in range(genuine)] + [MethodSpec("sisa")]
     methods += [MethodSpec(b) for b in bad if b in METHODS]
     cfg = AuditConfig(dataset="digits" if data_name == "canary" else data_name, model=arch,
@@ -100,7 +87,7 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
                 ("measurements", "check_specs", "methods", "references", "extra_results")}})
                 + "\n")
     for v, e in zip(run.result.verdicts, run.result.methods):
-        if e.method in ("bench_genuine_retrain", "sisa"):
+        if e.method in ("retrain", "sisa"):
             out["genuine" if e.method != "sisa" else "sisa"].append(v.status)
             if v.status != "pass":  # a genuine model that does not pass: say why, always
                 bad_checks = [f"{c.title} {c.status} ({c.figure:.4g} vs {c.band_low:.4g}.."
@@ -126,8 +113,7 @@ def main() -> None:
     p.add_argument("--verbose", action="store_true", help="print why each bad model got its "
                    "verdict")
     args = p.parse_args()
-    for cls in (BenchGenuineRetrain, BenchNoOp):
-        register(cls)
+    register(BenchNoOp)
     bad = [b for b in args.bad.split(",") if b]
     missing = [b for b in bad if b not in METHODS]
     if missing:

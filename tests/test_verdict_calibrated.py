@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from contextlib import ExitStack
 
 import numpy as np
 import pytest
@@ -16,30 +15,13 @@ from tests.conftest import canary_digits, registered_no_op
 from unlearn_core import AuditConfig, MethodSpec, run_audit
 from unlearn_core.audit import AuditResult
 from unlearn_core.checks.membership import class_matched_weights
-from unlearn_core.methods import METHODS, UnlearningMethod, hparam, register
-from unlearn_core.models import TrainConfig, build_model, train_epochs
-
-
-@dataclasses.dataclass
-class GenuineRetrain(UnlearningMethod):
-    """A known-genuine model: retrained from scratch on retain with its own seed."""
-
-    name = "test_genuine_retrain"
-    paper = "a genuine retrain with another seed (tests only)"
-    seed: int = hparam(12345, "training seed")
-
-    def _unlearn(self, model, forget, retain, ctx, log):
-        return train_epochs(build_model(ctx.spec, seed=self.seed), retain, ctx.train_config,
-                            self.seed)
+from unlearn_core.models import TrainConfig
 
 
 @pytest.fixture(scope="module")
 def known_models():
-    """Register a genuine retrain and a no-op for the module's audits."""
-    with ExitStack() as stack:
-        register(GenuineRetrain)
-        stack.callback(METHODS.pop, GenuineRetrain.name)
-        stack.enter_context(registered_no_op("test_no_op_verdict"))
+    """A no-op registered for the module's audits (the genuine control is retrain:seed=N)."""
+    with registered_no_op("test_no_op_verdict"):
         yield
 
 
@@ -47,7 +29,7 @@ def known_models():
 def class_run(known_models):
     cfg = AuditConfig(dataset="digits", model="cnn", forget="class:3", seed=0,
                       executor="serial",  # the default 6 retrains, cached across the tests
-                      methods=[MethodSpec("test_genuine_retrain"),
+                      methods=[MethodSpec("retrain", {"seed": "12345"}),
                                MethodSpec("test_no_op_verdict"),
                                MethodSpec("finetune", {"epochs": "1"}),
                                MethodSpec("finetune", {"epochs": "4"})])
@@ -59,7 +41,7 @@ def _verdict(run, label):
 
 
 def test_genuine_retrain_passes_and_doing_nothing_fails(class_run):
-    good = _verdict(class_run, "test_genuine_retrain")
+    good = _verdict(class_run, "retrain:seed=12345")
     assert good.status == "pass", good.reason
     assert good.headline.startswith("PASS: ")
     bad = _verdict(class_run, "test_no_op_verdict")
@@ -75,7 +57,7 @@ def test_genuine_retrain_passes_and_doing_nothing_fails(class_run):
 def test_every_model_has_its_own_label_and_figures(class_run):
     res = class_run.result
     labels = [e.name for e in res.methods]
-    assert labels == ["test_genuine_retrain", "test_no_op_verdict", "finetune:epochs=1",
+    assert labels == ["retrain:seed=12345", "test_no_op_verdict", "finetune:epochs=1",
                       "finetune:epochs=4"]
     assert [e.method for e in res.methods][-2:] == ["finetune", "finetune"]
     m1, m4 = (next(m for m in res.measurements if m.check == "forget_accuracy" and m.model == x)
@@ -147,7 +129,7 @@ def test_canaries_give_the_checks_power(known_models):
     cfg = AuditConfig(dataset="digits", model="mlp", forget="random:0.1", seed=0,
                       executor="serial", reference_seeds=4,
                       train=TrainConfig(epochs=120, lr=2e-3),
-                      methods=[MethodSpec("test_genuine_retrain"),
+                      methods=[MethodSpec("retrain", {"seed": "12345"}),
                                MethodSpec("test_no_op_verdict")])
     res = run_audit(cfg, dataset=data).result
     assert res.baseline.accuracy.retain > 0.98  # the flipped labels are memorised

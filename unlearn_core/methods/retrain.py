@@ -1,5 +1,7 @@
 """Retrain from scratch on the retain set: exact unlearning, the gold standard every method is
-judged against (the reference in every paper since Cao & Yang, S&P 2015)."""
+judged against (the reference in every paper since Cao & Yang, S&P 2015). With ``seed`` set it is
+a known-genuine control: a retrain with another seed than the original's, which every sound
+verdict must pass."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 from ..errors import MethodError
 from ..models.architectures import build_model
 from ..models.training import train_epochs
-from .base import UnlearningMethod
+from .base import UnlearningMethod, hparam
 from .registry import register
 
 
@@ -19,6 +21,12 @@ class Retrain(UnlearningMethod):
     paper = "Exact unlearning by retraining (Cao & Yang, S&P 2015; the reference of the field)"
     exact = True
 
+    seed: int = hparam(-1, "training seed; -1 = the audit's seed (another seed gives a "
+                       "known-genuine control)", low=-1, high=2**31 - 1)
+
+    def _seed(self, ctx) -> int:
+        return ctx.seed if self.seed < 0 else self.seed
+
     def _unlearn(self, model, forget, retain, ctx, log):
         if ctx.spec is None:
             raise MethodError(
@@ -26,9 +34,10 @@ class Retrain(UnlearningMethod):
                 "models loaded from TorchScript have none"
             )
         log.append(f"trained from scratch on {len(retain)} retain samples, "
-                   f"{ctx.train_config.epochs} epochs, seed {ctx.seed}")
+                   f"{ctx.train_config.epochs} epochs, seed {self._seed(ctx)}")
         return self.from_scratch(retain, ctx)
 
     def from_scratch(self, data, ctx):
-        fresh = build_model(ctx.spec, seed=ctx.seed)
-        return train_epochs(fresh, data, ctx.train_config, ctx.seed, ctx.progress, "retrain")
+        seed = self._seed(ctx)
+        fresh = build_model(ctx.spec, seed=seed)
+        return train_epochs(fresh, data, ctx.train_config, seed, ctx.progress, "retrain")
