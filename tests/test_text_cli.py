@@ -102,3 +102,24 @@ def test_module_entry_point_exit_code():
                           timeout=300)
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["error: no trained item with id 'nobody:x'"]
+
+
+def test_plain_documents_without_perturbed_answers(tmp_path):
+    """Documents (no question, no wrong answers): the audit runs, the truth ratio and forget
+    quality are undefined (NaN) and the verdict leaves that check out instead of failing it."""
+    words = ["red", "blue", "green", "gold", "grey", "pink"]
+    rows = [{"id": f"d{i}", "group": f"g{i % 3}", "text": f"The {words[i % 6]} door of house "
+             f"{i} opens at dawn.", "split": "holdout" if i >= 9 else "train"}
+            for i in range(12)]
+    p = tmp_path / "docs.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cfg = TextAuditConfig(forget="group:g1", data_path=str(p), model=TinyGPTConfig(n_embd=32),
+                          train=LMTrainConfig(epochs=30, batch_size=4),
+                          methods=[TextMethodSpec("gradient_ascent", {"steps": 3})])
+    r = run_text_audit(cfg).result
+    assert r.forget_ids == ["d1", "d4", "d7"]
+    assert np.isnan(r.methods[0].forget.truth_ratio).all() and np.isnan(r.methods[0].forget_quality)
+    names = [c.name for c in r.verdicts[0].checks]
+    assert "forget quality (KS p)" not in names and "model utility" in names
+    # the trained documents are likelier under the original than under retrain
+    assert r.original.forget.mean("mean_nll") < r.retrain.forget.mean("mean_nll")

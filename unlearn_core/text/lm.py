@@ -111,7 +111,9 @@ class TextTokenizer:
             raise ModelError("the tokenizer has no end-of-sequence token")
         self.eos_id: int = int(eos)
         bos = hf_tokenizer.bos_token_id
-        self.bos_id: Optional[int] = None if bos is None else int(bos)
+        # Without a BOS token the prompt starts with EOS (GPT-2's convention), so that even a
+        # plain document (empty question) has a first token to predict from.
+        self.bos_id: int = self.eos_id if bos is None else int(bos)
         pad = hf_tokenizer.pad_token_id
         self.pad_id: int = self.eos_id if pad is None else int(pad)
 
@@ -129,8 +131,7 @@ class TextTokenizer:
         return re.sub(r"\s+([.,?!;:])", r"\1", text).strip()
 
     def prompt(self, question: str) -> list[int]:
-        head = [] if self.bos_id is None else [self.bos_id]
-        return head + self.encode(question)
+        return [self.bos_id] + self.encode(question)
 
     def continuation(self, answer: str) -> list[int]:
         return self.encode(" " + answer) + [self.eos_id]
