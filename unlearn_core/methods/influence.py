@@ -145,15 +145,13 @@ def warnecke_update(model, original: Samples, changed: Samples, weight_decay: fl
     old, new = HeadProblem(model, original, weight_decay), HeadProblem(model, changed,
                                                                        weight_decay)
     theta = old.get(head)
-    diff = new.grad(theta) - old.grad(theta)
+    g_new = new.grad(theta)
     H = old.hessian(theta)
     H.diagonal().add_(damping * old.n)
-    theta = theta - torch.linalg.solve(H, diff).view_as(theta)
-    before = float(new.grad(old.get(head)).norm()) / new.n
-    problem_after = new.grad(theta)
-    problem_after_norm = float(problem_after.norm()) / new.n
-    new.put(head, theta)
-    return InfluenceReport(1, before, problem_after_norm)
+    updated = theta - torch.linalg.solve(H, g_new - old.grad(theta)).view_as(theta)
+    new.put(head, updated)
+    return InfluenceReport(1, float(g_new.norm()) / new.n,
+                           float(new.grad(updated).norm()) / new.n)
 
 
 def _apply(model, original: Samples, changed: Samples, weight_decay: float, update: str,
