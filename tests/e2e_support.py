@@ -30,7 +30,10 @@ def running_app():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port",
-         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+         str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         # source edits during a run would show a "File change" notice in the status widget,
+         # which wait_idle reads as a run that never ends
+         "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
