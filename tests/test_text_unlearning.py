@@ -184,3 +184,25 @@ def test_model_folder_round_trip_and_refusals(world, tmp_path):
     for path, msg in cases:
         with pytest.raises(ModelError, match=msg):
             load_lm(path)
+
+
+def test_a_llama_folder_goes_through_the_same_path(world, tmp_path):
+    """A user's Llama-architecture folder: loaded, scored, unlearned and re-initialised for the
+    retrain reference by the same code as the built-in GPT-2."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = world.base.tokenizer
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64,
+                      num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=4,
+                      max_position_embeddings=32, bos_token_id=tok.bos_id,
+                      eos_token_id=tok.eos_id, pad_token_id=tok.pad_id)
+    torch.manual_seed(0)
+    folder = save_lm(LanguageModel(LlamaForCausalLM(cfg), tok), tmp_path / "llama")
+    lm = load_lm(folder)
+    assert type(lm.model).__name__ == "LlamaForCausalLM" and lm.max_positions == 32
+    scores = score_items(lm, world.forget[:3])
+    assert len(scores.completions) == 3 and np.isfinite(scores.truth_ratio).all()
+    out = make_text_method("gradient_ascent", steps=2).unlearn(
+        lm, encode_items(lm, world.forget), encode_items(lm, world.retain), world.ctx)
+    assert type(out.lm.model).__name__ == "LlamaForCausalLM"
+    assert type(lm.fresh(1).model).__name__ == "LlamaForCausalLM"
