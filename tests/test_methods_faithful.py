@@ -199,3 +199,18 @@ def test_departures_from_the_papers_are_named_in_the_help(name, param, paper_val
     available_methods()
     text = METHODS[name].param_help()[param]
     assert ("aper" in text or "uthors" in text) and paper_value in text, text
+
+
+def test_fisher_on_torchscript_matches_the_registry_model(tiny, loop_fisher):
+    """A TorchScript model takes the per-sample loop; same Fisher, same noise variance."""
+    from unlearn_core.methods.fisher import noise_variance, per_sample_fisher
+
+    model = tiny[0]
+    few, want = loop_fisher
+    scripted = torch.jit.script(model)
+    got = per_sample_fisher(scripted, few)
+    for g, w in zip(got, want):
+        assert torch.allclose(g, w, rtol=1e-4, atol=1e-10)
+    for (_, a), (_, b) in zip(noise_variance(scripted, got, 1e-6, (3,)),
+                              noise_variance(model, want, 1e-6, (3,))):
+        assert torch.allclose(a, b, rtol=1e-4)

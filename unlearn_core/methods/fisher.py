@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.func import functional_call, jacrev, vmap
 
 from ..data.dataset import Samples
 from ..models.training import to_tensors
@@ -31,12 +30,12 @@ def per_sample_fisher(model: nn.Module, samples: Samples, chunk: int = 64) -> li
     """Golatkar et al.'s Fisher: mean over samples of sum_y p(y|x) (d CE(x, y) / d w)^2, every
     label weighted by the model's probability, per sample (not per batch). Linear and Conv2d
     layers get their per-sample gradients from activations and output gradients (one batched
-    backward pass per label); other layers fall back to ``torch.func``."""
+    backward pass per label); other architectures fall back to a per-sample loop."""
     layers = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
     if not all(isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and m.groups == 1
                                            and isinstance(m.padding, tuple))
                for m in layers):
-        return _per_sample_fisher_func(model, samples, chunk)
+        return _per_sample_fisher_loop(model, samples)
     model.eval()
     X, _ = to_tensors(samples)
     acts: dict[nn.Module, torch.Tensor] = {}
@@ -88,27 +87,23 @@ def _sample_grads(m: nn.Module, a: torch.Tensor,
             d.sum(2))
 
 
-def _per_sample_fisher_func(model: nn.Module, samples: Samples,
-                            chunk: int) -> list[torch.Tensor]:
-    """The same Fisher with ``torch.func`` per-sample Jacobians: any architecture, slower."""
+def _per_sample_fisher_loop(model: nn.Module, samples: Samples) -> list[torch.Tensor]:
+    """The same Fisher one sample and one label at a time, as the authors' code: any
+    architecture (TorchScript included), slower."""
     model.eval()
-    params = {k: v.detach() for k, v in model.named_parameters() if v.requires_grad}
-
-    def log_probs(p, x):
-        return torch.log_softmax(functional_call(model, p, (x[None],))[0], -1)
-
-    jac = vmap(jacrev(log_probs), in_dims=(None, 0))
+    params = [p for p in model.parameters() if p.requires_grad]
+    fisher = [torch.zeros_like(p) for p in params]
     X, _ = to_tensors(samples)
-    fisher = {k: torch.zeros_like(v) for k, v in params.items()}
-    for s in range(0, len(X), chunk):
-        xb = X[s:s + chunk]
-        with torch.no_grad():
-            prob = torch.softmax(model(xb), -1)  # (b, K)
-        grads = jac(params, xb)  # name -> (b, K, *shape): d log p_y / d w = -d CE(y) / d w
-        for k, g in grads.items():
-            w = prob.reshape(prob.shape + (1,) * (g.dim() - 2))
-            fisher[k] += (w * g.detach() ** 2).sum((0, 1))
-    return [f / max(1, len(X)) for f in fisher.values()]
+    for x in X:
+        logits = model(x[None])
+        prob = torch.softmax(logits.detach(), -1)[0]
+        for y in range(logits.shape[1]):
+            loss = torch.nn.functional.cross_entropy(logits, torch.tensor([y]))
+            grads = torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True)
+            for f, g in zip(fisher, grads):
+                if g is not None:
+                    f += prob[y] * g ** 2
+    return [f / max(1, len(X)) for f in fisher]
 
 
 def noise_variance(model: nn.Module, fisher: list[torch.Tensor], alpha: float,
