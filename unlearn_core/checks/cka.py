@@ -36,11 +36,14 @@ def _centred_gram(X: np.ndarray) -> np.ndarray:
     return X @ X.T
 
 
+def _double_centre(K: np.ndarray) -> np.ndarray:
+    """H K H with H = I - 11^T / n, in O(n^2)."""
+    return K - K.mean(0, keepdims=True) - K.mean(1, keepdims=True) + K.mean()
+
+
 def cka_from_grams(K: np.ndarray, L: np.ndarray) -> float:
     """Linear CKA from two n x n Gram matrices (centred here): tr(KHLH) normalised."""
-    n = len(K)
-    H = np.eye(n) - 1.0 / n
-    Kc, Lc = H @ K @ H, H @ L @ H
+    Kc, Lc = _double_centre(K), _double_centre(L)
     denom = math.sqrt(max(float((Kc * Kc).sum()) * float((Lc * Lc).sum()), 0.0))
     return float((Kc * Lc).sum() / denom) if denom > 0 else float("nan")
 
@@ -122,6 +125,12 @@ class CkaCheck(Check):
                                             blocks=True, pool=False)
         return ctx.cache[key]
 
+    def _reference_features(self, ctx: CheckContext, i: int, ref: nn.Module) -> np.ndarray:
+        key = ("cka.reference", i, self.max_inputs)
+        if key not in ctx.cache:
+            ctx.cache[key] = layer_features(ref, self._inputs(ctx, "forget"))["penultimate"]
+        return ctx.cache[key]
+
     def measure(self, model: nn.Module, ctx: CheckContext,
                 others: Optional[list[nn.Module]] = None) -> Measurement:
         Xf = self._inputs(ctx, "forget")
@@ -135,9 +144,9 @@ class CkaCheck(Check):
         detail["penultimate_test"] = linear_cka(
             layer_features(model, Xt)["penultimate"],
             self._original_features(ctx, "test")["penultimate"])
-        refs = [r for r in ctx.references if r is not model]
+        refs = [(i, r) for i, r in enumerate(ctx.references) if r is not model]
         if refs:
             detail["retrains_forget"] = float(np.mean([
-                linear_cka(mine["penultimate"], layer_features(r, Xf)["penultimate"])
-                for r in refs]))
+                linear_cka(mine["penultimate"], self._reference_features(ctx, i, r))
+                for i, r in refs]))
         return self._m(figure, 0.0 if math.isnan(se) else se, len(Xf), **detail)
