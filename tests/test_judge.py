@@ -144,7 +144,7 @@ def test_log_scale_checks_are_judged_on_log_figures_and_reported_back():
 
 def test_failing_needs_a_ten_times_stricter_band_than_passing():
     """Just outside the pass band with a tight interval is uncertain, not fail; far outside
-    fails. The original must be failable for the check to have power."""
+    fails."""
     refs = _refs([0.10, 0.12, 0.11, 0.13, 0.09, 0.11])
     q = critical_level(1)
     lo, hi, *_ = band(SPEC, refs, q)
@@ -154,5 +154,8 @@ def test_failing_needs_a_ten_times_stricter_band_than_passing():
     assert between.status == "uncertain"
     beyond = judge(SPEC, _m(f_hi + 0.01, 1e-6), refs, _m(0.9, 0.01), 1)
     assert beyond.status == "fail"
-    weak_control = judge(SPEC, _m(0.11, 0.01), refs, _m((hi + f_hi) / 2, 1e-6), 1)
+    # power: doing nothing could not pass (the original's interval clears the pass band)
+    strong = judge(SPEC, _m(0.11, 0.01), refs, _m((hi + f_hi) / 2, 1e-6), 1)
+    assert strong.powered is True and strong.status == "pass"
+    weak_control = judge(SPEC, _m(0.11, 0.01), refs, _m(hi + 1e-3, 0.01), 1)
     assert weak_control.powered is False and weak_control.status == "no power"

@@ -10,9 +10,10 @@ retrain passes the whole verdict with probability about 1 - alpha. The audited m
 is its figure +/- z(q) * se. PASS: the figure lies in the band; FAIL: the whole interval lies
 outside the band computed at a ten times smaller error level (failing needs stronger evidence
 than passing, since K retrains estimate their own spread poorly); UNCERTAIN: in between. The
-untouched original goes through the same check: unless the check would fail it, the check has
-NO POWER for this request and cannot support a pass (evaluation reference (a); Hayes et al.
-2024 on over-forgetting; Triantafillou et al. 2024 on calibrating against retrain variability).
+untouched original goes through the same check: when its interval reaches into the band, the
+check has NO POWER for this request (doing nothing could pass it) and cannot support a pass
+(evaluation reference (a); Hayes et al. 2024 on over-forgetting; Triantafillou et al. 2024 on
+calibrating against retrain variability).
 """
 
 from __future__ import annotations
@@ -218,7 +219,7 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     margin = math.nan
     if spec.kind == "forgetting" and control is not None and math.isfinite(ctrl):
         c_lo, c_hi = _interval(control, z)
-        powered = _disjoint(c_lo, c_hi, f_lo, f_hi)  # doing nothing would fail this check
+        powered = _disjoint(c_lo, c_hi, lo, hi)  # doing nothing could not pass this check
         dist = max(lo - ctrl, ctrl - hi, 0.0)
         margin = dist / half
     if powered is False and status in (PASS, UNCERTAIN):
