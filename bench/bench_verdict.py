@@ -101,6 +101,40 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
     return out
 
 
+def rejudge_dump(path: str) -> list[tuple[str, int, dict]]:
+    """Verdicts from dumped measurements with today's judge: a change of judging rules is
+    re-evaluated on the same models without retraining them."""
+    from types import SimpleNamespace
+
+    from unlearn_core.audit import ModelEvaluation
+    from unlearn_core.checks.base import Measurement
+    from unlearn_core.checks.judge import CheckResult, CheckSpec
+    from unlearn_core.serialize import from_jsonable
+    from unlearn_core.verdict import judge_result
+
+    out = []
+    with open(path) as fh:
+        for line in fh:
+            d = json.loads(line)
+            r = d["result"]
+            result = SimpleNamespace(
+                measurements=from_jsonable(list[Measurement], r["measurements"]),
+                check_specs=from_jsonable(list[CheckSpec], r["check_specs"]),
+                methods=from_jsonable(list[ModelEvaluation], r["methods"]),
+                references=from_jsonable(list[ModelEvaluation], r["references"]),
+                extra_results=from_jsonable(list[CheckResult], r["extra_results"]), checks=[])
+            statuses = {"genuine": [], "sisa": [], "bad": {}, "seconds": 0.0}
+            for v, e in zip(judge_result(result), result.methods):
+                if e.method in ("retrain", "bench_genuine_retrain"):
+                    statuses["genuine"].append(v.status)
+                elif e.method == "sisa":
+                    statuses["sisa"].append(v.status)
+                else:
+                    statuses["bad"][e.method] = v.status
+            out.append((d["setting"], d["seed"], statuses))
+    return out
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--settings", default=",".join(SETTINGS))
@@ -109,6 +143,8 @@ def main() -> None:
     p.add_argument("--reference-seeds", type=int, default=6)
     p.add_argument("--bad", default=",".join(BAD))
     p.add_argument("--checks", default="", help="opt-in checks to add, e.g. probe,relearn")
+    p.add_argument("--rejudge", help="judge the measurements of a --dump file again (no "
+                   "training): today's judging rules on the same models")
     p.add_argument("--dump", help="append every measurement as JSON lines to this file")
     p.add_argument("--verbose", action="store_true", help="print why each bad model got its "
                    "verdict")
@@ -119,12 +155,19 @@ def main() -> None:
     if missing:
         print(f"note: not registered here, skipped: {', '.join(missing)}")
     rows, totals = [], defaultdict(Counter)
-    for setting in args.settings.split(","):
+    dumped = defaultdict(list)
+    if args.rejudge:
+        for setting, seed, statuses in rejudge_dump(args.rejudge):
+            dumped[setting].append((seed, statuses))
+    settings = list(dumped) if args.rejudge else args.settings.split(",")
+    for setting in settings:
         per = defaultdict(Counter)
         secs = 0.0
-        for seed in args.seeds:
-            r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad, args.dump,
-                            tuple(c for c in args.checks.split(",") if c))
+        runs = dumped[setting] if args.rejudge else [(seed, None) for seed in args.seeds]
+        for seed, r in runs:
+            if r is None:
+                r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad,
+                                args.dump, tuple(c for c in args.checks.split(",") if c))
             secs += r["seconds"]
             per["genuine"].update(r["genuine"])
             per["sisa"].update(r["sisa"])
@@ -135,10 +178,12 @@ def main() -> None:
         for kind, counts in per.items():
             totals[kind].update(counts)
             rows.append([setting, kind, *[str(counts.get(s, 0)) for s in STATUSES],
-                         f"{secs / len(args.seeds):.0f}"])
+                         f"{secs / max(1, len(runs)):.0f}"])
         print(format_table(["setting", "model", *STATUSES, "s/seed"], rows[-len(per):]),
               flush=True)
-    print("\nall settings, seeds " + " ".join(map(str, args.seeds))
+    seeds = sorted({seed for runs in dumped.values() for seed, _ in runs}) if args.rejudge \
+        else args.seeds
+    print("\nall settings, seeds " + " ".join(map(str, seeds))
           + f", {args.reference_seeds} reference retrains, cpu threads "
           + str(os.cpu_count()))
     summary = []
