@@ -43,6 +43,8 @@ def test_probe_separates_kept_features_from_retrains(measured):
         # far above every retrain, by more than four standard errors of either figure
         assert m.figure > top + 0.2, (name, m.figure, top)
         assert m.figure - top > 4 * max(m.se, max(r.se for r in retrains))
+        # hard recall (the detail) separates too
+        assert m.detail["heldout_recall"] > max(r.detail["heldout_recall"] for r in retrains) + 0.2
     # the forgeries that keep every feature measure exactly like the original
     assert measured["bias_1e4"].figure == measured["original"].figure
     assert measured["head_only"].detail == measured["original"].detail
