@@ -32,6 +32,7 @@ import torch
 
 from ..data.dataset import Samples
 from ..errors import MethodError
+from ..models.io import clone_model
 from .base import UnlearningMethod, hparam
 from .registry import register
 
@@ -215,7 +216,7 @@ class Influence(UnlearningMethod):
         self._converged: Optional[torch.Tensor] = None
         if self.update != "warnecke":
             return
-        probe = _clone(model)
+        probe = clone_model(model)
         full = _concat(forget, retain)
         rep = newton_to_optimum(probe, full, self._decay(ctx), steps=100,
                                 damping=self.damping)
@@ -228,7 +229,8 @@ class Influence(UnlearningMethod):
         wd = self._decay(ctx)
         if wd == 0:
             log.append("the recipe has no weight decay: on separable data the objective has "
-                       "no finite optimum and the Newton steps stop at the step limit")
+                       "no finite optimum, and where the Newton steps stop (gradient below "
+                       "tolerance, or the step limit) decides the result; set weight_decay")
         if self.update == "warnecke":
             HeadProblem.put(model.head, self._converged)
             rep = warnecke_update(model, _concat(forget, retain), retain, wd, self.damping)
@@ -239,12 +241,6 @@ class Influence(UnlearningMethod):
                    f"sample {rep.grad_before:.2e} -> {rep.grad_after:.2e} in {rep.steps} "
                    f"step(s)")
         return model
-
-
-def _clone(model):
-    from ..models.io import clone_model
-
-    return clone_model(model)
 
 
 def _concat(a: Samples, b: Samples) -> Samples:
