@@ -237,6 +237,14 @@ def _writable(folder: Path) -> bool:
 def cmd_audit(args: argparse.Namespace) -> int:
     check_output_paths(args)
     cfg = config_from_args(args)
+    sign_key = None
+    if args.sign_key or args.bundle:  # checked now: a bad key never costs a finished audit
+        if not args.report:
+            raise ConfigError("--sign-key and --bundle need --report DIR")
+        if args.sign_key:
+            from .signing import load_private_key
+
+            sign_key = load_private_key(args.sign_key)
     store, run_id = None, None
     if args.store:  # open (validate, connect, migrate) now: a bad --db fails before the audit
         from .store_cli import open_store, record_or_keep
@@ -268,6 +276,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
         except UnlearnError as err:  # PDF unavailable: the other reports are written
             print(f"warning: {err}", file=sys.stderr)
             paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
+        if sign_key is not None:
+            from .signing import sign_report_files
+
+            block = sign_report_files(paths["json"], sign_key)
+            print(f"signed {paths['json'].name} and {paths['html'].name} with key "
+                  f"{block['key_id']}")
+        if args.bundle:
+            from .bundle import write_bundle
+
+            paths["zip"] = write_bundle(paths["json"], Path(args.report) / "report.zip")
         print("wrote " + ", ".join(str(p) for p in paths.values()))
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -301,10 +319,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from .verify import ACC_TOL, SCORE_TOL, verify_report
 
     progress = TqdmProgress(disable=args.quiet)
-    outcome = verify_report(args.report, progress, rerun=not args.no_rerun)
+    outcome = verify_report(args.report, progress, rerun=not args.no_rerun,
+                            public_key=args.public_key, data=args.data)
     progress.close()
     for note in outcome.notes:
         print(f"ok: {note}")
+    for warning in outcome.warnings:
+        print(f"note: {warning}")
     print(f"tolerance: accuracies {ACC_TOL:.2f}, attack AUC and MIA-efficacy {SCORE_TOL:.2f}; "
           "fingerprints exact")
     if outcome.ok:
@@ -322,10 +343,57 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def add_verify_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("report", help="report.json written by `audit --report`")
+    p.add_argument("report", help="report.json or report.html written by `audit --report`, or "
+                   "a report bundle (.zip)")
     p.add_argument("--no-rerun", action="store_true",
                    help="only check integrity and artifacts, do not re-run the audit")
+    p.add_argument("--public-key", dest="public_key",
+                   help="the auditor's Ed25519 public key (.pub from keygen): the report must "
+                        "carry a valid signature by it")
+    p.add_argument("--data", help="the audited data file, when it is not at the recorded path "
+                   "(checked by its recorded sha256)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    from .signing import generate_keypair
+
+    private, public = generate_keypair(args.out)
+    print(f"wrote {private} (private key, mode 0600: keep it) and {public} (public key: hand "
+          "it to whoever verifies, `verify --public-key`)")
+    return 0
+
+
+def add_keygen_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="private key file, e.g. auditor.key (the public "
+                   "key goes beside it as auditor.pub)")
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from .signing import load_private_key, sign_report_files
+
+    block = sign_report_files(args.report, load_private_key(args.key))
+    print(f"signed {args.report} with key {block['key_id']} (and the report.html beside it, "
+          "if any)")
+    return 0
+
+
+def add_sign_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="report.json written by `audit --report`")
+    p.add_argument("--key", required=True, help="Ed25519 private key made by keygen")
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from .bundle import write_bundle
+
+    print(f"wrote {write_bundle(args.report, args.out, args.data)}")
+    return 0
+
+
+def add_bundle_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("report", help="report.json written by `audit --report`")
+    p.add_argument("--out", required=True, help="the bundle to write, e.g. report.zip")
+    p.add_argument("--data", help="the audited data file, when it is not at the recorded path")
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
@@ -370,6 +438,11 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not record the run in the run database")
     p.add_argument("--report", help="write report.json, report.html and report.pdf here")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
+    p.add_argument("--sign-key", dest="sign_key",
+                   help="sign the report with this Ed25519 private key (made by keygen)")
+    p.add_argument("--bundle", action="store_true",
+                   help="also write report.zip in --report: report, data file and artifacts, "
+                        "verifiable anywhere with `verify report.zip`")
     p.add_argument("--fail-on-verdict", dest="fail_on_verdict", action="store_true",
                    help="exit 1 unless every method's verdict is a pass (for CI pipelines)")
     p.add_argument("--attacks",
@@ -453,6 +526,12 @@ def add_ids_arguments(p: argparse.ArgumentParser) -> None:
 
 COMMANDS["ids"] = ("list the sample ids of a split (what ids:A,B,... can forget)",
                    add_ids_arguments, cmd_ids)
+COMMANDS["keygen"] = ("make an Ed25519 key pair to sign reports with",
+                      add_keygen_arguments, cmd_keygen)
+COMMANDS["sign"] = ("sign a report.json (and its report.html) with your key",
+                    add_sign_arguments, cmd_sign)
+COMMANDS["bundle"] = ("pack a report, its data file and artifacts into one ZIP that verifies "
+                      "anywhere", add_bundle_arguments, cmd_bundle)
 
 
 def build_parser() -> argparse.ArgumentParser:

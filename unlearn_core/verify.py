@@ -4,20 +4,28 @@ re-running the recorded config reproduce its fingerprints and figures?
 Tolerances (stated in every verdict): accuracies within 2 points, attack AUCs and MIA-efficacy
 within 0.05. Fingerprints of data, splits and forget set must match exactly. On the same machine
 and library versions, model hashes match bit for bit; that is reported, not required.
+
+A report is a ``report.json``, a ``report.html`` (which embeds the JSON: its visible text must be
+what that JSON renders to) or a bundle ``report.zip`` (``bundle.py``: the report, its data file
+and its artifacts, verified in a temporary folder). A signed report (``signing.py``) is checked
+against the auditor's public key; the data file is found and checked by its SHA-256.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Optional
 
 from .audit import AuditConfig, AuditResult, run_audit
 from .errors import ConfigError
 from .progress import ProgressFn
-from .report.build import REPORT_VERSION, content_hash
+from .report.build import EMBED_ID, REPORT_VERSION, content_hash
 from .serialize import from_jsonable
 from .store import sha256_file
 from .verdict import judge_result
@@ -32,6 +40,7 @@ class VerifyResult:
 
     differences: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # not a difference, but worth saying
 
     @property
     def ok(self) -> bool:
@@ -58,7 +67,12 @@ def _close(a: float, b: float, tol: float) -> bool:
     return abs(a - b) <= tol
 
 
-def check_integrity(payload: dict, out: VerifyResult) -> None:
+def check_integrity(payload: dict, out: VerifyResult,
+                    artifacts: Optional[dict[str, Path]] = None,
+                    base: Optional[Path] = None) -> None:
+    """Report version, content hash, and each artifact's SHA-256. ``artifacts``: where each
+    artifact is (by name) when not at its recorded path, as in a bundle; else the recorded path,
+    then ``base/artifacts/<name>`` (a report folder carried with its artifacts)."""
     if payload.get("report_version") != REPORT_VERSION:
         out.differences.append(f"report version {payload.get('report_version')} is not "
                                f"{REPORT_VERSION}")
@@ -66,7 +80,7 @@ def check_integrity(payload: dict, out: VerifyResult) -> None:
         out.differences.append("report content was edited: its SHA-256 does not match the one "
                                "recorded when it was written")
     for art in payload["reproducibility"].get("artifacts", []):
-        path = Path(art["path"])
+        path = _artifact_path(art, artifacts or {}, base)
         if not path.exists():
             out.differences.append(f"artifact {art['name']} is missing ({path})")
         elif sha256_file(path) != art["sha256"]:
@@ -159,12 +173,290 @@ def compare_measurements(old: AuditResult, new: AuditResult, out: VerifyResult) 
                                    f"{again.get(v.method)}")
 
 
-def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
-                  rerun: bool = True) -> VerifyResult:
-    """Integrity and artifact checks, then (``rerun``) re-run and compare."""
-    payload = load_report(path)
-    out = VerifyResult()
-    check_integrity(payload, out)
+def _artifact_path(art: dict, overrides: dict[str, Path], base: Optional[Path]) -> Path:
+    if art.get("name") in overrides:
+        return overrides[art["name"]]
+    path = Path(art["path"])
+    if not path.exists() and base is not None and (base / "artifacts" / path.name).exists():
+        return base / "artifacts" / path.name
+    return path
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def check_signature(payload: dict, out: VerifyResult,
+                    public_key: Optional[str | Path] = None) -> None:
+    """A signed report must carry a valid signature over its recomputed content hash (by the
+    auditor's ``public_key`` when one is given); an unsigned one is said to be unsigned, and is
+    a difference when a public key was given."""
+    from .signing import check_signature as valid
+    from .signing import load_public_key
+
+    trusted = load_public_key(public_key) if public_key is not None else None
+    if "signature" not in payload:
+        if trusted is not None:
+            out.differences.append("signature: the report is not signed, but --public-key was "
+                                   "given: it is not the auditor's signed report")
+        else:
+            out.warnings.append("the report is unsigned: an edit whose content hash was "
+                                "recomputed is caught only by re-judging its verdicts and by a "
+                                "re-run (sign with audit --sign-key, check with --public-key)")
+        return
+    ok, what = valid(payload, content_hash(payload), trusted)
+    if not ok:
+        out.differences.append(f"signature: {what}")
+    elif trusted is not None:
+        out.notes.append(f"{what}, the --public-key given: signature valid over the content hash")
+    else:
+        out.warnings.append(f"{what} (the key named inside the report, valid over the content "
+                            "hash); pass --public-key auditor.pub to check it is the auditor's")
+
+
+def check_data(payload: dict, out: VerifyResult, data: Optional[str | Path] = None,
+               base: Optional[Path] = None, needed: bool = True) -> Optional[Path]:
+    """Find the audited data file and check it by SHA-256: ``data`` (``--data``) if given, else
+    the recorded path, else the file of that name beside the report or under its ``data/``.
+    Returns the file a re-run should read (``None``: a built-in dataset, or none usable; the
+    latter is a difference when ``needed``)."""
+    repro = payload["reproducibility"]
+    dataset = str(repro.get("config", {}).get("dataset", ""))
+    rec = repro.get("data")
+    from .data import BUILTIN_DATASETS
+
+    if rec is None and dataset in BUILTIN_DATASETS:
+        if data is not None:
+            out.warnings.append(f"--data ignored: the audit used the built-in dataset {dataset}")
+        return None
+    recorded = (rec or {}).get("sha256")
+    name = (rec or {}).get("file") or Path(dataset).name
+    if data is not None:
+        path = Path(data).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"--data '{data}' is not a file")
+        if recorded is None:
+            out.warnings.append(f"the report records no sha256 of its data file '{name}': "
+                                f"--data {path.name} is taken on trust (a re-run still compares "
+                                "the data fingerprint)")
+            return path
+        got = _sha256(path)
+        if got != recorded:
+            out.differences.append(f"data: --data '{data}' has sha256 {got[:16]}..., the audited "
+                                   f"file '{name}' has sha256 {recorded[:16]}...: not the data "
+                                   "audited")
+            return None
+        out.notes.append(f"data file {path.name} matches the audited '{name}' by sha256")
+        return path
+    candidates = [Path(dataset).expanduser()]
+    if base is not None:
+        candidates += [base / name, base / "data" / name]
+    changed = None
+    for path in candidates:
+        if not path.is_file():
+            continue
+        if recorded is None:
+            out.warnings.append(f"the report records no sha256 of its data file '{name}': "
+                                f"{path} is taken on trust (a re-run still compares the data "
+                                "fingerprint)")
+            return path
+        got = _sha256(path)
+        if got == recorded:
+            out.notes.append(f"data file {name} matches its recorded sha256")
+            return path
+        changed = changed or (path, got)
+    if changed is not None:
+        out.differences.append(f"data: the file at {changed[0]} has sha256 {changed[1][:16]}..., "
+                               f"the audited '{name}' has {recorded[:16]}...: it changed since "
+                               "the audit (pass --data PATH to point at the audited file)")
+    elif needed:
+        out.differences.append(f"data: the audited file '{name}'"
+                               f"{f' (sha256 {recorded[:16]}...)' if recorded else ''} is not at "
+                               f"'{dataset}': pass --data PATH to re-run on it")
+    else:
+        out.warnings.append(f"data file '{name}' not checked: not at '{dataset}' (pass --data "
+                            "PATH)")
+    return None
+
+
+# --- the HTML report: its embedded JSON, and its visible text against that JSON's rendering ---
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_EMBED = re.compile(r'<script type="application/json" id="' + re.escape(EMBED_ID) +
+                    r'">(.*?)</script>', re.S)
+_META = re.compile(r'<meta name="audit-report-sha256" content="([^"]*)">')
+# sections drawn partly from the audit's live models (thumbnails, relevance maps, inversion
+# images): a rendering from the JSON alone cannot draw those parts
+_LIVE = {"Forget set", "Relevance maps", "Verification attacks"}
+
+
+class _Visible(HTMLParser):
+    """What a reader sees: text outside scripts and styles per ``<section>`` (and the page
+    header), and each section's plotly charts (their data and layout, element ids removed)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.section, self.order = "header", ["header"]
+        self.text: dict[str, list[str]] = {"header": []}
+        self.charts: dict[str, list[str]] = {"header": []}
+        self.titles: dict[str, str] = {"header": "page header"}
+        self._raw: Optional[str] = None
+        self._buf: list[str] = []
+        self._h2: Optional[list[str]] = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "section":
+            self.section = dict(attrs).get("id") or f"section{len(self.order)}"
+            self.order.append(self.section)
+            self.text[self.section], self.charts[self.section] = [], []
+        elif tag in ("script", "style"):
+            self._raw, self._buf = tag, []
+        elif tag == "h2":
+            self._h2 = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._raw:
+            body = "".join(self._buf)
+            if tag == "script" and self.section != "header" and "Plotly.newPlot" in body:
+                self.charts[self.section].append(" ".join(_UUID.sub("ID", body).split()))
+            self._raw = None
+        elif tag == "h2" and self._h2 is not None:
+            self.titles[self.section] = " ".join("".join(self._h2).split())
+            self._h2 = None
+        elif tag == "section":
+            self.section = "header"
+
+    def handle_data(self, data: str) -> None:
+        if self._raw is not None:
+            self._buf.append(data)
+            return
+        self.text[self.section].append(data)
+        if self._h2 is not None:
+            self._h2.append(data)
+
+    def canonical(self, section: str) -> str:
+        return " ".join(" ".join(self.text.get(section, [])).split())
+
+
+def visible_text(page: str) -> _Visible:
+    """Parse an HTML report into its visible text and charts per section."""
+    parser = _Visible()
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def embedded_payload(page: str, source: str = "the HTML report") -> dict:
+    """The report JSON an HTML report embeds (``ConfigError`` when it has none)."""
+    blocks = _EMBED.findall(page)
+    if not blocks:
+        raise ConfigError(f"{source} embeds no audit report (written by an earlier release?): "
+                          "verify its report.json")
+    if len(blocks) > 1:
+        raise ConfigError(f"{source} embeds {len(blocks)} audit reports: only one is written")
+    try:
+        payload = json.loads(blocks[0])
+    except ValueError as err:
+        raise ConfigError(f"the report embedded in {source} is not valid JSON: {err}")
+    if not isinstance(payload, dict) or "result" not in payload or "reproducibility" not in payload:
+        raise ConfigError(f"{source} embeds something that is not an audit report")
+    return payload
+
+
+def replace_embedded(page: str, payload: dict) -> str:
+    """The HTML report with its embedded JSON replaced by ``payload`` (after signing) and its
+    hash meta tag updated."""
+    from .report.build import embedded_json
+
+    page = _EMBED.sub(lambda _: embedded_json(payload), page, count=1)
+    return _META.sub(lambda _: f'<meta name="audit-report-sha256" content="'
+                               f'{payload["content_sha256"]}">', page, count=1)
+
+
+def _where_differs(shown: str, expected: str) -> str:
+    i = next((k for k, (a, b) in enumerate(zip(shown, expected)) if a != b),
+             min(len(shown), len(expected)))
+    lo = max(0, i - 30)
+    return (f"shows '...{shown[lo:i + 50]}...' where the embedded report renders "
+            f"'...{expected[lo:i + 50]}...'")
+
+
+def compare_html(page: str, payload: dict, out: VerifyResult, name: str = "report.html") -> None:
+    """The HTML's visible text and charts must be what its embedded report renders to, and its
+    hash tag the embedded report's hash: an HTML edited from FAIL to PASS, or a chart edited,
+    is a difference. Parts drawn from the live models are named, not compared."""
+    from .report.build import render_html
+
+    meta = _META.findall(page)
+    if meta != [payload.get("content_sha256")]:
+        out.differences.append(f"{name}: its hash tag ({', '.join(meta) or 'none'}) is not the "
+                               "embedded report's content hash")
+    try:
+        result = AuditResult.from_dict(payload["result"])
+        again = visible_text(render_html(result, None, payload))
+    except Exception as err:  # an embedded report this code cannot render is itself a finding
+        out.differences.append(f"{name}: its embedded report cannot be rendered again "
+                               f"({type(err).__name__}: {err})")
+        return
+    seen = visible_text(page)
+    if seen.order != again.order:
+        out.differences.append(f"{name}: its sections ({len(seen.order) - 1}) are not those of "
+                               f"the report it embeds ({len(again.order) - 1})")
+        return
+    skipped = []
+    for sid in again.order:
+        title, shown, expected = again.titles.get(sid, sid), seen.canonical(sid), \
+            again.canonical(sid)
+        if title in _LIVE:
+            extra = shown[len(expected):] if shown.startswith(expected) else None
+            if title == "Relevance maps" and shown != expected:
+                skipped.append("the relevance maps")
+                continue
+            if title == "Forget set" and extra is not None and re.fullmatch(r"[\d\s]*", extra):
+                skipped += ["the forget-set thumbnails"] if extra.strip() else []
+                continue
+            if title == "Verification attacks" and extra is not None and (
+                    not extra or extra.lstrip().startswith("Unlearning inversion:")):
+                skipped += ["the inversion images"] if extra else []
+                continue
+        elif shown == expected and seen.charts[sid] == again.charts[sid]:
+            continue
+        if shown != expected:
+            out.differences.append(f"{name}: the visible text of '{title}' differs from the "
+                                   f"report it embeds: {_where_differs(shown, expected)}")
+        else:
+            out.differences.append(f"{name}: a chart of '{title}' differs from the one its "
+                                   "embedded report draws")
+    note = "its visible text and charts are what its embedded report renders"
+    if skipped:
+        note += f" ({', '.join(skipped)}, drawn from the live models, not compared)"
+    if not any(d.startswith(f"{name}:") for d in out.differences):
+        out.notes.append(f"{name}: {note}")
+
+
+def _rerun(payload: dict, old: AuditResult, out: VerifyResult, data: Optional[Path],
+           progress: Optional[ProgressFn]) -> None:
+    config = from_jsonable(AuditConfig, payload["reproducibility"]["config"])
+    if data is not None:
+        config.dataset = str(data)
+    new = run_audit(config, progress).result
+    compare_results(old, new, out)
+    compare_measurements(old, new, out)
+
+
+def verify_payload(payload: dict, out: VerifyResult, progress: Optional[ProgressFn] = None,
+                   rerun: bool = True, public_key: Optional[str | Path] = None,
+                   data: Optional[str | Path] = None, base: Optional[Path] = None,
+                   artifacts: Optional[dict[str, Path]] = None) -> VerifyResult:
+    """Every check of one report payload: hash and artifacts, signature, data by sha256, the
+    verdicts judged again from the recorded figures, then (``rerun``) a re-run compared."""
+    check_integrity(payload, out, artifacts, base)
+    check_signature(payload, out, public_key)
+    data_path = check_data(payload, out, data, base, needed=rerun)
     try:
         old = AuditResult.from_dict(payload["result"])
     except (KeyError, TypeError, ValueError) as err:
@@ -172,8 +464,44 @@ def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
         return out
     rejudge(old, out)
     if rerun:
-        config = from_jsonable(AuditConfig, payload["reproducibility"]["config"])
-        new = run_audit(config, progress).result
-        compare_results(old, new, out)
-        compare_measurements(old, new, out)
+        if any(d.startswith("data:") for d in out.differences):
+            out.differences.append("not re-run: the audited data file is not here")
+        else:
+            _rerun(payload, old, out, data_path, progress)
     return out
+
+
+def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
+                  rerun: bool = True, public_key: Optional[str | Path] = None,
+                  data: Optional[str | Path] = None) -> VerifyResult:
+    """Verify ``report.json``, ``report.html`` (its embedded report, and its visible text
+    against it) or a bundle ``report.zip``: integrity and artifact checks, signature, data,
+    verdicts judged again, then (``rerun``) re-run and compare."""
+    path = Path(path)
+    if path.suffix.lower() == ".zip":
+        from .bundle import open_bundle
+
+        with open_bundle(path) as b:
+            out = VerifyResult()
+            payload = load_report(b.report)
+            if b.html is not None:
+                page = b.html.read_text(encoding="utf-8")
+                inner = embedded_payload(page, "the bundle's report.html")
+                if inner.get("content_sha256") != payload.get("content_sha256") or \
+                        inner.get("signature") != payload.get("signature"):
+                    out.differences.append("report.html embeds another report than the "
+                                           "bundle's report.json")
+                compare_html(page, inner, out)
+            return verify_payload(payload, out, progress, rerun, public_key,
+                                  data if data is not None else b.data, b.root, b.artifacts)
+    out = VerifyResult()
+    if path.suffix.lower() in (".html", ".htm"):
+        try:
+            page = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"cannot read report '{path}': {err}")
+        payload = embedded_payload(page, f"'{path}'")
+        compare_html(page, payload, out, path.name)
+    else:
+        payload = load_report(path)
+    return verify_payload(payload, out, progress, rerun, public_key, data, path.parent)

@@ -41,8 +41,46 @@ def content_hash(payload: dict) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
-def build_json_report(result: AuditResult, artifacts: Optional[list] = None) -> dict:
-    """The JSON report: result, reproducibility block and content hash."""
+def data_record(source: str, content: Optional[bytes] = None) -> Optional[dict]:
+    """The audited data file by name, SHA-256 and size, so that a report is verified against
+    its data by hash wherever the file lies (``verify --data PATH``, a report bundle). ``None``
+    for a built-in dataset; ``sha256`` is None when the file cannot be read here. ``content``:
+    the uploaded bytes when there is no file."""
+    import hashlib
+
+    from ..data import BUILTIN_DATASETS
+
+    if source in BUILTIN_DATASETS:
+        return None
+    name = Path(str(source)).name
+    if content is not None:
+        return {"file": name, "sha256": hashlib.sha256(content).hexdigest(),
+                "bytes": len(content)}
+    path = Path(str(source)).expanduser()
+    if not path.is_file():
+        return {"file": name, "sha256": None, "bytes": None}
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return {"file": name, "sha256": h.hexdigest(), "bytes": path.stat().st_size}
+
+
+EMBED_ID = "audit-report"  # <script type="application/json" id=...>: the payload in the HTML
+
+
+def embedded_json(payload: dict) -> str:
+    """The payload as the HTML report embeds it: JSON in a ``<script>`` block whose ``<``,
+    ``>`` and ``&`` are escaped (still valid JSON), so no content can close the block."""
+    text = json.dumps(payload, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" id="{EMBED_ID}">{text}</script>'
+
+
+def build_json_report(result: AuditResult, artifacts: Optional[list] = None,
+                      data: Optional[dict] = None) -> dict:
+    """The JSON report: result, reproducibility block and content hash. ``data``: the data
+    file's record (``data_record``); by default read from the config's dataset path."""
     repro = {
         "config": to_jsonable(result.config),
         "seed": result.config.seed,
@@ -54,6 +92,9 @@ def build_json_report(result: AuditResult, artifacts: Optional[list] = None) -> 
         "versions": result.versions,
         "artifacts": [to_jsonable(a) for a in (artifacts or [])],
     }
+    data = data or data_record(result.config.dataset)
+    if data is not None:
+        repro["data"] = data
     payload = {"report_version": REPORT_VERSION, "result": result.to_dict(),
                "reproducibility": repro}
     payload["content_sha256"] = content_hash(payload)
@@ -371,6 +412,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
     body = "".join(f'<section id="s{i}"><h2>{html.escape(t)}</h2>{c}</section>'
                    for i, (t, c) in enumerate(sections))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="audit-report-sha256" content="{payload['content_sha256']}">
 <title>Unlearning audit: {html.escape(result.dataset_name)}, {html.escape(result.forget_description)}</title>
 <style>
 body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#111;padding:0 1em}}
@@ -386,7 +428,7 @@ section{{break-inside:avoid-page}} img.chart{{max-width:100%;height:auto;display
 </style>{"" if static else f"<script>{get_plotlyjs()}</script>"}</head><body>
 <h1>Unlearning audit</h1>
 <p class="muted">{html.escape(result.dataset_name)} · {html.escape(cfg.model)} · forget {html.escape(result.forget_description)} · seed {cfg.seed} · unlearn_core {html.escape(result.versions.get("unlearn_core", ""))}</p>
-<nav>{nav}</nav>{body}</body></html>"""
+<nav>{nav}</nav>{body}{embedded_json(payload)}</body></html>"""
 
 
 def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromium") -> Path:
