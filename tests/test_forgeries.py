@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_inside_support import class3_zoo
+from tests.test_inside_support import class3_zoo, one_thread  # noqa: F401
 from unlearn_core.errors import MethodError
 from unlearn_core.forgeries import BiasedModel, forge, target_classes
 from unlearn_core.forget import resolve_forget

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.test_inside_support import class3_zoo, fresh_ctx
+from tests.test_inside_support import class3_zoo, fresh_ctx, one_thread  # noqa: F401
 from unlearn_core.checks import CHECKS
 from unlearn_core.checks.cka import CkaCheck, cka_by_layer, linear_cka
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.test_inside_support import class3_zoo, fresh_ctx
+from tests.test_inside_support import class3_zoo, fresh_ctx, one_thread  # noqa: F401
 from unlearn_core.checks import CHECKS
 from unlearn_core.checks.compression import (
     CompressionCheck,

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.test_inside_support import one_thread  # noqa: F401
 from unlearn_core.data import load_builtin
 from unlearn_core.data.dataset import Samples
 from unlearn_core.verification.confusion import (

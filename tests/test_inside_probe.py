@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from tests.test_inside_support import class3_zoo, fresh_ctx
+from tests.test_inside_support import class3_zoo, fresh_ctx, one_thread  # noqa: F401
 from unlearn_core.audit_data import AuditData
 from unlearn_core.checks import CHECKS, CheckContext, available_checks
 from unlearn_core.checks.probe import ProbeCheck, fit_logistic, layer_features

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_inside_support import class3_zoo, fresh_ctx
+from tests.test_inside_support import class3_zoo, fresh_ctx, one_thread  # noqa: F401
 from unlearn_core.checks import CHECKS
 from unlearn_core.checks.relearn import RelearnCheck, relearn_curve
 

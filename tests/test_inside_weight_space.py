@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.test_inside_support import class3_zoo
+from tests.test_inside_support import class3_zoo, one_thread  # noqa: F401
 from unlearn_core.checks import available_checks
 from unlearn_core.checks.weight_space import (
     distance_ratio,
