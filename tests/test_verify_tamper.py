@@ -353,3 +353,42 @@ def test_missing_data_is_a_difference_only_when_re_running(uploaded, tmp_path, c
         assert "pass --data PATH" in err
     finally:
         csv.write_bytes(kept)
+
+
+def test_bundle_command_needs_the_audited_data(uploaded, tmp_path, capsys):
+    rep, csv = uploaded
+    moved = tmp_path / "moved.csv"
+    shutil.move(csv, moved)
+    try:
+        assert main(["bundle", str(rep / "report.json"), "--out", str(tmp_path / "b.zip")]) == 2
+        assert "the audited data file 'holdout_wine.csv' is not at" in capsys.readouterr().err
+        assert not (tmp_path / "b.zip").exists()
+        assert main(["bundle", str(rep / "report.json"), "--out", str(tmp_path / "b.zip"),
+                     "--data", str(moved)]) == 0
+    finally:
+        shutil.move(moved, csv)
+    code, out, err = _verify(capsys, str(tmp_path / "b.zip"), "--no-rerun")
+    assert code == 0, err
+    assert "ok: data file holdout_wine.csv matches the audited 'holdout_wine.csv'" in out
+
+
+def test_bundle_naming_a_path_outside_is_refused(tmp_path, capsys):
+    import zipfile
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("bundle.json", json.dumps({"bundle_version": 1, "report": "../report.json"}))
+        zf.writestr("../report.json", "{}")
+    code, _, err = _verify(capsys, str(evil), "--no-rerun")
+    assert code == 2
+    assert "the bundle names an unsafe path '../report.json'" in err
+    assert not (tmp_path.parent / "report.json").exists()
+
+
+def test_html_without_an_embedded_report_is_one_line(tmp_path, capsys):
+    page = tmp_path / "old.html"
+    page.write_text("<html><body><h1>Unlearning audit</h1></body></html>")
+    code, _, err = _verify(capsys, str(page), "--no-rerun")
+    assert code == 2
+    assert err.strip() == f"error: '{page}' embeds no audit report (written by an earlier " \
+                          "release?): verify its report.json"
