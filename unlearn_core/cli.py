@@ -477,7 +477,8 @@ COMMANDS: dict[str, tuple[str, Callable, Callable]] = {
                 cmd_methods),
     "datasets": ("list built-in datasets and accepted files", lambda p: None, cmd_datasets),
     "runs": ("list, show or compare recorded audits", add_runs_arguments, cmd_runs),
-    "verify": ("re-check a report: integrity, artifacts, and a re-run within tolerance",
+    "verify": ("re-check a report (.json, .html or bundle .zip): integrity, signature, data, "
+               "artifacts, verdicts, and a re-run within tolerance",
                add_verify_arguments, cmd_verify),
     "text-audit": ("audit unlearning of facts from a causal LM", add_text_audit_arguments,
                    cmd_text_audit),
