@@ -96,8 +96,8 @@ with left:
         if chosen.any():  # a bold ring over each selected point, drawn above the classes
             fig.add_trace(go.Scatter(
                 x=xy[chosen, 0], y=xy[chosen, 1], mode="markers",
-                name=f"selected ({int(chosen.sum())})", customdata=ds.ids[pos][chosen][:, None],
-                hovertemplate="id %{customdata[0]}<extra>selected</extra>",
+                name=f"selected ({int(chosen.sum())})", hoverinfo="skip",  # a decoration:
+                # clicks pass through to the class points below (a ring must not swallow them)
                 marker=dict(symbol="circle-open", size=13, color="#111827",
                             line=dict(width=3, color="#111827"))))
         fig.update_layout(height=520, margin=dict(t=10, b=10),
