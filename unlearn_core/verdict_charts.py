@@ -55,3 +55,37 @@ def verdict_figure(verdict: Verdict) -> go.Figure:
     fig.update_layout(height=90 + 85 * max(1, len(rows)), margin=dict(l=20, r=20, t=40, b=20),
                       legend=dict(orientation="h", y=1.0, yanchor="bottom"))
     return fig
+
+
+def check_across_models(result, check: str) -> go.Figure:
+    """One check's figure on every model of an audit: the retrains (grey), the original
+    (black) and each method (coloured by its status), over the retrain band, so an auditor sees
+    which models sit with the retrains and which with the original (e.g. the feature probe:
+    the "Look inside" view)."""
+    ms = [m for m in result.measurements if m.check == check]
+    judged = {c.model: c for v in result.verdicts for c in v.checks if c.check == check}
+    spec = next((s for s in result.check_specs if s.name == check), None)
+    scale = 100.0 if spec is not None and spec.unit == "%" else 1.0
+    fig = go.Figure()
+    first = next(iter(judged.values()), None)
+    if first is not None and math.isfinite(first.band_low) and math.isfinite(first.band_high):
+        fig.add_hrect(y0=first.band_low * scale, y1=first.band_high * scale,
+                      fillcolor="rgba(120,120,120,0.2)", line_width=0,
+                      annotation_text="retrain band", annotation_position="top left")
+    for m in ms:
+        if m.role == "reference":
+            colour = "#9e9e9e"
+        elif m.role == "control":
+            colour = "#000000"
+        else:
+            colour = STATUS_COLOURS.get(getattr(judged.get(m.model), "status", ""), "#1565c0")
+        fig.add_trace(go.Scatter(
+            x=[m.model], y=[m.figure * scale], mode="markers", showlegend=False,
+            marker=dict(size=11, color=colour, symbol="x" if m.role == "control" else "circle"),
+            error_y=dict(type="data", array=[1.96 * m.se * scale])
+            if math.isfinite(m.se) else None,
+            hovertext=f"{m.model} ({m.role}): {m.figure:.4g}, n={m.n}"))
+    fig.update_layout(height=380, margin=dict(l=40, r=20, t=30, b=110),
+                      yaxis_title=(spec.title if spec is not None else check),
+                      xaxis_tickangle=-40)
+    return fig
