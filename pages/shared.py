@@ -64,9 +64,17 @@ def model_store() -> dict:
     return {}
 
 
-@st.cache_resource(show_spinner=False)
 def run_store():
-    """The run database ($UNLEARN_DATA_DIR or ./runs), shared by all sessions."""
+    """The run database ($UNLEARN_DB_URL, else $UNLEARN_DATA_DIR or ./runs) and project
+    ($UNLEARN_PROJECT), shared by all sessions; a changed setting opens the store it names."""
+    import os
+
+    return _run_store(os.environ.get("UNLEARN_DB_URL"), os.environ.get("UNLEARN_DATA_DIR"),
+                      os.environ.get("UNLEARN_PROJECT"))
+
+
+@st.cache_resource(show_spinner=False)
+def _run_store(url, data_dir, project):
     from unlearn_core.store import RunStore
 
     return RunStore()

@@ -32,7 +32,8 @@ def test_history_shows_only_the_current_project(tmp_path, monkeypatch, small_run
     assert any("Project **team-a**" in c.value for c in at.sidebar.caption)
     at.switch_page("pages/report.py").run()
     assert not at.exception
-    assert any("project **team-a**" in c.value for c in at.caption)
+    assert any("project **team-a**" in c.value for c in at.caption), (
+        [e.value for e in at.error], [c.value for c in at.caption][:5])
     [table] = at.dataframe
     ids = set(table.value["id"])
     assert ids == {mine[:12], old[:12]} and theirs[:12] not in ids
