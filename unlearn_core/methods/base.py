@@ -212,6 +212,9 @@ def one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text[0][:200]}" if text else type(err).__name__
 
 
+FINITE_PROBE = 16  # forget and retain samples each, run once through an unlearned model
+
+
 @torch.no_grad()
 def check_finite_model(method: str, model: nn.Module, forget: Samples, retain: Samples) -> None:
     """Refuse a model with NaN or infinite weights, or NaN or infinite outputs on a few forget
@@ -223,7 +226,7 @@ def check_finite_model(method: str, model: nn.Module, forget: Samples, retain: S
     for part in (forget, retain):
         if len(part) == 0:
             continue
-        out = model(torch.as_tensor(part.X[:16], dtype=torch.float32))
+        out = model(torch.as_tensor(part.X[:FINITE_PROBE], dtype=torch.float32))
         if isinstance(out, torch.Tensor) and not bool(torch.isfinite(out).all()):
             raise MethodError(f"{method} diverged: its outputs hold NaN or infinite values "
                               "(try a lower learning rate)")
