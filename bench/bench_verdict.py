@@ -123,6 +123,7 @@ def judge_blind(result) -> list:
 def rejudge_dump(path: str) -> list[tuple[str, int, dict]]:
     """Verdicts from dumped measurements with today's judge: a change of judging rules is
     re-evaluated on the same models without retraining them."""
+    import gzip
     from types import SimpleNamespace
 
     from unlearn_core.audit import ModelEvaluation
@@ -131,7 +132,7 @@ def rejudge_dump(path: str) -> list[tuple[str, int, dict]]:
     from unlearn_core.serialize import from_jsonable
 
     out = []
-    with open(path) as fh:
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as fh:
         for line in fh:
             d = json.loads(line)
             r = d["result"]
