@@ -10,6 +10,7 @@ import streamlit as st
 from pages.shared import run_store, show_error, workspace
 from unlearn_core.errors import UnlearnError
 from unlearn_core.report import build_json_report, render_html, write_pdf
+from unlearn_core.report.build import data_record
 from unlearn_core.table import audit_table
 
 st.title("Report")
@@ -23,7 +24,9 @@ except UnlearnError as err:  # a bad $UNLEARN_DB_URL, an unreachable server: sai
 
 def downloads(result, run, run_id: str, key: str) -> None:
     artifacts = store.artifacts(run_id) if run_id else []
-    payload = build_json_report(result, artifacts)
+    uploaded = ws.source_bytes if ws.source == result.config.dataset else None
+    payload = build_json_report(result, artifacts,
+                                data=data_record(result.config.dataset, uploaded))
     page = render_html(result, run, payload)
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download HTML report", page, file_name="audit_report.html",

@@ -107,6 +107,8 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
             model, seconds = store[key]
         ws.dataset, ws.splits, ws.baseline, ws.arch, ws.seed = dataset, splits, model, arch, seed
         ws.recipe, ws.source, ws.baseline_seconds = recipe, label, seconds
+        ws.source_bytes = upload.getvalue() if upload is not None else None  # its SHA-256
+        # goes into the report, which verify checks the file against
         ws.selection, ws.seen_selections, ws.open_sample = ForgetSelection(), set(), None
         st.success(f"Ready: {label} with {len(dataset)} samples, model {arch}.")
     except UnlearnError as err:

@@ -32,6 +32,7 @@ class Workspace:
     seed: int = 0
     recipe: Optional[TrainConfig] = None
     source: str = ""
+    source_bytes: Optional[bytes] = None  # an uploaded data file, for its SHA-256 in reports
     baseline_seconds: float = 0.0
     selection: ForgetSelection = field(default_factory=ForgetSelection)
     seen_selections: set = field(default_factory=set)
