@@ -35,6 +35,17 @@ colors = charts.colors_of(res)
 for failure in res.failures:
     st.error(f"{failure.name} failed: {failure.message}")
 
+# --- the verdict first: what an auditor signs -----------------------------------------------
+if res.verdicts:
+    st.subheader("Verdict per method")
+    shown = {"pass": st.success, "fail": st.warning}
+    for v in res.verdicts:
+        shown.get(v.status, st.info)(f"**{v.method}**: {v.headline}")
+    st.caption("Each check judged against the spread of "
+               f"{res.ensembles[0].k if res.ensembles else 0} retrains with other seeds, with "
+               "the untouched original as the do-nothing control; the reasons, intervals and "
+               "bands are in the Verdict section at the end of this page.")
+
 # --- headline table -------------------------------------------------------------------------
 st.subheader("Accuracy and membership at a glance")
 table = pd.DataFrame([{
