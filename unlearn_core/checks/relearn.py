@@ -31,7 +31,7 @@ from torch import nn
 
 from ..models.io import clone_model
 from . import register
-from .base import Check, CheckContext, Measurement, bootstrap_se
+from .base import Check, CheckContext, Measurement, bootstrap_se, proportion_se
 
 
 @dataclass
@@ -175,5 +175,8 @@ class RelearnCheck(Check):
             detail["auc_forget_only"] = float(only_a.mean())
             detail["auc_retain_only"] = float(only_r.mean())
         se = bootstrap_se(per_sample, seed=ctx.seed)
-        return self._m(float(per_sample.mean()), 0.0 if math.isnan(se) else se,
-                       len(per_sample), **detail)
+        # a share of held-out samples: never resolved finer than a share on n samples, so an
+        # all-0 or all-1 figure keeps the Agresti-Coull error instead of a zero bootstrap error
+        floor = proportion_se(float(per_sample.mean()) * len(per_sample), len(per_sample))
+        se = max(0.0 if math.isnan(se) else se, 0.0 if math.isnan(floor) else floor)
+        return self._m(float(per_sample.mean()), se, len(per_sample), **detail)
