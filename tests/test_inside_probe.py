@@ -49,7 +49,7 @@ def test_probe_separates_kept_features_from_retrains(measured):
     assert measured["bias_1e4"].figure == measured["original"].figure
     assert measured["head_only"].detail == measured["original"].detail
     for r in retrains:
-        assert 0 < r.se < 0.1 and r.n >= 60
+        assert 0 < r.se < 0.1 and r.n >= 40  # the held-out class samples
 
 
 def test_probe_scores_held_out_samples_a_feature_forgery_cannot_hide(measured):

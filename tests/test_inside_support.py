@@ -66,7 +66,7 @@ def class3_zoo() -> Zoo:
     original = train_baseline(ds, splits, "cnn", recipe, 0)
     retrains = [train_epochs(build_model(spec, seed=s), data.retain, recipe, s)
                 for s in range(1, N_RETRAINS + 1)]
-    uctx = UnlearnContext(ds.n_classes, 0, spec, recipe, forget_set.classes, data.population)
+    uctx = UnlearnContext(ds.n_classes, 0, spec, recipe, forget_set.classes, data.method_pool)
     forgeries = {
         "bias_1e4": forge("logit_bias", original, data.forget, data.retain, uctx),
         "bias_20": forge("logit_bias", original, data.forget, data.retain, uctx, bias=-20.0),

@@ -231,3 +231,14 @@ def test_verify_without_rerun_says_what_it_checked(class_run, tmp_path, capsys):
     assert main(["verify", str(paths["json"]), "--no-rerun", "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "not re-run" in out and "reproduces" not in out
+
+
+def test_methods_and_the_audit_use_disjoint_unseen_data(class_run):
+    """Methods that use unseen data get one half of the population split; attacks and checks
+    calibrate on the other, so no method is tuned on the auditor's own non-members."""
+    data, ctx, res = class_run.data, class_run.context, class_run.result
+    methods_see = set(ctx.population.ids.tolist())
+    audit_uses = set(data.population.ids.tolist())
+    assert methods_see and audit_uses and not methods_see & audit_uses
+    assert methods_see | audit_uses == set(data.dataset.ids[data.splits.population].tolist())
+    assert res.n_population == len(audit_uses) and res.n_method_pool == len(methods_see)

@@ -128,7 +128,7 @@ class AuditResult:
     n_forget: int
     n_retain: int
     n_test: int
-    n_population: int
+    n_population: int  # the audit's known non-members (half of the population split)
     train_config: TrainConfig
     baseline: ModelEvaluation
     retrain: ModelEvaluation  # the first model of the retrain ensemble
@@ -148,6 +148,7 @@ class AuditResult:
     measurements: list[Measurement] = field(default_factory=list)
     extra_results: list[CheckResult] = field(default_factory=list)  # exactness, U-LiRA, KLOM
     skipped_checks: dict[str, str] = field(default_factory=dict)  # check -> why not run
+    n_method_pool: int = 0  # unseen samples methods may use, disjoint from the audit's
     warnings: list[str] = field(default_factory=list)
 
     def evaluations(self) -> list[ModelEvaluation]:
@@ -414,7 +415,9 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         spec = getattr(baseline, "spec", None) or spec
     ctx = UnlearnContext(n_classes=dataset.n_classes, seed=config.seed, spec=spec,
                          train_config=recipe, forget_classes=forget_set.classes,
-                         population=data.population, progress=progress)
+                         population=data.method_pool, progress=progress)
+    if np.intersect1d(data.method_pool.ids, data.population.ids).size:  # by construction never
+        raise ConfigError("the methods' unseen pool overlaps the audit's calibration data")
     models: dict[str, nn.Module] = {"baseline": baseline}
     report(progress, "measuring baseline", 0, 1)
     base_eval = evaluate(baseline, "baseline", "baseline", data, baseline_seconds, config.seed,
@@ -474,7 +477,8 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         forget_ids=forget_set.forget_ids, forget_classes=list(forget_set.classes),
         n_train=len(splits.train), n_forget=len(forget_set.forget),
         n_retain=len(forget_set.retain), n_test=len(splits.test),
-        n_population=len(splits.population), train_config=recipe, baseline=base_eval,
+        n_population=len(data.population), n_method_pool=len(data.method_pool),
+        train_config=recipe, baseline=base_eval,
         retrain=references[0], methods=evaluations, failures=failures, versions=versions(),
         seconds=0.0,
         closeness=[closeness(e.name, models[e.name], models["retrain"], forget, data.test)

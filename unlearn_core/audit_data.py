@@ -37,7 +37,16 @@ class AuditData:
 
     @property
     def population(self) -> Samples:
-        return self.dataset.subset(self.splits.population)
+        """The audit's half of the population split: the known non-members that attacks and
+        checks calibrate on. Methods never see it (they get ``method_pool``)."""
+        return self.dataset.subset(self.splits.population[1::2])
+
+    @property
+    def method_pool(self) -> Samples:
+        """The methods' half of the population split: unseen data a method may use (mia_guided,
+        gradient ascent's early stop, lrp_path), disjoint from what the audit calibrates on, so
+        that no method is tuned on the auditor's own non-members."""
+        return self.dataset.subset(self.splits.population[0::2])
 
     @property
     def train(self) -> Samples:

@@ -34,7 +34,7 @@ def plant_and_forget(planted: Dataset, splits: Splits, positions: np.ndarray, ar
     model = train_baseline(planted, splits, arch, recipe, seed)
     data = AuditData(planted, splits, forget_by_ids(planted, splits, planted.ids[positions]))
     spec = ModelSpec(arch, planted.sample_shape, planted.n_classes)
-    ctx = UnlearnContext(planted.n_classes, seed, spec, recipe, (), data.population)
+    ctx = UnlearnContext(planted.n_classes, seed, spec, recipe, (), data.method_pool)
     after = make_method(method, **(params or {})).unlearn(model, data.forget, data.retain,
                                                           ctx).model
     retrained = make_method("retrain").unlearn(model, data.forget, data.retain, ctx).model
