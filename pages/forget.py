@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.shared import METHOD_COLORS, image_of, need_setup, point_id, show_error, workspace
+from unlearn_core.difficulty import forget_difficulty
 from unlearn_core.embedding_map import project
 from unlearn_core.errors import UnlearnError
 from unlearn_core.forget import resolve_forget
@@ -59,6 +60,40 @@ def map_widget_key() -> str:
     if consume(st.session_state.get(f"forget_map_{n}"), f"map-{n}", "the map"):
         n = st.session_state["forget_map_round"] = n + 1
     return f"forget_map_{n}"
+
+
+def show_difficulty(fs) -> None:
+    """The set's difficulty before unlearning (Zhao et al., NeurIPS 2024): entanglement with
+    the retained samples and memorisation, read in plain words, with the methods that tend to
+    serve such a set. Cached per setup and forget set."""
+    st.subheader("How hard is this set to unlearn?")
+    cache = st.session_state.setdefault("difficulty_cache", {})
+    key = (ws.source, ws.arch, ws.seed, id(ws.baseline), fs.fingerprint())
+    try:
+        if key not in cache:
+            cache.clear()  # one set at a time: the current one
+            cache[key] = forget_difficulty(ws.baseline, ds, sp, fs, ws.seed)
+    except UnlearnError as err:
+        show_error(err)
+        return
+    d = cache[key]
+    c1, c2 = st.columns(2)
+    c1.metric("Entanglement", f"{d.entanglement_level}", f"ES {d.entanglement:.3g}",
+              delta_color="off", help="Entanglement score (Zhao et al. 2024): the spread of "
+              "the forget and retain embeddings over the distance of their centres. A random "
+              f"sample of this size scores {d.entanglement_random:.3g}; this set is "
+              f"{d.entanglement_ratio:.2f} of that.")
+    c2.metric("Memorisation", f"{d.memorisation_level}", f"mean {d.memorisation_mean:.2f}",
+              delta_color="off", help="Per sample: the baseline's confidence in its label minus "
+              f"the share of its {d.k} nearest training neighbours with that label (a C-score "
+              "proxy, Jiang et al. 2021). 0: typical; 1: fitted against its neighbours. Retained "
+              f"samples average {d.memorisation_retain:.2f}.")
+    st.markdown(d.reading())
+    st.markdown("**Methods that tend to serve such a set**\n" +
+                "\n".join(f"- {s}" for s in d.suggestions))
+    st.caption(f"{100 * d.high_memorisation_share:.0f}% of the set scores above 0.5 "
+               "(memorised). Measured on the baseline before unlearning; findings of Zhao et "
+               "al., \"What makes unlearning hard and what to do about it\", NeurIPS 2024.")
 
 
 left, right = st.columns([3, 2], gap="large")
@@ -219,6 +254,7 @@ with right:
                     st.rerun()
                 except UnlearnError as err:
                     show_error(err)
+        show_difficulty(fs)
         st.page_link("pages/unlearn.py", label="Next: unlearn", icon=":material/arrow_forward:")
     else:
         st.caption("Nothing selected yet.")
