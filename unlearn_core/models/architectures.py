@@ -1,4 +1,5 @@
-"""The model registry: small classifiers that train in seconds on CPU.
+"""The model registry: small classifiers that train in seconds on CPU, and the CIFAR-scale
+``resnet18`` (``models.resnet``) and ``vit`` (``models.vit``) that register themselves here.
 
 Every model is a ``Classifier``: a ``body`` that maps inputs to an embedding and a linear
 ``head`` that maps the embedding to class logits. The split gives the dashboard its embedding
@@ -131,3 +132,7 @@ def build_model(spec: ModelSpec, seed: int = 0) -> Classifier:
         )
     torch.manual_seed(seed)
     return ARCHITECTURES[spec.arch](spec)
+
+
+# The CIFAR-scale architectures register themselves on import (after the registry exists).
+from . import resnet, vit  # noqa: E402,F401

@@ -29,7 +29,14 @@ MAX_INPUT_SIDE = 4096
 MAX_INPUT_VALUES = 3 * 1024 * 1024  # values in one sample
 MAX_PARAMETERS = 100_000_000  # weights a spec may ask for (400 MB of float32)
 MAX_WIDTH = 4096  # the ``hidden`` and ``width`` architecture params
-ARCH_PARAMS = {"logreg": (), "mlp": ("hidden",), "cnn": ("width", "hidden")}
+# the params each architecture takes, with their allowed whole-number ranges
+ARCH_PARAMS: dict[str, dict[str, tuple[int, int]]] = {
+    "logreg": {},
+    "mlp": {"hidden": (1, MAX_WIDTH)},
+    "cnn": {"width": (1, MAX_WIDTH), "hidden": (1, MAX_WIDTH)},
+    "resnet18": {"width": (1, MAX_WIDTH // 8)},  # layer4 has 8 x width channels
+    "vit": {"patch": (1, 64), "dim": (1, MAX_WIDTH), "depth": (1, 48), "heads": (1, 64)},
+}
 
 
 def _read_bytes(source: Source) -> bytes:
@@ -91,29 +98,77 @@ def validate_spec(spec: ModelSpec) -> ModelSpec:
                          f", got {spec.n_classes!r}")
     if not isinstance(spec.params, dict):
         raise ModelError(f"model spec: params must be a mapping, got {spec.params!r}")
-    allowed = ARCH_PARAMS.get(spec.arch, ())
+    allowed = ARCH_PARAMS.get(spec.arch, {})
     params = {}
     for key, value in spec.params.items():
         if key not in allowed:
             raise ModelError(f"model spec: {spec.arch} has no param {key!r}; it takes "
                              f"{', '.join(allowed) or 'none'}")
         number = _whole(value)
-        if number is None or not 1 <= number <= MAX_WIDTH:
-            raise ModelError(f"model spec: param {key!r} must be a whole number from 1 to "
-                             f"{MAX_WIDTH}, got {value!r}")
+        lo, hi = allowed[key]
+        if number is None or not lo <= number <= hi:
+            raise ModelError(f"model spec: param {key!r} must be a whole number from {lo} to "
+                             f"{hi}, got {value!r}")
         params[key] = number
-    hidden, width = params.get("hidden", 128), params.get("width", 16)
-    weights = {
-        "logreg": values * n_classes,
-        "mlp": values * hidden + hidden * hidden + hidden * n_classes,
-        "cnn": 9 * dims[0] * width + 18 * width * width + 32 * width * hidden
-        + hidden * n_classes,
-    }.get(spec.arch, 0)
+    checked = ModelSpec(spec.arch, tuple(dims), n_classes, params)
+    weights = _weight_count(checked)
     if weights > MAX_PARAMETERS:
         raise ModelError(f"model spec: {spec.arch} on input_shape {list(shape)} with "
                          f"{n_classes} classes needs about {weights:,} weights; the limit is "
                          f"{MAX_PARAMETERS:,}")
-    return ModelSpec(spec.arch, tuple(dims), n_classes, params)
+    return checked
+
+
+def _weight_count(spec: ModelSpec) -> int:
+    """About how many weights the spec's model has, computed without building it; shape
+    problems of the architecture (an image model on tabular data, a patch that does not
+    divide the image) are a ``ModelError`` here too."""
+    values, n_classes, params = math.prod(spec.input_shape), spec.n_classes, spec.params
+    if spec.arch == "logreg":
+        return values * n_classes
+    if spec.arch == "mlp":
+        hidden = params.get("hidden", 128)
+        return values * hidden + hidden * hidden + hidden * n_classes
+    if spec.arch in ("cnn", "resnet18", "vit") and len(spec.input_shape) != 3:
+        raise ModelError(f"model spec: {spec.arch} needs image data (channels, height, width)"
+                         f"; input_shape {list(spec.input_shape)} is not: use mlp or logreg")
+    if spec.arch == "cnn":
+        hidden, width = params.get("hidden", 128), params.get("width", 16)
+        return 9 * spec.input_shape[0] * width + 18 * width * width + 32 * width * hidden \
+            + hidden * n_classes
+    if spec.arch == "resnet18":
+        from .resnet import DEFAULT_WIDTH, resnet18_weights
+
+        return resnet18_weights(spec.input_shape[0], params.get("width", DEFAULT_WIDTH),
+                                n_classes)
+    if spec.arch == "vit":
+        from .vit import vit_weights
+
+        return vit_weights(spec)
+    return 0
+
+
+def _registry_keys(arch: str, state: dict) -> dict:
+    """A state dict from another code base renamed to the registry's keys, when it is one of
+    the layouts CIFAR ResNet-18 weights come in: torchvision's ``resnet18`` (``conv1``, ``bn1``,
+    ``layer1.0.conv1``, ``layer2.0.downsample.0``, ``fc``) or the widespread pytorch-cifar one
+    (``shortcut`` for ``downsample``, ``linear`` for ``fc``), with or without DataParallel's
+    ``module.`` prefix. Other state dicts are returned as they are."""
+    if not state or not all(isinstance(k, str) for k in state):
+        return state
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    if arch != "resnet18" or any(k.startswith(("body.", "head.")) for k in state):
+        return state
+    out = {}
+    for key, value in state.items():
+        for old, new in (("fc.", "head."), ("linear.", "head.")):
+            if key.startswith(old):
+                out[new + key[len(old):]] = value
+                break
+        else:
+            out["body." + key.replace(".shortcut.", ".downsample.")] = value
+    return out
 
 
 def save_model(model: Classifier, path: Union[str, Path]) -> tuple[Path, Path]:
@@ -151,6 +206,7 @@ def load_model(weights: Source, spec: Union[Source, ModelSpec]) -> Classifier:
             )
     if not isinstance(state, dict):
         raise ModelError("weights file does not hold a state dict of tensors")
+    state = _registry_keys(spec.arch, state)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
