@@ -1,5 +1,6 @@
 """Report: download the audit report (HTML, JSON, PDF) and browse earlier recorded runs."""
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -10,8 +11,18 @@ import streamlit as st
 from pages.shared import run_store, show_error, workspace
 from unlearn_core.errors import UnlearnError
 from unlearn_core.report import build_json_report, render_html, write_pdf
-from unlearn_core.report.build import data_record
+from unlearn_core.report.build import baseline_record, data_record, signoff_record
 from unlearn_core.table import audit_table
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return ""
+
 
 st.title("Report")
 ws = workspace()
@@ -22,11 +33,31 @@ except UnlearnError as err:  # a bad $UNLEARN_DB_URL, an unreachable server: sai
     st.stop()
 
 
+def provenance(result, run) -> dict:
+    """The baseline's origin as Setup recorded it (trained here, or uploaded weights with their
+    SHA-256); a reopened stored run does not say."""
+    origin = ws.baseline_origins.get(id(run.models.get("baseline"))) if run is not None else None
+    if origin is None:
+        return baseline_record(result, known=False)
+    return baseline_record(result, None if origin.get("source") == "trained here" else origin)
+
+
+def signoff(run_id: str) -> dict:
+    """The sign-off block: the auditor and operator named above, the run's recorded date."""
+    date = None
+    if run_id:
+        with contextlib.suppress(Exception):  # a record without a date: now
+            date = str(store.load(run_id).summary.created_at)
+    return signoff_record(run_id or None, st.session_state.get("report_auditor") or None,
+                          st.session_state.get("report_run_by") or None, date)
+
+
 def downloads(result, run, run_id: str, key: str) -> None:
     artifacts = store.artifacts(run_id) if run_id else []
     uploaded = ws.source_bytes if ws.source == result.config.dataset else None
     payload = build_json_report(result, artifacts,
-                                data=data_record(result.config.dataset, uploaded))
+                                data=data_record(result.config.dataset, uploaded),
+                                signoff=signoff(run_id), baseline=provenance(result, run))
     page = render_html(result, run, payload)
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download HTML report", page, file_name="audit_report.html",
@@ -53,6 +84,17 @@ def downloads(result, run, run_id: str, key: str) -> None:
                "seeds, fingerprints, model and weight-file hashes: "
                "`python -m unlearn_core verify audit_report.json` re-checks it.")
 
+
+st.subheader("Sign-off")
+c1, c2 = st.columns(2)
+c1.text_input("Auditor (who signs the report)", key="report_auditor",
+              placeholder="left blank: a line to sign by hand")
+c2.text_input("Run by", key="report_run_by", value=_user(),
+              help="Who ran the audit; printed in the report's sign-off block with the date "
+                   "and run id.")
+st.caption("The report opens with a one-page summary: the verdict per method with its reasons, "
+           "what was audited, where the baseline came from, and this sign-off block with lines "
+           "to sign.")
 
 st.subheader("This session's audits")
 if ws.current is None:

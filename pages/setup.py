@@ -18,6 +18,7 @@ from unlearn_core.models import (
     load_model,
     load_torchscript,
 )
+from unlearn_core.report.build import data_record
 from unlearn_core.selection import ForgetSelection
 
 # weights: safetensors or a weights-only state dict (.pt / .pth); TorchScript (.pt / .ts)
@@ -109,6 +110,8 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
         ws.recipe, ws.source, ws.baseline_seconds = recipe, label, seconds
         ws.source_bytes = upload.getvalue() if upload is not None else None  # its SHA-256
         # goes into the report, which verify checks the file against
+        ws.baseline_origins[id(model)] = {"source": "trained here"} if weights_file is None \
+            else data_record(weights_file.name, weights_file.getvalue())  # for the report
         ws.selection, ws.seen_selections, ws.open_sample = ForgetSelection(), set(), None
         st.success(f"Ready: {label} with {len(dataset)} samples, model {arch}.")
     except UnlearnError as err:

@@ -33,6 +33,9 @@ class Workspace:
     recipe: Optional[TrainConfig] = None
     source: str = ""
     source_bytes: Optional[bytes] = None  # an uploaded data file, for its SHA-256 in reports
+    # where each baseline came from, by id() of the model: "trained here" or the uploaded
+    # weights' name and SHA-256 (the report's provenance of the baseline)
+    baseline_origins: dict = field(default_factory=dict)
     baseline_seconds: float = 0.0
     selection: ForgetSelection = field(default_factory=ForgetSelection)
     seen_selections: set = field(default_factory=set)

@@ -272,7 +272,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         from .report import write_reports
 
         try:
-            paths = write_reports(result, args.report, run, artifacts, pdf=not args.no_pdf)
+            from .report.build import signoff_record
+
+            paths = write_reports(result, args.report, run, artifacts, pdf=not args.no_pdf,
+                                  signoff=signoff_record(run_id, args.auditor))
         except UnlearnError as err:  # PDF unavailable: the other reports are written
             print(f"warning: {err}", file=sys.stderr)
             paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
@@ -438,6 +441,8 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
                    help="do not record the run in the run database")
     p.add_argument("--report", help="write report.json, report.html and report.pdf here")
     p.add_argument("--no-pdf", action="store_true", help="skip the PDF report")
+    p.add_argument("--auditor", help="the auditor named in the report's sign-off block (with "
+                   "the date, run id and the user who ran it; default: a line to sign by hand)")
     p.add_argument("--sign-key", dest="sign_key",
                    help="sign the report with this Ed25519 private key (made by keygen)")
     p.add_argument("--bundle", action="store_true",

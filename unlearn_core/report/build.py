@@ -77,10 +77,45 @@ def embedded_json(payload: dict) -> str:
     return f'<script type="application/json" id="{EMBED_ID}">{text}</script>'
 
 
+def signoff_record(run_id: Optional[str] = None, auditor: Optional[str] = None,
+                   run_by: Optional[str] = None, date: Optional[str] = None) -> dict:
+    """Who ran the audit, when, under which run id, and the auditor who signs it (empty when
+    not named: the printed block leaves a line to fill in). ``run_by`` defaults to the
+    operating-system user, ``date`` to now (UTC, ISO 8601)."""
+    import datetime
+    import getpass
+
+    if run_by is None:
+        try:
+            run_by = getpass.getuser()
+        except Exception:  # no user name in this environment
+            run_by = ""
+    date = date or datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return {"auditor": auditor or "", "run_by": run_by, "date": date, "run_id": run_id or ""}
+
+
+def baseline_record(result: AuditResult, upload: Optional[dict] = None,
+                    known: bool = True) -> dict:
+    """Where the audited (original) model came from: trained here with the recorded recipe and
+    seed, or uploaded (``upload``: its file name, SHA-256 and size); ``known=False``: a record
+    that does not say (a stored run reopened). The weights' hash as measured is kept beside."""
+    common = {"model_hash": result.baseline.model_hash, "arch": result.config.model}
+    if not known:
+        return {"source": "not recorded", **common}
+    if upload is not None:
+        return {"source": "uploaded", **{k: upload.get(k) for k in ("file", "sha256", "bytes")},
+                **common}
+    return {"source": "trained here", "seed": result.config.seed,
+            "recipe": to_jsonable(result.train_config), **common}
+
+
 def build_json_report(result: AuditResult, artifacts: Optional[list] = None,
-                      data: Optional[dict] = None) -> dict:
+                      data: Optional[dict] = None, signoff: Optional[dict] = None,
+                      baseline: Optional[dict] = None) -> dict:
     """The JSON report: result, reproducibility block and content hash. ``data``: the data
-    file's record (``data_record``); by default read from the config's dataset path."""
+    file's record (``data_record``); by default read from the config's dataset path.
+    ``signoff`` (``signoff_record``) and ``baseline`` (``baseline_record``; by default: trained
+    here) are covered by the content hash like the rest of the block."""
     repro = {
         "config": to_jsonable(result.config),
         "seed": result.config.seed,
@@ -95,6 +130,9 @@ def build_json_report(result: AuditResult, artifacts: Optional[list] = None,
     data = data or data_record(result.config.dataset)
     if data is not None:
         repro["data"] = data
+    repro["baseline"] = baseline or baseline_record(result)
+    if signoff is not None:
+        repro["signoff"] = signoff
     payload = {"report_version": REPORT_VERSION, "result": result.to_dict(),
                "reproducibility": repro}
     payload["content_sha256"] = content_hash(payload)
@@ -230,6 +268,88 @@ def _verdict_section(result: AuditResult) -> str:
     return (heads + warn + (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
             _table(["method", "check", "status", "figure", "interval", "n", "retrain band",
                     "band from", "original", "powered", "reason"], rows) + legend)
+
+
+def _verdict_reasons(v, limit: int = 3) -> list[str]:
+    """The checks that decided a verdict, each as one line: failed, then uncertain, then (for a
+    pass) the powered checks that passed; for an inconclusive verdict, what lacked power."""
+    from ..checks.judge import fmt
+
+    order = ["fail", "uncertain"] if v.status in ("fail", "uncertain") else \
+        ["pass"] if v.status == "pass" else ["no power", "no data"]
+    picked = [c for status in order for c in v.checks if c.status == status
+              and (status != "pass" or c.powered)]
+    lines = []
+    for c in picked[:limit]:
+        lo, hi = c.band_low, c.band_high
+        band = ("no band" if math.isnan(lo) and math.isnan(hi) else
+                f"retrain band: at most {fmt(hi, c.unit)}" if lo == -math.inf else
+                f"retrain band: at least {fmt(lo, c.unit)}" if hi == math.inf else
+                f"retrain band {fmt(lo, c.unit)} to {fmt(hi, c.unit)}")
+        lines.append(f"{c.title}: {c.status}, {fmt(c.figure, c.unit)} ({band}; the untouched "
+                     f"original {fmt(c.control, c.unit)})")
+    if len(picked) > limit:
+        lines.append(f"and {len(picked) - limit} more {order[0]} check(s) in the detail")
+    return lines
+
+
+def _summary_section(result: AuditResult, payload: dict) -> str:
+    """Page one: the verdict per method with its reasons, what was audited, where the
+    baseline came from, and the sign-off block. Everything from the payload, so ``verify``
+    renders it again from the embedded report."""
+    repro = payload["reproducibility"]
+    parts = []
+    verdicts = getattr(result, "verdicts", None) or []
+    if not verdicts:
+        parts.append('<p class="verdict">No verdict: no method ran in this audit.</p>')
+    for v in verdicts:
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in _verdict_reasons(v))
+        parts.append(
+            f'<div class="verdict verdict-{html.escape(v.status.replace(" ", "-"))}">'
+            f"<b>{html.escape(v.method)}: {html.escape(v.headline)}</b><br>"
+            f"Why: {html.escape(v.reason or '-')}<ul>{reasons}</ul></div>")
+    for f in result.failures:
+        parts.append(f'<div class="verdict verdict-fail"><b>{html.escape(f.name)}: did not '
+                     f"run</b><br>{html.escape(f.message)}</div>")
+    k = result.ensembles[0].k if getattr(result, "ensembles", None) else 0
+    parts.append(f'<p class="muted">Each check is judged against {k} models retrained from '
+                 "scratch without the forget set (other seeds), with the untouched original as "
+                 "the do-nothing control: PASS needs a check with power to pass and none to "
+                 "fail. Figures, intervals and bands follow in the detail.</p>")
+    audited = (f"{result.dataset_name} · model {result.config.model} · forget "
+               f"{result.forget_description} ({result.n_forget} of {result.n_train} training "
+               f"samples) · seed {result.config.seed}")
+    base = repro.get("baseline")
+    if base is None or base.get("source") == "not recorded":
+        origin = ("not recorded: this report does not say whether it was trained here or "
+                  "uploaded")
+    elif base.get("source") == "uploaded":
+        origin = (f"uploaded by the user: {base.get('file') or 'a file'}, SHA-256 "
+                  f"{base.get('sha256') or 'unknown'}")
+    else:
+        origin = (f"trained here from scratch, architecture {base.get('arch')}, seed "
+                  f"{base.get('seed')}, recipe {json.dumps(base.get('recipe'))}")
+    weights = f"weights hash {base.get('model_hash')}" if base else ""
+    so = repro.get("signoff") or {}
+    blank = "_" * 28
+
+    def line(value: str) -> str:
+        return html.escape(value) if value else blank
+
+    rows = [["auditor", line(so.get("auditor", ""))], ["date", line(so.get("date", ""))],
+            ["run id", line(so.get("run_id", ""))], ["run by", line(so.get("run_by", ""))]]
+    signoff = ("<table class=\"signoff\">" + "".join(
+        f"<tr><th>{html.escape(a)}</th><td>{b}</td></tr>" for a, b in rows) + "</table>" +
+        f'<p class="sign">Auditor\'s signature: {blank}&nbsp;&nbsp; Date: {blank}</p>'
+        f'<p class="sign">Reviewed by: {blank}&nbsp;&nbsp; Signature: {blank}</p>')
+    return ("".join(parts) +
+            f"<h3>What was audited</h3><p>{html.escape(audited)}</p>"
+            f"<p><b>Baseline (the model before unlearning):</b> {html.escape(origin)}"
+            f"{'; ' + html.escape(weights) if weights else ''}.</p>"
+            "<h3>Sign-off</h3>" + signoff +
+            f'<p class="muted">Report content SHA-256 {html.escape(payload["content_sha256"])}: '
+            "<code>python -m unlearn_core verify</code> re-checks the report, its figures and "
+            "verdicts.</p>")
 
 
 def _attack_section(result: AuditResult) -> str:
@@ -382,6 +502,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
     repro = payload["reproducibility"]
     cfg = result.config
     sections = [
+        ("Summary", _summary_section(result, payload)),
         ("Summary verdict", _verdict_section(result)),
         ("Setup", _table(["item", "value"], [
             ["dataset", result.dataset_name], ["model", cfg.model], ["seed", cfg.seed],
@@ -408,9 +529,12 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
          "<code>python -m unlearn_core verify report.json</code>.</p>"),
     ]
-    nav = "".join(f'<a href="#s{i}">{html.escape(t)}</a>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<section id="s{i}"><h2>{html.escape(t)}</h2>{c}</section>'
-                   for i, (t, c) in enumerate(sections))
+    nav = "".join(f'<a href="#s{i}">{html.escape(t)}</a>' for i, (t, _) in enumerate(sections)
+                  if i)
+    # the summary fills page one of the PDF; the contents and the detail follow
+    body = "".join((f'<section id="s{i}" class="summary">' if i == 0 else
+                    f'<section id="s{i}">') + f"<h2>{html.escape(t)}</h2>{c}</section>" +
+                   (f"<nav>{nav}</nav>" if i == 0 else "") for i, (t, c) in enumerate(sections))
     return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta name="audit-report-sha256" content="{payload['content_sha256']}">
 <title>Unlearning audit: {html.escape(result.dataset_name)}, {html.escape(result.forget_description)}</title>
@@ -424,11 +548,22 @@ pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
 .thumbs{{display:flex;flex-wrap:wrap;gap:6px}} .thumbs figure{{margin:0;text-align:center;font-size:.7em}}
 .inv{{gap:14px}} .inv figure{{max-width:170px;font-size:.8em}}
 section{{break-inside:avoid-page}} img.chart{{max-width:100%;height:auto;display:block}}
-@media print{{.modebar-container{{display:none!important}}}}
+.verdict{{margin:.5em 0;padding:.4em .7em;border-left:5px solid #999;background:#f7f7f7}}
+.verdict ul{{margin:.2em 0 0 1.2em;padding:0}} .verdict-pass{{border-color:#15803d}}
+.verdict-fail{{border-color:#b91c1c}} .verdict-uncertain{{border-color:#b45309}}
+table.signoff th{{text-align:left;width:8em}} table.signoff td{{text-align:left;min-width:20em}}
+p.sign{{margin-top:1.6em}}
+@page{{size:A4;margin:12mm}}
+body{{font-variant-ligatures:none}}
+@media print{{.modebar-container{{display:none!important}} nav{{display:none}}
+body{{margin:0;max-width:none;font-size:12px}} h1{{margin-top:0}}
+section.summary{{break-after:page;break-inside:auto}} section.summary h2{{margin-top:.6em}}
+table{{font-size:.85em}} td,th{{padding:2px 4px}}
+pre{{white-space:pre-wrap;word-break:break-all}}}}
 </style>{"" if static else f"<script>{get_plotlyjs()}</script>"}</head><body>
 <h1>Unlearning audit</h1>
 <p class="muted">{html.escape(result.dataset_name)} · {html.escape(cfg.model)} · forget {html.escape(result.forget_description)} · seed {cfg.seed} · unlearn_core {html.escape(result.versions.get("unlearn_core", ""))}</p>
-<nav>{nav}</nav>{body}{embedded_json(payload)}</body></html>"""
+{body}{embedded_json(payload)}</body></html>"""
 
 
 def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromium") -> Path:
@@ -450,11 +585,15 @@ def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromiu
 
 
 def write_reports(result: AuditResult, out_dir: str | Path, run: Optional[AuditRun] = None,
-                  artifacts: Optional[list] = None, pdf: bool = True) -> dict[str, Path]:
-    """Write report.json, report.html and (when chromium is there) report.pdf."""
+                  artifacts: Optional[list] = None, pdf: bool = True,
+                  signoff: Optional[dict] = None,
+                  baseline: Optional[dict] = None) -> dict[str, Path]:
+    """Write report.json, report.html and (when chromium is there) report.pdf. ``signoff``:
+    ``signoff_record`` (by default: now, the current user, no run id or auditor named)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    payload = build_json_report(result, artifacts)
+    payload = build_json_report(result, artifacts, signoff=signoff or signoff_record(),
+                                baseline=baseline)
     paths = {"json": out / "report.json", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(payload, indent=1))
     paths["html"].write_text(render_html(result, run, payload), encoding="utf-8")
