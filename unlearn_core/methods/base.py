@@ -77,10 +77,10 @@ class UnlearningMethod:
             check_param(self.name, f, getattr(self, f.name))
 
     def epoch_samples(self, n: int, ctx: UnlearnContext) -> Optional[int]:
-        """Samples one epoch may visit under the method's ``budget`` hyperparameter: the
+        """Samples one epoch may visit under the opt-in ``budget`` hyperparameter: the
         method's ``epochs`` together cost at most ``budget`` times the retrain recipe
         (``recipe.epochs`` passes over ``n``). None when the cap does not bind (small data,
-        long recipes) or the method has no budget; then every epoch visits all ``n``."""
+        long recipes) or no budget is set; then every epoch visits all ``n``."""
         budget, epochs = getattr(self, "budget", 0.0), getattr(self, "epochs", 0)
         if not budget or budget <= 0 or not epochs:
             return None
@@ -94,6 +94,25 @@ class UnlearningMethod:
             log.append(f"budget {getattr(self, 'budget', 0):g} of the retrain recipe: each "
                        f"epoch visits {per_epoch} of {n} samples")
         return per_epoch
+
+    def retain_per_epoch(self, n_retain: int, n_forget: int, ctx: UnlearnContext,
+                         log: list[str]) -> Optional[int]:
+        """Retain samples one epoch visits, a fresh seeded subset each epoch (None: all).
+
+        By default the work follows the forget set, not the training set (issue 15):
+        ``retain_per_forget`` retain samples per forget sample, at least ``MIN_EPOCH_RETAIN``,
+        so a method's cost does not grow with the training set. ``retain_per_forget=0`` visits
+        every retain sample each epoch (the papers' epochs). The former cap, ``budget`` > 0 (a
+        share of the retrain recipe's cost), is still available and then takes precedence."""
+        if getattr(self, "budget", 0.0):
+            return self.budgeted_epoch(n_retain, ctx, log)
+        m = forget_scaled(getattr(self, "retain_per_forget", 0.0), n_forget)
+        if m is None or m >= n_retain:
+            return None
+        log.append(f"work from the forget set: each epoch visits {m} of {n_retain} retain "
+                   f"samples ({getattr(self, 'retain_per_forget', 0):g} per forget sample, at "
+                   f"least {MIN_EPOCH_RETAIN})")
+        return m
 
     def check_request(self, forget: Samples, retain: Samples, ctx: UnlearnContext) -> None:
         """Refuse a request this method cannot serve, with a reason the user can act on."""
@@ -147,6 +166,39 @@ class UnlearningMethod:
     def _unlearn(self, model: nn.Module, forget: Samples, retain: Samples,
                  ctx: UnlearnContext, log: list[str]) -> nn.Module:
         raise NotImplementedError
+
+
+MIN_EPOCH_RETAIN = 1024  # retain samples an epoch visits at least (16 batches of 64)
+RETAIN_PER_FORGET = 1.0  # default retain samples per forget sample and epoch
+
+
+def forget_scaled(per_forget: float, n_forget: int) -> Optional[int]:
+    """``per_forget`` retain samples per forget sample, at least ``MIN_EPOCH_RETAIN``; None
+    (no cap) when ``per_forget`` is 0. Independent of the training set's size."""
+    if not per_forget or per_forget <= 0:
+        return None
+    return max(MIN_EPOCH_RETAIN, math.ceil(per_forget * n_forget))
+
+
+BUDGET_HELP = ("opt-in cost cap as a share of the retrain recipe (the former default, 0.2): "
+               "each epoch visits a seeded subset so the epochs together cost at most this "
+               "share of retraining; it grows with the training set. 0 (default): the work is "
+               "set from the forget set (retain_per_forget)")
+RETAIN_PER_FORGET_HELP = (
+    "retain samples each epoch visits per forget sample (a fresh seeded subset, at least "
+    f"{MIN_EPOCH_RETAIN}, all when the retain set is smaller), so the cost follows the forget "
+    "set and not the training set. Papers: every retain sample each epoch, whose cost grows "
+    "with the training set; 0 = that")
+
+
+def budget_hparam():
+    """The opt-in ``budget`` field shared by the training-based methods (default 0: off)."""
+    return hparam(0.0, BUDGET_HELP, low=0, high=100)
+
+
+def retain_per_forget_hparam(default: float = RETAIN_PER_FORGET):
+    """The ``retain_per_forget`` field shared by the training-based methods."""
+    return hparam(default, RETAIN_PER_FORGET_HELP, low=0, high=10000)
 
 
 def hparam(default, help: str, low: float | None = None, high: float | None = None, *,

@@ -6,7 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..models.training import TrainConfig, train_epochs
-from .base import UnlearningMethod, hparam
+from .base import (
+    UnlearningMethod,
+    budget_hparam,
+    hparam,
+    retain_per_forget_hparam,
+)
 from .registry import register
 
 
@@ -20,13 +25,13 @@ class Finetune(UnlearningMethod):
     lr: float = hparam(5e-3, "learning rate, usually higher than the original training's",
                        low=0, high=10, low_open=True)
     batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
-    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
+    retain_per_forget: float = retain_per_forget_hparam()
+    budget: float = budget_hparam()
 
     def _unlearn(self, model, forget, retain, ctx, log):
         config = TrainConfig(epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
                              optimizer=ctx.train_config.optimizer)
         log.append(f"fine-tuned {self.epochs} epochs on {len(retain)} retain samples, lr {self.lr}")
-        per_epoch = self.budgeted_epoch(len(retain), ctx, log)
+        per_epoch = self.retain_per_epoch(len(retain), len(forget), ctx, log)
         return train_epochs(model, retain, config, ctx.seed, ctx.progress, self.name,
                             epoch_samples=per_epoch)

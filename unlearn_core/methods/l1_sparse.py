@@ -12,7 +12,13 @@ import torch.nn.functional as F
 from ..models.training import make_optimizer, to_tensors
 from ..progress import report
 from ._common import cycle_batches
-from .base import UnlearningMethod, hparam, rng_for
+from .base import (
+    UnlearningMethod,
+    budget_hparam,
+    hparam,
+    retain_per_forget_hparam,
+    rng_for,
+)
 from .registry import register
 
 
@@ -26,16 +32,13 @@ class L1Sparse(UnlearningMethod):
     lr: float = hparam(5e-3, "learning rate", low=0, high=10, low_open=True)
     gamma: float = hparam(5e-4, "initial l1 strength, decayed linearly to 0", low=0, high=10)
     batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
-    budget: float = hparam(0.15, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
+    retain_per_forget: float = retain_per_forget_hparam()
+    budget: float = budget_hparam()
 
     def _unlearn(self, model, forget, retain, ctx, log):
         X, y = to_tensors(retain)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
-        m = self.epoch_samples(len(y), ctx) or len(y)
-        if m < len(y):
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch takes "
-                       f"{m} of {len(y)} samples' worth of steps")
+        m = self.retain_per_epoch(len(y), len(forget), ctx, log) or len(y)
         steps_per_epoch = max(1, (m + self.batch_size - 1) // self.batch_size)
         total = self.epochs * steps_per_epoch
         batches = cycle_batches(len(y), self.batch_size, rng_for(ctx))

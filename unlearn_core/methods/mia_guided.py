@@ -17,7 +17,13 @@ from ..errors import MethodError
 from ..models.training import make_optimizer, to_tensors
 from ..progress import report
 from ._common import cycle_batches
-from .base import UnlearningMethod, hparam, rng_for
+from .base import (
+    UnlearningMethod,
+    budget_hparam,
+    hparam,
+    retain_per_forget_hparam,
+    rng_for,
+)
 from .registry import register
 
 
@@ -32,8 +38,8 @@ class MIAGuided(UnlearningMethod):
     weight: float = hparam(0.3, "weight of the membership-matching term", low=0, high=100)
     batch_size: int = hparam(64, "minibatch size (retain, forget and population alike)",
                              low=1, high=65536)
-    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
+    retain_per_forget: float = retain_per_forget_hparam()
+    budget: float = budget_hparam()
 
     def check_request(self, forget, retain, ctx) -> None:
         super().check_request(forget, retain, ctx)
@@ -54,10 +60,7 @@ class MIAGuided(UnlearningMethod):
         fb = cycle_batches(len(yf), self.batch_size, rng)
         pb = cycle_batches(len(yp), self.batch_size, rng)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
-        m = self.epoch_samples(len(yr), ctx) or len(yr)
-        if m < len(yr):
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch takes "
-                       f"{m} of {len(yr)} samples' worth of steps")
+        m = self.retain_per_epoch(len(yr), len(yf), ctx, log) or len(yr)
         steps = max(1, (m + self.batch_size - 1) // self.batch_size)
         for epoch in range(self.epochs):
             model.train()

@@ -11,7 +11,13 @@ import torch.nn.functional as F
 
 from ..models.training import epoch_batches, make_optimizer, to_tensors
 from ..progress import report
-from .base import UnlearningMethod, hparam, rng_for
+from .base import (
+    UnlearningMethod,
+    budget_hparam,
+    hparam,
+    retain_per_forget_hparam,
+    rng_for,
+)
 from .registry import register
 
 
@@ -27,8 +33,8 @@ class NegGradPlus(UnlearningMethod):
                          low=0, high=1)
     batch_size: int = hparam(64, "minibatch size (retain and forget batches alike)",
                              low=1, high=65536)
-    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
+    retain_per_forget: float = retain_per_forget_hparam()
+    budget: float = budget_hparam()
     max_grad_norm: float = hparam(5.0, "gradient clipping", low=0, high=1e6, low_open=True)
     forget_loss_cap: float = hparam(5.0, "stop ascending a forget batch whose loss exceeds this",
                                     low=0, high=1e6, low_open=True)
@@ -40,7 +46,7 @@ class NegGradPlus(UnlearningMethod):
         rng = rng_for(ctx)
         forget_order = rng.permutation(len(yf))
         cursor = 0
-        per_epoch = self.budgeted_epoch(len(yr), ctx, log)
+        per_epoch = self.retain_per_epoch(len(yr), len(yf), ctx, log)
         for epoch in range(self.epochs):
             model.train()
             for idx in epoch_batches(len(yr), self.batch_size, rng, per_epoch):

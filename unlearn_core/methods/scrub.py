@@ -13,7 +13,13 @@ import torch.nn.functional as F
 from ..models.training import epoch_batches, make_optimizer, to_tensors
 from ..progress import report
 from ._common import kl_to_teacher
-from .base import UnlearningMethod, hparam, rng_for
+from .base import (
+    UnlearningMethod,
+    budget_hparam,
+    hparam,
+    retain_per_forget_hparam,
+    rng_for,
+)
 from .registry import register
 
 
@@ -34,8 +40,8 @@ class Scrub(UnlearningMethod):
                                      "implementation does not have; 1 here, not re-tuned",
                                 low=0, high=100, low_open=True)
     batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
-    budget: float = hparam(0.2, "cost cap as a share of the retrain recipe: on large data each "
-                                "epoch visits a seeded subset; 0 = no cap", low=0, high=100)
+    retain_per_forget: float = retain_per_forget_hparam()
+    budget: float = budget_hparam()
 
     def _unlearn(self, model, forget, retain, ctx, log):
         teacher = copy.deepcopy(model).eval()
@@ -43,13 +49,12 @@ class Scrub(UnlearningMethod):
         Xf, _ = to_tensors(forget)
         opt = make_optimizer(model.parameters(), ctx.train_config.optimizer, self.lr)
         rng = rng_for(ctx, salt=3)
-        per_epoch = self.epoch_samples(len(yr), ctx)
-        # the max-steps shrink with the min-steps: the paper's balance of the two is kept
-        per_epoch_f = None
-        if per_epoch is not None:
+        per_epoch = self.retain_per_epoch(len(yr), len(Xf), ctx, log)
+        per_epoch_f = None  # by default every max-epoch visits the whole forget set
+        if self.budget and per_epoch is not None:
+            # under the opt-in budget the max-steps shrink with the min-steps (the balance kept)
             per_epoch_f = max(1, round(len(Xf) * per_epoch / len(yr)))
-            log.append(f"budget {self.budget:g} of the retrain recipe: each epoch visits "
-                       f"{per_epoch} of {len(yr)} retain and {per_epoch_f} of {len(Xf)} forget "
+            log.append(f"budget: each max-epoch visits {per_epoch_f} of {len(Xf)} forget "
                        "samples")
         for epoch in range(self.epochs):
             model.train()

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..data.dataset import Samples
-from ._common import diagonal_fisher
+from ._common import FISHER_SAMPLES, diagonal_fisher
 from .base import UnlearningMethod, hparam
 from .registry import register
 
@@ -29,8 +30,7 @@ class SSD(UnlearningMethod):
                         low=0, high=100)
 
     def _unlearn(self, model, forget, retain, ctx, log):
-        full = Samples.concat([forget, retain])
-        i_d = diagonal_fisher(model, full, seed=ctx.seed)
+        i_d = diagonal_fisher(model, _training_sample(forget, retain, ctx.seed), seed=ctx.seed)
         i_f = diagonal_fisher(model, forget, seed=ctx.seed)
         touched = total = 0
         with torch.no_grad():
@@ -42,3 +42,15 @@ class SSD(UnlearningMethod):
                 total += p.numel()
         log.append(f"dampened {touched} of {total} parameters ({100 * touched / total:.2f}%)")
         return model
+
+
+def _training_sample(forget: Samples, retain: Samples, seed: int) -> Samples:
+    """The training data (forget then retain), or the seeded sample of ``FISHER_SAMPLES`` of it
+    that ``diagonal_fisher`` would draw, taken without concatenating the whole retain set (a
+    copy that would make the cost grow with the training set)."""
+    n = len(forget) + len(retain)
+    if n <= FISHER_SAMPLES:
+        return Samples.concat([forget, retain])
+    idx = np.sort(np.random.default_rng(seed).choice(n, FISHER_SAMPLES, replace=False))
+    return Samples.concat([forget.take(idx[idx < len(forget)]),
+                           retain.take(idx[idx >= len(forget)] - len(forget))])

@@ -12,7 +12,14 @@ import torch.nn.functional as F
 
 from ..models.training import make_optimizer, minibatches, to_tensors
 from ..progress import report
-from .base import UnlearningMethod, hparam, rng_for
+from ._common import retain_subset_size
+from .base import (
+    MIN_EPOCH_RETAIN,
+    UnlearningMethod,
+    hparam,
+    retain_per_forget_hparam,
+    rng_for,
+)
 from .registry import register
 
 
@@ -49,7 +56,11 @@ class UNSIR(UnlearningMethod):
     repair_lr: float = hparam(1e-3, "learning rate of the repair epochs",
                               low=0, high=10, low_open=True)
     repair_epochs: int = hparam(5, "repair epochs on the retain subset", low=0, high=1000)
-    retain_share: float = hparam(0.5, "share of the retain set used", low=0, high=1, low_open=True)
+    retain_share: float = hparam(0.0, "share of the retain set used for impair and repair "
+                                      "(the former default 0.5, which grows with the training "
+                                      "set); 0 (default): a subset sized from the forget set "
+                                      "(retain_per_forget)", low=0, high=1)
+    retain_per_forget: float = retain_per_forget_hparam()
     batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
 
     def _unlearn(self, model, forget, retain, ctx, log):
@@ -61,7 +72,8 @@ class UNSIR(UnlearningMethod):
             noises.append(error_maximising_noise(model, shape, c, self.noise_per_class,
                                                  self.noise_steps, self.lam, gen))
             labels.append(torch.full((self.noise_per_class,), c, dtype=torch.long))
-        n_r = max(1, int(self.retain_share * len(retain)))
+        n_r = retain_subset_size(self.retain_share, self.retain_per_forget, len(forget),
+                                 len(retain), MIN_EPOCH_RETAIN)
         sub = retain.take(np.sort(rng.choice(len(retain), n_r, replace=False)))
         Xr, yr = to_tensors(sub)
         X, y = torch.cat([*noises, Xr]), torch.cat([*labels, yr])
