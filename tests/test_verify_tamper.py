@@ -244,6 +244,131 @@ def test_flipped_verdict_fails_with_any_hash(signed, tmp_path, capsys):
     assert "note: the report is unsigned" in out
 
 
+# --- per-sample evidence: an edited figure caught without a signature ------------------------
+
+
+def _recorded(payload: dict) -> tuple[float, float]:
+    """finetune's recorded forget accuracy, as a model figure and as a check measurement."""
+    e = next(e for e in payload["result"]["methods"] if e["name"] == "finetune")
+    m = next(m for m in payload["result"]["measurements"]
+             if m["model"] == "finetune" and m["check"] == "forget_accuracy")
+    return e["accuracy"]["forget"], m["figure"]
+
+
+@pytest.mark.parametrize("delta", [0.005, 0.015])
+def test_unsigned_rehashed_figure_edited_by_under_two_points_fails(signed, tmp_path, capsys,
+                                                                  delta):
+    """Half a point and one and a half points (under the 2-point re-run tolerance, under one
+    sample of 43), the content hash recomputed, no signature: the per-sample evidence the
+    report records gives the true figure exactly, so `verify --no-rerun` names the edit."""
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    acc, fig = _recorded(payload)
+    _edit_figure(payload, delta)
+    forged = tmp_path / "report.json"
+    forged.write_text(json.dumps(payload))
+    code, out, err = _verify(capsys, str(forged), "--no-rerun")
+    assert code == 1
+    assert "report content was edited" not in err  # the hash itself was fixed
+    assert f"finetune: forget accuracy recorded {acc + delta:.4f}, its per-sample evidence " \
+           f"gives {acc:.4f}" in err
+    assert f"finetune: check forget_accuracy recorded {fig + delta:.4f}, its per-sample " \
+           f"evidence gives {fig:.4f}" in err
+    assert "note: the report is unsigned" in out
+
+
+def test_unsigned_figure_edited_alone_in_one_place_fails(signed, tmp_path, capsys):
+    """Any single figure (here the retrain's test accuracy of class 0, nowhere else judged)."""
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    per_class = payload["result"]["retrain"]["accuracy"]["per_class_test"]
+    was = per_class[0]
+    per_class[0] = was - 0.001
+    payload["content_sha256"] = content_hash(payload)
+    forged = tmp_path / "report.json"
+    forged.write_text(json.dumps(payload))
+    code, _, err = _verify(capsys, str(forged), "--no-rerun")
+    assert code == 1
+    assert f"retrain: test accuracy of class 0 recorded {was - 0.001:.4f}, its per-sample " \
+           f"evidence gives {was:.4f}" in err
+
+
+def test_untouched_report_follows_from_its_evidence(signed, capsys):
+    code, out, err = _verify(capsys, str(signed[0] / "report.json"), "--no-rerun")
+    assert code == 0, err
+    assert "ok: every figure (" in out
+    assert "follows exactly from the per-sample evidence the report records" in out
+    assert "no per-sample evidence" not in out
+
+
+def test_evidence_removed_with_the_figure_edited_fails(signed, tmp_path, capsys):
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    ev = payload["result"]["evidence"]
+    ev["models"] = [m for m in ev["models"] if m["model"] != "finetune"]
+    ev["measurements"] = [m for m in ev["measurements"] if m["model"] != "finetune"]
+    _edit_figure(payload)
+    forged = tmp_path / "report.json"
+    forged.write_text(json.dumps(payload))
+    code, _, err = _verify(capsys, str(forged), "--no-rerun")
+    assert code == 1
+    assert "finetune: its figures have no per-sample evidence in the report (removed?)" in err
+    assert "finetune: check forget_accuracy has no per-sample evidence in the report" in err
+
+
+def _flip_bits(packed: str, k: int) -> str:
+    from unlearn_core.evidence import pack_bits, unpack_bits
+
+    flags = unpack_bits(packed)
+    flags[:k] = ~flags[:k]
+    return pack_bits(flags)
+
+
+def test_figure_and_evidence_forged_together_fail_on_the_stored_weights(signed, tmp_path,
+                                                                        capsys):
+    """A forger who edits the evidence too (3 forget samples of finetune turned, the figures
+    made to follow, re-hashed): consistent on paper, but the stored weights, evaluated again
+    on the data, give the true figure, held to one sample's worth (not the 2-point re-train
+    tolerance)."""
+    from unlearn_core.audit import AuditResult
+    from unlearn_core.evidence import measurement_figure, model_figures, unpack_bits
+
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    acc, fig = _recorded(payload)
+    res = payload["result"]
+    mev = next(m for m in res["evidence"]["models"] if m["model"] == "finetune")
+    mev["forget_correct"] = _flip_bits(mev["forget_correct"], 3)
+    xev = next(m for m in res["evidence"]["measurements"]
+               if m["model"] == "finetune" and m["check"] == "forget_accuracy")
+    xev["bits"] = _flip_bits(xev["bits"], 3)
+    ev = AuditResult.from_dict(res).evidence
+    new_acc = model_figures(ev.model("finetune"), ev.test_labels, res["forget_classes"],
+                            len(res["class_names"]))["forget accuracy"]
+    new_fig = measurement_figure(ev.measurement("forget_accuracy", "finetune"))
+    assert abs(new_acc - acc) > 0.05 and len(unpack_bits(xev["bits"])) == res["n_forget"]
+    _edit_figure(payload, 0.0)  # rehash only, then set the figures the forged evidence gives
+    next(e for e in res["methods"] if e["name"] == "finetune")["accuracy"]["forget"] = new_acc
+    for m in res["measurements"]:
+        if m["model"] == "finetune" and m["check"] == "forget_accuracy":
+            m["figure"] = new_fig
+    for v in res["verdicts"]:
+        for c in v["checks"]:
+            if c["check"] == "forget_accuracy":
+                c["figure"] = new_fig
+    payload["content_sha256"] = content_hash(payload)
+    forged = tmp_path / "report.json"
+    forged.write_text(json.dumps(payload))
+    code, out, err = _verify(capsys, str(forged), "--no-rerun")
+    assert "finetune: forget accuracy recorded" not in err  # consistent on paper
+    code, out, err = _verify(capsys, str(forged))
+    assert code == 1
+    assert f"finetune: forget accuracy recorded {new_acc:.4f}, its stored weights give " \
+           f"{acc:.4f} (tolerance one sample, {1 / res['n_forget'] + 1e-9:.3g})" in err
+    assert f"finetune: check forget_accuracy recorded {new_fig:.4f}, its stored weights give " \
+           f"{fig:.4f}" in err
+
+
 def test_sign_refuses_an_edited_report(signed, tmp_path, capsys):
     payload = json.loads((signed[0] / "report.json").read_text())
     payload["result"]["methods"][0]["accuracy"]["forget"] = 0.0
@@ -296,6 +421,9 @@ def test_bundle_verifies_in_a_fresh_folder_without_the_original_files(uploaded, 
                in out
         assert "ok: artifact finetune.safetensors unchanged" in out
         assert "ok: finetune: model bit-identical" in out
+        assert "follows exactly from the per-sample evidence the report records" in out
+        assert "ok: stored weights of 5 models evaluated again on the data: 5 models' figures " \
+               "and 40 check figures within one sample's worth" in out
         assert "verified: the report is intact" in out
         assert sorted(os.listdir(elsewhere)) == ["report.zip"]  # unpacked in a temporary folder
     finally:

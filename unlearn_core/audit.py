@@ -25,6 +25,8 @@ from .checks import CHECKS, CheckContext, Measurement, available_checks, default
 from .checks.judge import CheckResult, CheckSpec
 from .data import Dataset, Samples, Splits
 from .errors import ConfigError, UnlearnError
+from .evidence import EvidenceSet
+from .evidence import collect as collect_evidence
 from .forget import resolve_forget
 from .methods import UnlearnContext, make_method
 from .metrics import (
@@ -150,6 +152,7 @@ class AuditResult:
     skipped_checks: dict[str, str] = field(default_factory=dict)  # check -> why not run
     n_method_pool: int = 0  # unseen samples methods may use, disjoint from the audit's
     warnings: list[str] = field(default_factory=list)
+    evidence: Optional[EvidenceSet] = None  # per-sample evidence of the figures
 
     def evaluations(self) -> list[ModelEvaluation]:
         """Baseline, retrain, then each method, in the order a table shows them."""
@@ -487,6 +490,7 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         measurements=measurements, extra_results=extra, skipped_checks=skipped,
     )
     run = AuditRun(result, data, models, ctx)
+    result.evidence = collect_evidence(result, models, data, check_ctx)
     # optional stages: attacks, verification scenarios, KLOM
     if config.attacks:
         from .attacks.stage import run_attacks

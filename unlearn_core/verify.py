@@ -1,9 +1,16 @@
 """Re-check an audit report: is it untouched, are its artifacts the recorded files, and does
 re-running the recorded config reproduce its fingerprints and figures?
 
-Tolerances (stated in every verdict): accuracies within 2 points, attack AUCs and MIA-efficacy
-within 0.05. Fingerprints of data, splits and forget set must match exactly. On the same machine
-and library versions, model hashes match bit for bit; that is reported, not required.
+Every figure is first recomputed exactly from the per-sample evidence the report records
+(``evidence.py``): a figure edited alone, even by half a point with the content hash recomputed
+and no signature, is a difference. Re-running then has two parts. The stored weights (the
+report's artifacts, or a bundle's) are evaluated again on the data: inference on identical
+weights is deterministic up to float noise, so those figures must agree within one sample's
+worth (``REEVAL_FLOAT_TOL`` for continuous ones). Only the re-trained models (a fresh audit of
+the recorded config) keep the loose tolerances: accuracies within 2 points, attack AUCs and
+MIA-efficacy within 0.05. Fingerprints of data, splits and forget set must match exactly. On the
+same machine and library versions, model hashes match bit for bit; that is reported, not
+required.
 
 A report is a ``report.json``, a ``report.html`` (which embeds the JSON: its visible text must be
 what that JSON renders to) or a bundle ``report.zip`` (``bundle.py``: the report, its data file
@@ -22,6 +29,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
+
 from .audit import AuditConfig, AuditResult, run_audit
 from .errors import ConfigError
 from .progress import ProgressFn
@@ -32,6 +41,7 @@ from .verdict import judge_result
 
 ACC_TOL = 0.02
 SCORE_TOL = 0.05
+REEVAL_FLOAT_TOL = 1e-4  # relative, for continuous figures of re-evaluated stored weights
 
 
 @dataclass
@@ -152,6 +162,204 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
                                        f"{n.figure:.4g}")
     if old.verdicts and not out.differences:
         out.notes.append("the recorded verdicts follow from the recorded figures")
+
+
+def _fmt(v: float) -> str:
+    return "NaN" if v is None or math.isnan(v) else f"{v:.4f}"
+
+
+def check_evidence(old: AuditResult, out: VerifyResult) -> None:
+    """Every figure of every model and every per-sample check measurement recomputed exactly
+    from the per-sample evidence the report records: an edited figure (its hash recomputed, no
+    signature) differs from what its own evidence gives."""
+    from .evidence import (
+        STATS,
+        measurement_figure,
+        model_figures,
+        recorded_model_figures,
+        same,
+        unpack_bits,
+    )
+    from .metrics.mia import auc
+
+    ev = old.evidence
+    if ev is None:
+        out.warnings.append("the report records no per-sample evidence (an earlier release): "
+                            "its figures are checked only by a re-run")
+        return
+    before, checked = len(out.differences), 0
+    n_classes = len(old.class_names)
+    sizes = {"forget": old.n_forget, "retain": old.n_retain, "test": old.n_test}
+    seen: set[str] = set()
+    for e in [*old.evaluations(), *old.references, *old.controls]:
+        if e.name in seen:
+            continue
+        seen.add(e.name)
+        mev = ev.model(e.name)
+        if mev is None:
+            if not any(u.startswith(f"{e.name}: ") for u in ev.uncovered):
+                out.differences.append(f"{e.name}: its figures have no per-sample evidence in "
+                                       "the report (removed?)")
+            continue
+        try:
+            for part, n in sizes.items():
+                flags = unpack_bits(getattr(mev, f"{part}_correct"))
+                if flags is not None and len(flags) != n:
+                    raise ValueError(f"{len(flags)} {part} outcomes for {n} {part} samples")
+            got = model_figures(mev, ev.test_labels, old.forget_classes, n_classes)
+        except ValueError as err:
+            out.differences.append(f"{e.name}: its per-sample evidence cannot be read ({err})")
+            continue
+        recorded = recorded_model_figures(e, n_classes)
+        got["MIA AUC forget vs unseen"] = auc(np.asarray(e.mia.forget_scores),
+                                              np.asarray(e.mia.test_scores))
+        recorded["MIA AUC forget vs unseen"] = e.mia.auc_forget_vs_test
+        for label, value in got.items():
+            checked += 1
+            if not same(value, recorded[label]):
+                source = "scores give" if label.startswith("MIA AUC") else "evidence gives"
+                out.differences.append(f"{e.name}: {label} recorded {_fmt(recorded[label])}, "
+                                       f"its per-sample {source} {_fmt(value)}")
+    for m in old.measurements:
+        if m.check not in STATS:
+            continue
+        mev = ev.measurement(m.check, m.model)
+        if mev is None:
+            if f"{m.model}: check {m.check}" not in ev.uncovered:
+                out.differences.append(f"{m.model}: check {m.check} has no per-sample evidence "
+                                       "in the report (removed?)")
+            continue
+        try:
+            got = measurement_figure(mev) if mev.stat == STATS[m.check] else None
+        except ValueError as err:
+            out.differences.append(f"{m.model}: the evidence of check {m.check} cannot be read "
+                                   f"({err})")
+            continue
+        checked += 1
+        if got is None or not same(got, m.figure):
+            out.differences.append(f"{m.model}: check {m.check} recorded {_fmt(m.figure)}, its "
+                                   f"per-sample evidence gives {_fmt(got)}")
+    if ev.uncovered:
+        out.warnings.append("no per-sample evidence (not reproduced exactly when recorded): "
+                            + ", ".join(ev.uncovered))
+    if len(out.differences) == before:
+        out.notes.append(f"every figure ({checked}) follows exactly from the per-sample evidence "
+                         "the report records")
+
+
+def _stored_models(payload: dict, out: VerifyResult, artifacts: dict[str, Path],
+                   base: Optional[Path]) -> dict:
+    """The stored models (weights + spec artifacts, unchanged since the audit) by label."""
+    from .models import load_model
+
+    arts = {a["name"]: a for a in payload["reproducibility"].get("artifacts", [])}
+    models = {}
+    for name, art in arts.items():
+        if not name.endswith(".safetensors") or name[:-len(".safetensors")] + ".json" not in arts:
+            continue
+        label = name[:-len(".safetensors")]
+        weights = _artifact_path(art, artifacts, base)
+        spec = _artifact_path(arts[label + ".json"], artifacts, base)
+        if not (weights.is_file() and spec.is_file()) or sha256_file(weights) != art["sha256"] \
+                or sha256_file(spec) != arts[label + ".json"]["sha256"]:
+            continue  # already a difference of check_integrity
+        try:
+            models[label] = load_model(weights, spec)
+        except Exception as err:  # a stored model this code cannot load is itself a finding
+            out.differences.append(f"stored weights of {label} cannot be loaded ({err})")
+    return models
+
+
+def reevaluate(payload: dict, old: AuditResult, out: VerifyResult, data: Optional[Path],
+               artifacts: Optional[dict[str, Path]] = None, base: Optional[Path] = None) -> None:
+    """The stored weights evaluated again on the data, without training: each figure of each
+    stored model within one sample's worth of the recorded one (a share over n samples: 1/n;
+    an AUC: 1/n forget samples; continuous figures: ``REEVAL_FLOAT_TOL`` relative)."""
+    from .audit import load_data
+    from .audit_data import AuditData
+    from .evidence import (
+        collect,
+        measurement_figure,
+        model_figures,
+        recorded_model_figures,
+        unpack_bits,
+    )
+    from .forget import resolve_forget
+    from .metrics.mia import auc, membership_score
+    from .models import model_hash
+    from .models.training import predict_log_proba
+
+    models = _stored_models(payload, out, artifacts or {}, base)
+    if not models:
+        out.notes.append("no stored weights to evaluate again: the figures are compared with "
+                         "re-trained models only")
+        return
+    config = from_jsonable(AuditConfig, payload["reproducibility"]["config"])
+    if data is not None:
+        config.dataset = str(data)
+    dataset, splits = load_data(config)
+    forget_set = resolve_forget(dataset, splits, config.forget, config.seed)
+    for name, now in (("dataset_fingerprint", dataset.fingerprint()),
+                      ("splits_fingerprint", splits.fingerprint()),
+                      ("forget_fingerprint", forget_set.fingerprint())):
+        if getattr(old, name) != now:
+            out.differences.append(f"re-evaluation: {name.replace('_', ' ')} differs: the data "
+                                   "or split is not the one audited")
+            return
+    audit_data = AuditData(dataset, splits, forget_set)
+    fresh = collect(old, models, audit_data, keep_exact=False)
+    n_classes = len(old.class_names)
+    forget, test = audit_data.forget, audit_data.test
+    same_class = np.isin(test.y, old.forget_classes) if old.forget_classes else \
+        np.ones(len(test), bool)
+    before = len(out.differences)
+    evals = {e.name: e for e in [*old.evaluations(), *old.references, *old.controls]}
+    for mev in fresh.models:
+        e = evals[mev.model]
+        got = model_figures(mev, fresh.test_labels, old.forget_classes, n_classes)
+        recorded = recorded_model_figures(e, n_classes)
+        sizes = {"forget accuracy": len(forget), "retain accuracy": old.n_retain,
+                 "test accuracy": len(test), "MIA-efficacy": len(forget),
+                 "test accuracy, other classes": int((~np.isin(test.y, old.forget_classes))
+                                                     .sum()),
+                 "test accuracy, forgotten classes": int(np.isin(test.y, old.forget_classes)
+                                                         .sum())}
+        sizes.update({f"test accuracy of class {c}": int((test.y == c).sum())
+                      for c in range(n_classes)})
+        model = models[mev.model]
+        lp = predict_log_proba(model, forget.X), predict_log_proba(model, test.X)
+        got["MIA AUC forget vs unseen"] = auc(
+            membership_score(lp[0], forget.y, old.config.mia_score),
+            membership_score(lp[1], test.y, old.config.mia_score)[same_class])
+        recorded["MIA AUC forget vs unseen"] = e.mia.auc_forget_vs_test
+        sizes["MIA AUC forget vs unseen"] = len(forget)
+        for label, value in got.items():
+            tol = 1.0 / max(sizes.get(label, 1), 1) + 1e-9
+            if not _close(value, recorded[label], tol):
+                out.differences.append(f"{e.name}: {label} recorded {_fmt(recorded[label])}, "
+                                       f"its stored weights give {_fmt(value)} (tolerance one "
+                                       f"sample, {tol:.3g})")
+        if model_hash(model) != e.model_hash:
+            out.differences.append(f"{e.name}: the stored weights are not the model audited "
+                                   "(model hash differs)")
+    recorded_m = {(m.check, m.model): m for m in old.measurements}
+    for mev in fresh.measurements:
+        m = recorded_m[(mev.check, mev.model)]
+        value = measurement_figure(mev)
+        if mev.stat == "share":
+            flags = unpack_bits(mev.bits)
+            tol = 1.0 / max(len(flags) if flags is not None else 1, 1) + 1e-9
+        elif mev.stat == "weighted_auc":
+            tol = 1.0 / max(mev.n_pos, 1) + 1e-9
+        else:
+            tol = REEVAL_FLOAT_TOL * max(1.0, abs(m.figure)) if not math.isnan(m.figure) else 0
+        if not _close(value, m.figure, tol):
+            out.differences.append(f"{m.model}: check {m.check} recorded {_fmt(m.figure)}, its "
+                                   f"stored weights give {_fmt(value)} (tolerance {tol:.3g})")
+    if len(out.differences) == before:
+        out.notes.append(f"stored weights of {len(fresh.models)} models evaluated again on the "
+                         f"data: {len(fresh.models)} models' figures and "
+                         f"{len(fresh.measurements)} check figures within one sample's worth")
 
 
 def compare_measurements(old: AuditResult, new: AuditResult, out: VerifyResult) -> None:
@@ -463,13 +671,16 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
     except (KeyError, TypeError, ValueError) as err:
         out.differences.append(f"the result block cannot be read: {err}")
         return out
+    check_evidence(old, out)
     rejudge(old, out)
     if rerun:
         if any(d.startswith("data:") for d in out.differences):
             out.differences.append("not re-run: the audited data file is not here")
         else:
+            reevaluate(payload, old, out, data_path, artifacts, base)
             _rerun(payload, old, out, data_path, progress)
     return out
+
 
 
 def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,

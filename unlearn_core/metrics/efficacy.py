@@ -34,8 +34,17 @@ def output_feature(probs: np.ndarray, y: np.ndarray, kind: str = "entropy") -> n
 def mia_efficacy(model, forget: Samples, retain: Samples, test: Samples,
                  feature: str = "entropy", seed: int = 0, max_fit: int = 2000) -> float:
     """Share of forget samples an SVC (fit on balanced retain vs test) predicts as non-members."""
+    calls = nonmember_calls(model, forget, retain, test, feature, seed, max_fit)
+    return float("nan") if calls is None else float(calls.mean())
+
+
+def nonmember_calls(model, forget: Samples, retain: Samples, test: Samples,
+                    feature: str = "entropy", seed: int = 0,
+                    max_fit: int = 2000) -> "np.ndarray | None":
+    """Per forget sample, whether the SVC calls it a non-member (the per-sample evidence of
+    ``mia_efficacy``); None when a split is empty."""
     if len(forget) == 0 or len(retain) == 0 or len(test) == 0:
-        return float("nan")
+        return None
     rng = np.random.default_rng(seed)
     n = min(len(retain), len(test), max_fit)
     mem = retain.take(np.sort(rng.choice(len(retain), n, replace=False)))
@@ -47,4 +56,4 @@ def mia_efficacy(model, forget: Samples, retain: Samples, test: Samples,
     X = np.vstack([feat(mem), feat(non)])
     y = np.r_[np.ones(n), np.zeros(n)]
     svc = SVC(C=3, gamma="auto", kernel="rbf").fit(X, y)
-    return float((svc.predict(feat(forget)) == 0).mean())
+    return svc.predict(feat(forget)) == 0
