@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.contrast_view import show_contrast
 from pages.inversion_view import show_inversion
 from pages.relevance_view import show_relevance
 from pages.shared import image_of, need_setup, point_id, show_error, workspace
@@ -66,6 +67,9 @@ st.dataframe(table, hide_index=True, width="stretch",
 st.caption(f"Forget set: {res.forget_description} ({res.n_forget} samples). Good unlearning "
            "looks like the **retrain** row, not like the original.")
 
+# --- contrast view: two models beside retrain, cohorts (the Unlearning Comparator) ----------
+cohort_res, cohort = show_contrast(run, colors)  # the forget-sample charts below show the cohort
+
 # --- accuracy and membership charts (shared with the report) -------------------------------
 st.subheader("Accuracy before / after / retrain")
 st.plotly_chart(charts.accuracy_bars(res), key="audit_acc")
@@ -75,13 +79,15 @@ st.subheader("Per-class test accuracy")
 st.plotly_chart(charts.per_class_bars(res), key="audit_perclass")
 st.caption("A forgotten class should drop to the retrain level; the others should not move.")
 st.subheader("Membership inference")
+if cohort.name != "everything":
+    st.caption(f"Forget samples of the cohort **{cohort.name}** ({cohort_res.n_forget} samples).")
 c1, c2 = st.columns(2)
 with c1:
-    st.plotly_chart(charts.mia_histogram(res), key="audit_hist")
+    st.plotly_chart(charts.mia_histogram(cohort_res), key="audit_hist")
     st.caption("Forget-set scores of each model. Good: the method's distribution sits on the "
                "retrain one, which is what never-seen data looks like.")
 with c2:
-    st.plotly_chart(charts.mia_roc(res), key="audit_roc")
+    st.plotly_chart(charts.mia_roc(cohort_res), key="audit_roc")
     st.caption("Attack telling forget samples from unseen ones, on log-log axes (the low "
                "false-positive corner is what counts). Good: the curve close to the retrain "
                "curve (AUC near the retrain AUC).")
@@ -101,8 +107,8 @@ st.subheader("Per-sample score shifts")
 target = st.selectbox("Model", [e.name for e in evals if e.role != "baseline"],
                       key="audit_shift_model")
 ev = next(e for e in evals if e.name == target)
-ids = res.forget_ids
-sc = charts.score_shift(res, target)
+ids = cohort_res.forget_ids
+sc = charts.score_shift(cohort_res, target)
 pick = st.plotly_chart(sc, on_select="rerun", selection_mode=("points",), key="audit_shift")
 st.caption("Each forget sample's loss before and after, on log axes: above the diagonal it "
            "looks less like a member after unlearning. Click a sample to open it.")
