@@ -2,23 +2,22 @@
 verdict can judge a method against the spread that retraining itself shows (and not against one
 retrain and a hand-set constant). Exact methods get their own counterpart ensemble (SISA against
 SISA trained without the samples). Ensembles are cached by fingerprint of data, forget set,
-recipe, architecture and seeds: in memory, and on disk for registry models (safetensors)."""
+recipe, architecture and seeds: in memory, and on disk for registry models (safetensors, in the
+run store's artifact area or ``$UNLEARN_CACHE_DIR``: ``ensemble_cache``)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Optional
 
 from torch import nn
 
 from .audit_data import AuditData
-from .data.builtin import default_cache_dir
-from .ensemble import train_models
-from .models import ModelSpec, TrainConfig, load_model, save_model
+from .ensemble import THREADS_PER_MODEL, train_models
+from .ensemble_cache import EnsembleCache, default_cache
+from .ensemble_cache import fingerprint as cache_fingerprint
+from .models import ModelSpec, TrainConfig
 from .progress import ProgressFn, report
 
 DEFAULT_REFERENCE_SEEDS = 6  # keeps the default flow interactive; more narrows the bands
@@ -52,52 +51,38 @@ def reference_seeds(seed: int, k: int) -> list[int]:
 
 def fingerprint(data: AuditData, spec: ModelSpec, recipe: TrainConfig, seeds: list[int],
                 method: Optional[tuple[str, dict]] = None) -> str:
-    """SHA-256 of everything that determines the ensemble."""
-    parts = {"data": data.dataset.fingerprint(), "retain": data.forget_set.fingerprint(),
+    """SHA-256 of everything that determines the ensemble: data, split, forget set, recipe,
+    architecture, seeds (and the exact method whose from-scratch training it is)."""
+    parts = {"data": data.dataset.fingerprint(), "split": data.splits.fingerprint(),
+             "retain": data.forget_set.fingerprint(),
              "retain_n": int(len(data.forget_set.retain)), "spec": spec.to_json(),
              "recipe": asdict(recipe), "seeds": list(seeds),
+             "threads": THREADS_PER_MODEL,
              "method": [method[0], sorted(method[1].items())] if method else None}
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+    return cache_fingerprint(parts)
 
 
-def _disk_dir(fp: str) -> Path:
-    return default_cache_dir() / "references" / fp[:32]
-
-
-def _load_disk(fp: str, spec: ModelSpec, k: int) -> Optional[list[nn.Module]]:
-    folder = _disk_dir(fp)
-    paths = [folder / f"model_{i}" for i in range(k)]
-    if not all(p.with_suffix(".safetensors").exists() for p in paths):
-        return None
-    try:
-        return [load_model(p.with_suffix(".safetensors"), spec).eval() for p in paths]
-    except Exception:  # a damaged cache entry is retrained, never trusted
-        return None
-
-
-def _save_disk(fp: str, models: list[nn.Module]) -> None:
-    folder = _disk_dir(fp)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, m in enumerate(models):
-            save_model(m, folder / f"model_{i}")
-    except OSError:
-        pass  # a read-only cache costs time, not correctness
+def clear_memory() -> None:
+    """Forget the ensembles kept in this process (the disk cache stays)."""
+    _MEMORY.clear()
 
 
 def reference_ensemble(data: AuditData, spec: ModelSpec, recipe: TrainConfig, seeds: list[int],
                        executor: str = "serial", ray_address: Optional[str] = None,
                        progress: Optional[ProgressFn] = None,
-                       method: Optional[tuple[str, dict]] = None
+                       method: Optional[tuple[str, dict]] = None,
+                       cache: Optional[EnsembleCache] = None
                        ) -> tuple[list[nn.Module], ReferenceInfo]:
     """K models trained from scratch on the retain set (``method``: an exact method's own
-    from-scratch training), cached; returns the models and where they came from."""
+    from-scratch training), cached (``cache``: default ``$UNLEARN_CACHE_DIR``); returns the
+    models and where they came from."""
     fp = fingerprint(data, spec, recipe, seeds, method)
     kind = method[0] if method else "retrain"
+    cache = cache or default_cache()
     if fp in _MEMORY:
         return _MEMORY[fp], ReferenceInfo(kind, list(seeds), 0.0, True, fp)
     if method is None:
-        models = _load_disk(fp, spec, len(seeds))
+        models = cache.load_models(fp, spec, len(seeds))
         if models is not None:
             _MEMORY[fp] = models
             report(progress, "retrain ensemble (cached)", 1, 1)
@@ -111,5 +96,7 @@ def reference_ensemble(data: AuditData, spec: ModelSpec, recipe: TrainConfig, se
     seconds = time.perf_counter() - t0
     _MEMORY[fp] = models
     if method is None:
-        _save_disk(fp, models)
+        cache.save_models(fp, models, {"kind": kind, "seeds": list(seeds),
+                                       "dataset": data.dataset.name, "recipe": asdict(recipe),
+                                       "spec": spec.to_json()})
     return models, ReferenceInfo(kind, list(seeds), seconds, False, fp)

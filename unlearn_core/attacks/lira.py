@@ -16,7 +16,7 @@ from ..data.dataset import Samples
 from ..errors import ConfigError
 from ..models.training import predict_logits
 from ..progress import ProgressFn
-from .shadows import logit_confidence, make_jobs, run_jobs
+from .shadows import logit_confidence, make_jobs, shadow_phis
 
 VARIANCES = ("global", "per_example")
 
@@ -98,14 +98,15 @@ def train_shadows(targets: Samples, pool: Samples, spec, recipe, n_shadows: int 
                   seed: int = 0, executor: str = "local", workers: int = 2,
                   ray_address: Optional[str] = None,
                   progress: Optional[ProgressFn] = None,
-                  variance: str = "global") -> LiRAShadows:
+                  variance: str = "global", cache=None) -> LiRAShadows:
     """Shadows on random halves of ``pool`` + ``targets``; each target IN about half the time.
-    ``variance`` ("global" or "per_example") is how ``score`` models the spreads by default."""
+    ``variance`` ("global" or "per_example") is how ``score`` models the spreads by default;
+    ``cache`` (an ``EnsembleCache``) reuses a shadow set trained before on the same data."""
     check_variance(variance)
     data = Samples.concat([targets, pool])
     idx = np.arange(len(targets))
     jobs, ins = make_jobs(spec, recipe, data.X, data.y, idx, n_shadows, seed)
-    phi = np.array(run_jobs(jobs, executor, workers, ray_address, progress))
+    phi = shadow_phis(jobs, "lira shadows", executor, workers, ray_address, progress, cache)
     return LiRAShadows(phi, ins, variance)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..data.dataset import Samples
 from ..models.training import predict_logits
 from ..progress import ProgressFn
-from .shadows import ShadowJob, logit_confidence, run_jobs
+from .shadows import ShadowJob, logit_confidence, shadow_phis
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
@@ -39,8 +39,9 @@ class RMIAReference:
 def train_references(targets: Samples, z: Samples, pool: Samples, spec, recipe,
                      n_references: int = 4, seed: int = 0, executor: str = "local",
                      workers: int = 2, ray_address: Optional[str] = None,
-                     progress: Optional[ProgressFn] = None) -> RMIAReference:
-    """Reference models on random halves of ``pool`` (never on targets or z)."""
+                     progress: Optional[ProgressFn] = None, cache=None) -> RMIAReference:
+    """Reference models on random halves of ``pool`` (never on targets or z); ``cache`` (an
+    ``EnsembleCache``) reuses a reference set trained before on the same data."""
     data = Samples.concat([targets, z, pool])
     n_t, n_z = len(targets), len(z)
     rng = np.random.default_rng(seed + 7877)
@@ -50,6 +51,6 @@ def train_references(targets: Samples, z: Samples, pool: Samples, spec, recipe,
         mask[n_t + n_z:] = rng.random(len(pool)) < 0.5
         jobs.append(ShadowJob(spec.to_json(), asdict(recipe), seed * 1000 + 500 + i, data.X,
                               data.y, mask, np.arange(n_t + n_z)))
-    phi = np.array(run_jobs(jobs, executor, workers, ray_address, progress))
+    phi = shadow_phis(jobs, "rmia references", executor, workers, ray_address, progress, cache)
     p = _sigmoid(phi)
     return RMIAReference(p[:, :n_t], p[:, n_t:], z)

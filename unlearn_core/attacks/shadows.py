@@ -1,17 +1,17 @@
-"""Training shadow models through an executor: in-process, a local process pool (default), or
-Ray for an existing cluster (``ray.init(address=...)``). Every job carries its own seed, so all
-executors give the same numbers."""
+"""Shadow models: one job per shadow, trained on its random half of a pool, run through the
+shared executors (``unlearn_core.executors``: serial, a warm local process pool, or Ray for an
+existing cluster). The pool is shipped once per worker, and every job carries its own seed and
+runs on one torch thread, so all executors give the same numbers."""
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from typing import Callable, Optional
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..ensemble_cache import EnsembleCache, array_digest, fingerprint
+from ..executors import run_jobs as _run_jobs
 from ..progress import ProgressFn, report
 
 
@@ -42,12 +42,9 @@ def logit_confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def run_job(job: ShadowJob) -> np.ndarray:
     """Top-level so process pools and Ray can ship it."""
-    import torch
-
     from ..data.dataset import Samples
     from ..models import ModelSpec, TrainConfig, build_model, predict_logits, train_epochs
 
-    torch.set_num_threads(1)
     spec = ModelSpec.from_json(job.spec_json)
     idx = np.flatnonzero(job.in_mask)
     data = Samples(job.X[idx], job.y[idx], idx.astype(np.int64))
@@ -71,37 +68,40 @@ def run_job(job: ShadowJob) -> np.ndarray:
 
 
 def run_jobs(jobs: list, executor: str = "local", workers: int = 2,
-             ray_address: Optional[str] = None,
-             progress: Optional[ProgressFn] = None, fn: Callable = run_job,
-             task: str = "shadow models") -> list:
-    """Run jobs with ``fn`` (a top-level function, so processes and Ray can ship it) on the
-    serial, local process-pool or Ray executor; results in job order, the same on each."""
-    out: list = []
-    if executor == "serial" or (executor == "local" and len(jobs) <= 1):
-        for i, job in enumerate(jobs):
-            out.append(fn(job))
-            report(progress, task, i + 1, len(jobs))
-        return out
-    if executor == "local":
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            for i, res in enumerate(pool.map(fn, jobs)):
-                out.append(res)
-                report(progress, task, i + 1, len(jobs))
-        return out
-    if executor == "ray":
-        try:
-            import ray
-        except ImportError:
-            raise ConfigError("the ray executor needs the 'ray' package (pip install ray)")
-        if not ray.is_initialized():
-            ray.init(address=ray_address, include_dashboard=False, ignore_reinit_error=True)
-        remote = ray.remote(num_cpus=1)(fn)
-        refs = [remote.remote(job) for job in jobs]
-        for i, ref in enumerate(refs):
-            out.append(ray.get(ref))
-            report(progress, task, i + 1, len(jobs))
-        return out
-    raise ConfigError(f"unknown executor '{executor}': use serial, local or ray")
+             ray_address: Optional[str] = None, progress: Optional[ProgressFn] = None,
+             fn: Callable = run_job, task: str = "shadow models") -> list:
+    """Run shadow jobs (or any jobs, with ``fn``) on the serial, local process-pool or Ray
+    executor (``unlearn_core.executors.run_jobs``); results in job order, the same on each."""
+    return _run_jobs(jobs, executor, workers, ray_address, progress, fn, task)
+
+
+def shadow_fingerprint(jobs: list[ShadowJob], kind: str) -> str:
+    """SHA-256 of everything that determines a shadow set: the pool's data, the targets, each
+    shadow's half and seed, the recipe, the architecture and the unlearned method."""
+    first = jobs[0]
+    return fingerprint({
+        "kind": kind, "data": array_digest(first.X, first.y, first.targets),
+        "masks": array_digest(*[j.in_mask for j in jobs]), "seeds": [j.seed for j in jobs],
+        "spec": first.spec_json, "recipe": first.recipe, "n_classes": first.n_classes,
+        "unlearn": [first.unlearn[0], sorted(first.unlearn[1].items())] if first.unlearn
+        else None, "threads": 1})
+
+
+def shadow_phis(jobs: list[ShadowJob], kind: str, executor: str = "local", workers: int = 2,
+                ray_address: Optional[str] = None, progress: Optional[ProgressFn] = None,
+                cache: Optional[EnsembleCache] = None) -> np.ndarray:
+    """(shadows, targets) phis of the jobs, from ``cache`` when this exact shadow set was
+    trained before (by fingerprint), else trained and stored there."""
+    fp = shadow_fingerprint(jobs, kind) if cache is not None and jobs else ""
+    if fp:
+        hit = cache.load_arrays(fp)
+        if hit is not None and hit["phi"].shape[0] == len(jobs):
+            report(progress, f"{kind} (cached)", 1, 1)
+            return hit["phi"]
+    phi = np.array(run_jobs(jobs, executor, workers, ray_address, progress, task=kind))
+    if fp:
+        cache.save_arrays(fp, {"phi": phi}, {"kind": kind, "shadows": len(jobs)})
+    return phi
 
 
 def make_jobs(spec, recipe, X: np.ndarray, y: np.ndarray, targets: np.ndarray, n: int,

@@ -22,11 +22,12 @@ ATTACKS = ("threshold", "lira", "ulira", "rmia")
 
 def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "local",
                 ray_address: Optional[str] = None, max_targets: int = 200,
-                progress: Optional[ProgressFn] = None, lira_variance: Optional[str] = None
-                ) -> tuple[list[AttackSummary], list[ULiRAResult]]:
+                progress: Optional[ProgressFn] = None, lira_variance: Optional[str] = None,
+                cache=None) -> tuple[list[AttackSummary], list[ULiRAResult]]:
     """Summaries for each model (threshold, LiRA) and U-LiRA results for each method.
     ``lira_variance`` ("global" or "per_example", Carlini et al. S&P 2022) defaults to the
-    audit config's ``lira_variance``, else global."""
+    audit config's ``lira_variance``, else global. ``cache`` (an ``EnsembleCache``) reuses
+    shadow sets trained before on the same data, recipe and seed."""
     unknown = sorted(set(attacks) - set(ATTACKS))
     if unknown:
         raise ConfigError(f"unknown attack '{unknown[0]}': use {', '.join(ATTACKS)}")
@@ -55,7 +56,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
         if "lira" in attacks:
             shadows = train_shadows(targets, pool, spec, res.train_config, n_shadows,
                                     res.config.seed, executor, ray_address=ray_address,
-                                    progress=progress, variance=variance)
+                                    progress=progress, variance=variance, cache=cache)
             for name in names:
                 r = lira(run.models[name], targets, shadows)
                 summaries.append(summarize("lira-online", name, r.online[:n], r.online[n:]))
@@ -70,7 +71,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
                                        share])
             refs = train_references(targets, z, ref_pool, spec, res.train_config,
                                     max(2, n_shadows // 4), res.config.seed, executor,
-                                    ray_address=ray_address, progress=progress)
+                                    ray_address=ray_address, progress=progress, cache=cache)
             for name in names:
                 s = refs.score(run.models[name], targets)
                 summaries.append(summarize("rmia", name, s[:n], s[n:]))
@@ -78,7 +79,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
             for e in res.methods:
                 u = ulira(e.method or e.name, e.params, members, pool, spec, res.train_config,
                           n_shadows, res.config.seed, executor, ray_address=ray_address,
-                          progress=progress)
+                          progress=progress, cache=cache)
                 u.method = e.name  # the run label, unique in the audit
                 ulira_results.append(u)
     return summaries, ulira_results

@@ -15,7 +15,7 @@ from sklearn.metrics import roc_auc_score
 
 from ..data.dataset import Samples
 from ..progress import ProgressFn
-from .shadows import make_jobs, run_jobs
+from .shadows import make_jobs, shadow_phis
 
 
 @dataclass
@@ -33,12 +33,14 @@ class ULiRAResult:
 def ulira(method: str, params: dict, targets: Samples, pool: Samples, spec, recipe,
           n_shadows: int = 16, seed: int = 0, executor: str = "local", workers: int = 2,
           ray_address: Optional[str] = None,
-          progress: Optional[ProgressFn] = None) -> ULiRAResult:
-    """Run U-LiRA for ``method`` on ``targets``; half the shadows fit, half evaluate."""
+          progress: Optional[ProgressFn] = None, cache=None) -> ULiRAResult:
+    """Run U-LiRA for ``method`` on ``targets``; half the shadows fit, half evaluate.
+    ``cache`` (an ``EnsembleCache``) reuses shadows trained and unlearned before alike."""
     data = Samples.concat([targets, pool])
     jobs, ins = make_jobs(spec, recipe, data.X, data.y, np.arange(len(targets)), n_shadows,
                           seed, unlearn=(method, dict(params)))
-    phi = np.array(run_jobs(jobs, executor, workers, ray_address, progress))
+    phi = shadow_phis(jobs, "u-lira shadows", executor, workers, ray_address, progress,
+                      cache)
     half = n_shadows // 2
     fit_phi, fit_in, ev_phi, ev_in = phi[:half], ins[:half], phi[half:], ins[half:]
     mu_u = np.array([fit_phi[fit_in[:, j], j].mean() if fit_in[:, j].any() else np.nan
