@@ -40,11 +40,14 @@ class UnlearnContext:
 
 @dataclass
 class UnlearnOutput:
-    """The unlearned model, the wall time of the unlearning step and a short log."""
+    """The unlearned model, the wall time of the unlearning step and a short log;
+    ``cpu_seconds`` is the process CPU time of the same step (robust to other processes
+    sharing the machine, which inflate the wall time)."""
 
     model: nn.Module
     seconds: float
     log: list[str]
+    cpu_seconds: float = math.nan
 
 
 @dataclass
@@ -139,9 +142,10 @@ class UnlearningMethod:
         try:
             self.prepare(model, forget, retain, ctx, log)
             torch.manual_seed(ctx.seed)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             result = self._unlearn(clone_model(model), forget, retain, ctx, log)
             seconds = time.perf_counter() - start
+            cpu_seconds = time.process_time() - cpu_start
             result.eval()
             check_finite_model(self.name, result, forget, retain)
         except UnlearnError:
@@ -149,7 +153,7 @@ class UnlearningMethod:
         except Exception as err:
             raise MethodError(f"{self.name} failed: {one_line(err)}") from err
         report(ctx.progress, self.name, 1, 1)
-        return UnlearnOutput(model=result, seconds=seconds, log=log)
+        return UnlearnOutput(model=result, seconds=seconds, log=log, cpu_seconds=cpu_seconds)
 
     def from_scratch(self, data: Samples, ctx: UnlearnContext) -> nn.Module:
         """Exact methods: the model this method's own training gives on ``data`` from scratch
