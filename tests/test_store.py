@@ -57,9 +57,8 @@ st.RunStore(data_dir={str(tmp_path)!r}).record(run)
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 9, proc.stderr
-    store = RunStore(data_dir=tmp_path)
+    store = RunStore(data_dir=tmp_path)  # opening sweeps: the writer is gone (no age wait)
     assert store.list_runs() == []
-    assert store.cleanup_orphans(min_age_s=0)  # the half-written folder
     assert list(store.artifact_root.iterdir()) == []
 
 

@@ -8,8 +8,10 @@ history a team shares), with its artifacts (weights as safetensors, per-sample s
 - **Atomic**: artifacts go to a temporary folder, the rows are inserted in one transaction, the
   folder is renamed into place, then the transaction commits. A crash at any point leaves either
   no record or a complete one; folders without a record are swept by ``cleanup_orphans`` (called
-  when a store opens; only folders older than a grace period, so another process's record in
-  progress is never touched).
+  when a store opens) as soon as their writer is gone: a writer holds a lock on its run for as
+  long as it writes (``artifact_lock``: host, pid, start time; released by the kernel when the
+  process dies, SIGKILL included), so a live writer's folder is never touched and a killed one's
+  is removed at the next start. Folders without a lock (an earlier release) keep the age rule.
 - **Concurrent**: several processes can open (and create or migrate) the same database and
   record into it at once (see ``store_schema``).
 - **Projects**: every run belongs to one (``default`` unless ``project=`` or
@@ -37,6 +39,7 @@ from typing import Any, Optional
 import numpy as np
 from sqlalchemy import delete, func, insert, select
 
+from .artifact_lock import WriterLock, claim, lock_files, lock_path
 from .audit import AuditResult, AuditRun
 from .errors import ConfigError
 from .models import save_model
@@ -56,7 +59,7 @@ from .store_schema import (
 __all__ = ["RunStore", "RunSummary", "Artifact", "StoredRun", "RunCheck", "sha256_file",
            "overall_verdict", "default_data_dir", "SCHEMA_VERSION"]
 
-ORPHAN_GRACE_S = 600.0  # an artifact folder younger than this may be another process's record
+ORPHAN_GRACE_S = 600.0  # a folder without a writer lock (earlier release): swept when older
 _RUN_DIR = re.compile(r"(\.tmp-)?([0-9a-f]{32})")
 _PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@/+-]{0,99}")
 _VERDICT_ORDER = ("fail", "uncertain", "inconclusive")  # the first present decides, else pass
@@ -349,6 +352,14 @@ class RunStore:
         result_json = json.dumps(result.to_dict())
         tmp = self.artifact_root / f".tmp-{run_id}"
         final = self.artifact_root / run_id
+        with WriterLock(self.artifact_root, run_id):  # before the folder exists: see sweep
+            self._record_locked(run, run_id, project, result, result_json, tmp, final,
+                                _fail_before_commit)
+        return run_id
+
+    def _record_locked(self, run: AuditRun, run_id: str, project: str, result: AuditResult,
+                       result_json: str, tmp: Path, final: Path,
+                       _fail_before_commit: bool) -> None:
         try:
             artifacts = self._write_artifacts(run, tmp)
             blobs = {a.name: (tmp / a.path).read_bytes() for a in artifacts}
@@ -373,12 +384,18 @@ class RunStore:
             shutil.rmtree(tmp, ignore_errors=True)
             shutil.rmtree(final, ignore_errors=True)
             raise
-        return run_id
+
+    def _recorded(self, run_id: str) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(select(runs_table.c.id).where(runs_table.c.id == run_id)) \
+                .first() is not None
 
     def cleanup_orphans(self, min_age_s: float = ORPHAN_GRACE_S) -> list[str]:
-        """Remove artifact folders that have no committed record (left by a killed run) and
-        are older than ``min_age_s`` (younger ones may be a record another process is
-        writing). Returns the names removed."""
+        """Remove artifact folders that have no committed record (left by a killed run) whose
+        writer is gone (its lock free: ``artifact_lock``); a live writer's folder is kept,
+        however young or old. A folder without a lock file (an earlier release, or a lock
+        written by another host) is removed only when older than ``min_age_s``. Returns the
+        names removed."""
         with self.engine.connect() as conn:
             known = set(conn.execute(select(runs_table.c.id)).scalars())
         removed = []
@@ -387,13 +404,31 @@ class RunStore:
             match = _RUN_DIR.fullmatch(folder.name)
             if not match or not folder.is_dir() or (not match.group(1) and folder.name in known):
                 continue
-            try:
-                if now - folder.stat().st_mtime < min_age_s:
+            run_id = match.group(2)
+            with claim(self.artifact_root, run_id) as writer:
+                if writer == "alive":
                     continue
-            except FileNotFoundError:  # another process moved or removed it meanwhile
+                if writer == "gone":  # the lock is ours: the writer committed or died
+                    if self._recorded(run_id) and not match.group(1):
+                        continue
+                    shutil.rmtree(folder, ignore_errors=True)
+                    lock_path(self.artifact_root, run_id).unlink(missing_ok=True)
+                    removed.append(folder.name)
+                    continue
+                try:  # no lock (earlier release) or another host's: the age rule
+                    if now - folder.stat().st_mtime < min_age_s:
+                        continue
+                except FileNotFoundError:  # another process moved or removed it meanwhile
+                    continue
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        for path, run_id in lock_files(self.artifact_root):  # a writer killed before mkdir
+            if (self.artifact_root / run_id).exists() or \
+                    (self.artifact_root / f".tmp-{run_id}").exists():
                 continue
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(folder.name)
+            with claim(self.artifact_root, run_id) as writer:
+                if writer == "gone":
+                    path.unlink(missing_ok=True)
         return removed
 
     def delete(self, run_id: str) -> None:
