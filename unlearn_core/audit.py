@@ -24,6 +24,7 @@ from .audit_data import AuditData, train_baseline
 from .checks import CHECKS, CheckContext, Measurement, available_checks, default_checks
 from .checks.judge import CheckResult, CheckSpec
 from .data import Dataset, Samples, Splits
+from .ensemble_cache import default_cache
 from .errors import ConfigError, UnlearnError
 from .evidence import EvidenceSet
 from .evidence import collect as collect_evidence
@@ -392,11 +393,13 @@ def small_set_warning(n_forget: int, verdicts: list[Verdict]) -> list[str]:
 
 def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
               dataset: Optional[Dataset] = None, baseline: Optional[nn.Module] = None,
-              baseline_seconds: float = 0.0) -> AuditRun:
+              baseline_seconds: float = 0.0, cache=None) -> AuditRun:
     """Baseline, retrain ensemble and every requested method, measured and judged alike.
 
     A method that fails with a user-facing error is recorded in ``failures`` and the others
     still run. ``baseline`` may be a model the user brought (checked for compatibility).
+    ``cache`` (an ``EnsembleCache``, e.g. ``RunStore.ensemble_cache()``) keeps the reference
+    ensemble and shadow sets for later audits (default: ``$UNLEARN_CACHE_DIR``).
     """
     methods = validate_config(config)
     start = time.perf_counter()
@@ -428,8 +431,9 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     forget, retain = data.forget, data.retain
     # stage: reference ensemble
     seeds = reference_seeds(config.seed, config.reference_seeds)
+    cache = cache or default_cache()
     refs, info = reference_ensemble(data, spec, recipe, seeds, config.executor,
-                                    config.ray_address, progress)
+                                    config.ray_address, progress, cache=cache)
     ensembles = [info]
     per_model = info.seconds / max(1, info.k)
     ref_labels = _reference_labels("retrain", info.k)
@@ -497,7 +501,7 @@ def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
 
         result.attack_summaries, result.ulira = run_attacks(
             run, config.attacks, config.shadows, config.executor, config.ray_address,
-            progress=progress)
+            progress=progress, cache=cache)
         result.extra_results += [ulira_result(u, config.thresholds, len(specs))
                                  for u in result.ulira]
     scenarios = [c for c in config.checks if c in SCENARIOS]

@@ -251,7 +251,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         store = open_store(args)
     progress = TqdmProgress(disable=args.quiet)
-    run = run_audit(cfg, progress)
+    # ensembles and shadow sets are kept in the store's artifact area for later audits
+    run = run_audit(cfg, progress, cache=store.ensemble_cache() if store is not None else None)
     progress.close()
     result = run.result
     print(f"dataset {result.dataset_name}: {result.n_train} train, {result.n_test} test; "

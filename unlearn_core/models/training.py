@@ -95,8 +95,18 @@ def make_optimizer(params, name: str, lr: float,
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
+def float_tensor(X: np.ndarray) -> torch.Tensor:
+    """``X`` as a float32 tensor with standard row-major strides (no copy when ``X`` is already
+    C-ordered float32). numpy lets a size-1 axis carry any stride (the built-in images' channel
+    axis does), torch then reads the array as channels-last and runs other convolution
+    kernels: the same values trained other weights (by about 1e-6) depending on how the array
+    was made (sliced here, or copied or unpickled in a worker)."""
+    t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+    return t.reshape(-1).view(t.shape)
+
+
 def to_tensors(samples: Samples) -> tuple[torch.Tensor, torch.Tensor]:
-    X = torch.as_tensor(samples.X, dtype=torch.float32)
+    X = float_tensor(samples.X)
     return X, torch.as_tensor(samples.y, dtype=torch.long)
 
 
@@ -157,7 +167,7 @@ def predict_logits(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> n
     model.eval()
     out = []
     for start in range(0, len(X), batch_size):
-        xb = torch.as_tensor(X[start : start + batch_size], dtype=torch.float32)
+        xb = float_tensor(X[start : start + batch_size])
         out.append(model(xb).float().numpy())
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
@@ -189,7 +199,7 @@ def embed(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> np.ndarray
     """Penultimate-layer embeddings (``model.embed``), or logits for models without one."""
     model.eval()
     fn = getattr(model, "embed", None) or model
-    parts = [fn(torch.as_tensor(X[s : s + batch_size], dtype=torch.float32)).reshape(
+    parts = [fn(float_tensor(X[s : s + batch_size])).reshape(
         min(batch_size, len(X) - s), -1).numpy() for s in range(0, len(X), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
 
