@@ -312,6 +312,13 @@ class RunStore:
         if cleanup:
             self.cleanup_orphans()
 
+    def ensemble_cache(self):
+        """Reference ensembles and shadow sets kept by fingerprint in this store's artifact
+        area (``cache/``, never swept as an orphan), reused by later audits."""
+        from .ensemble_cache import EnsembleCache
+
+        return EnsembleCache(self.artifact_root / "cache")
+
     @staticmethod
     def _mkdir(path: Path) -> None:
         try:
