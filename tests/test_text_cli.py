@@ -26,8 +26,9 @@ def cli_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("text_cli")
     rc = main(["text-audit", "--forget", "random:1", *TINY, "--method",
                "gradient_difference:steps=8,lr=1e-3", "--method", "icu:max_epochs=3",
-               "--out", str(d / "r.json"), "--save-model", str(d / "model"),
-               "--export-facts", str(d / "facts.jsonl")])
+               "--retrain-seeds", "3", "--out", str(d / "r.json"), "--save-model",
+               str(d / "model"), "--export-facts", str(d / "facts.jsonl"), "--report",
+               str(d / "report")])
     return rc, d
 
 
@@ -40,12 +41,27 @@ def test_text_audit_command_writes_result_model_and_facts(cli_run, capsys):
     orig = data["original"]
     assert len(orig["forget"]["truth_ratio"]) == 3 and set(orig["mia_auc"]) == {
         "loss", "zlib", "min_k", "min_k_pp"}
-    assert {c["name"] for c in data["verdicts"][0]["checks"]} >= {"model utility",
-                                                                   "forget quality (KS p)"}
+    assert {c["check"] for c in data["verdicts"][0]["checks"]} >= {"model_utility",
+                                                                    "forget_quality"}
+    assert data["verdicts"][0]["headline"].split(":")[0] in ("PASS", "FAIL", "UNCERTAIN",
+                                                            "INCONCLUSIVE")
+    assert [r["name"] for r in data["retrains"]] == ["retrain", "retrain#2", "retrain#3"]
     assert (d / "model" / "model.safetensors").is_file()
     lines = (d / "facts.jsonl").read_text().splitlines()
     expected = generate_facts(FactSetConfig(n_people=8, n_holdout=8, n_attributes=3)).items
     assert [json.loads(line) for line in lines] == [it.to_dict() for it in expected]
+
+
+def test_text_report_verifies_with_a_fresh_rerun(cli_run, capsys):
+    """verify on a text report: verdicts judged again, then every model trained again without
+    the cache; on the same machine the figures and the models come back identical."""
+    _, d = cli_run
+    capsys.readouterr()
+    assert main(["verify", str(d / "report" / "report.json"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "text verdicts follow from the recorded figures" in out
+    assert "bit-identical models on re-run: original, retrain, retrain#2, retrain#3" in out
+    assert main(["verify", str(d / "report" / "report.html"), "--no-rerun", "--quiet"]) == 0
 
 
 def test_user_data_and_saved_model_folder(cli_run):
@@ -119,7 +135,8 @@ def test_plain_documents_without_perturbed_answers(tmp_path):
     r = run_text_audit(cfg).result
     assert r.forget_ids == ["d1", "d4", "d7"]
     assert np.isnan(r.methods[0].forget.truth_ratio).all() and np.isnan(r.methods[0].forget_quality)
-    names = [c.name for c in r.verdicts[0].checks]
-    assert "forget quality (KS p)" not in names and "model utility" in names
+    names = [c.check for c in r.verdicts[0].checks]
+    assert "forget_quality" not in names and "model_utility" in names
+    assert "forget_quality" not in {s.name for s in r.check_specs}
     # the trained documents are likelier under the original than under retrain
     assert r.original.forget.mean("mean_nll") < r.retrain.forget.mean("mean_nll")

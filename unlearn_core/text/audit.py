@@ -1,12 +1,15 @@
-"""The text audit: train (or load) a causal LM, retrain it without the forget set, run the
-unlearning methods, measure everything per sample and judge each method against retraining.
+"""The text audit: train (or load) a causal LM, retrain it without the forget set K times
+(the reference ensemble), run the unlearning methods, measure everything per sample and judge
+each method against the ensemble.
 
 Results are plain dataclasses of numpy arrays and floats (``to_dict`` for JSON). The metrics
-and the verdict follow TOFU (Maini et al., arXiv 2401.06121) and OpenUnlearning: forget quality
-is the KS p-value of truth ratios against the retrain models (pooled over the retrain seeds),
-PrivLeak (MUSE, Shi et al., arXiv 2407.06460) is taken against the retrain models' Min-k% AUC,
-and the original model is scored the same way as the powered control (its forget quality must
-be low for the audit to say anything).
+follow TOFU (Maini et al., arXiv 2401.06121) and OpenUnlearning: forget quality is the KS
+p-value of truth ratios against the retrain models (pooled over the retrain seeds), PrivLeak
+(MUSE, Shi et al., arXiv 2407.06460) is taken against the retrain models' Min-k% AUC. The
+verdict is the classifiers' (``checks/judge.py``, ``verdict.py``): every text check
+(``text/checks.py``) is measured once per model, each method's figure is placed against the
+retrain ensemble's band and the untouched original is the do-nothing control that gives a check
+its power. Trained models are cached by fingerprint (``text/cache.py``): a rerun trains nothing.
 """
 
 from __future__ import annotations
@@ -19,10 +22,17 @@ from typing import Optional
 
 import numpy as np
 
+from ..checks.base import Measurement
+from ..checks.judge import CheckSpec
 from ..errors import ConfigError
 from ..progress import ProgressFn, report
+from ..verdict import Verdict
+from .cache import ModelCache, config_dict, default_cache, model_hash
+from .cache import fingerprint as model_fingerprint
+from .checks import judge_text, measure_text_checks
 from .facts import FactSetConfig, QAItem, generate_facts, partition, select_forget
 from .lm import (
+    Encoded,
     LanguageModel,
     LMTrainConfig,
     TinyGPTConfig,
@@ -32,7 +42,7 @@ from .lm import (
     load_lm,
     train_lm,
 )
-from .methods import TextContext, make_text_method
+from .methods import TextContext, TextUnlearnOutput, make_text_method
 from .metrics import (
     MIA_NAMES,
     SetScores,
@@ -64,14 +74,11 @@ class TextAuditConfig:
     facts: FactSetConfig = field(default_factory=FactSetConfig)
     model: TinyGPTConfig = field(default_factory=TinyGPTConfig)
     train: LMTrainConfig = field(default_factory=LMTrainConfig)
-    retrain_seeds: int = 1
+    retrain_seeds: int = 5
     data_path: Optional[str] = None
     model_path: Optional[str] = None
     max_eval: int = 300
-    fq_threshold: float = 0.05
-    utility_floor: float = 0.9
-    accuracy_tolerance: float = 0.2
-    mia_tolerance: float = 0.15
+    alpha: float = 0.05
 
 
 @dataclass
@@ -90,6 +97,8 @@ class ModelEvaluation:
     mia_auc: dict[str, float]
     privleak: float
     log: list[str] = field(default_factory=list)
+    cached: bool = False  # weights taken from the model cache (seconds: the recorded training)
+    model_hash: str = ""
 
     def summary(self) -> dict[str, float]:
         return {
@@ -106,35 +115,31 @@ class ModelEvaluation:
         }
 
 
-@dataclass
-class TextCheck:
-    name: str
-    value: float
-    limit: float
-    passed: bool
-
-
-@dataclass
-class TextVerdict:
-    """A method's checks against retraining; ``passed`` when every applicable check passes."""
-
-    method: str
-    checks: list[TextCheck]
-
-    @property
-    def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+TextVerdict = Verdict  # the shared verdict (status, judged checks, reason)
 
 
 @dataclass
 class TextAuditResult:
+    """Everything measured and judged. ``measurements`` and ``check_specs`` are what the
+    verdicts were judged from (``verify`` judges them again); ``control_powered`` says whether
+    any check could tell the untouched original from retraining."""
+
     forget_ids: list[str]
     original: ModelEvaluation
     retrains: list[ModelEvaluation]
     methods: list[ModelEvaluation]
-    verdicts: list[TextVerdict]
+    verdicts: list[Verdict]
     control_powered: bool
     fingerprint: str
+    measurements: list[Measurement] = field(default_factory=list)
+    check_specs: list[CheckSpec] = field(default_factory=list)
+    alpha: float = 0.05
+    config: Optional["TextAuditConfig"] = None
+    kind: str = "text"
+
+    @property
+    def reference_names(self) -> list[str]:
+        return [r.name for r in self.retrains]
 
     @property
     def retrain(self) -> ModelEvaluation:
@@ -162,6 +167,7 @@ class TextAuditResult:
         out = conv(self)
         for v, d in zip(self.verdicts, out["verdicts"]):
             d["passed"] = v.passed
+            d["headline"] = v.headline
         return out
 
 
@@ -186,14 +192,50 @@ def fingerprint(cfg: TextAuditConfig) -> str:
 
 
 def base_model(cfg: TextAuditConfig, items: list[QAItem], train_items: list[QAItem],
-               progress: Optional[ProgressFn] = None) -> LanguageModel:
-    """The user's model folder, or the built-in tiny GPT trained on ``train_items``."""
+               progress: Optional[ProgressFn] = None,
+               cache: Optional[ModelCache] = None) -> LanguageModel:
+    """The user's model folder, or the built-in tiny GPT trained on ``train_items`` (from the
+    model cache when the same data, size, recipe and seed were trained before)."""
+    return trained_base(cfg, items, train_items, progress, cache)[0]
+
+
+def trained_base(cfg: TextAuditConfig, items: list[QAItem], train_items: list[QAItem],
+                 progress: Optional[ProgressFn] = None, cache: Optional[ModelCache] = None
+                 ) -> tuple[LanguageModel, bool]:
+    """``base_model`` and whether its weights came from the cache."""
     if cfg.model_path:
-        return load_lm(cfg.model_path)
+        return load_lm(cfg.model_path), False
+    cache = cache if cache is not None else default_cache()
     lm = build_tiny_gpt(item_texts(items), cfg.model, seed=cfg.seed)
-    train_lm(lm, encode_items(lm, train_items), dataclasses.replace(cfg.train, seed=cfg.seed),
-             progress, task="train")
-    return lm
+    recipe = dataclasses.replace(cfg.train, seed=cfg.seed)
+    enc = encode_items(lm, train_items)
+    key = model_fingerprint("original", item_texts(items), enc, config_dict(lm),
+                            dataclasses.asdict(recipe), cfg.seed)
+    _, cached = cache.train(key, lm, lambda: train_lm(lm, enc, recipe, progress, task="train"))
+    if cached:
+        report(progress, "train (cached)", 1, 1)
+    return lm, cached
+
+
+def cached_retrain(lm: LanguageModel, forget: Encoded, retain: Encoded, ctx: TextContext,
+                   cache: Optional[ModelCache] = None) -> tuple[TextUnlearnOutput, bool]:
+    """Retrain from scratch on ``retain`` with ``ctx.seed`` (the reference), from the model
+    cache when this architecture, retain set, recipe and seed were trained before."""
+    cache = cache if cache is not None else default_cache()
+    recipe = dataclasses.replace(ctx.train_config, seed=ctx.seed)
+    key = model_fingerprint("retrain", config_dict(lm), retain, dataclasses.asdict(recipe),
+                            ctx.seed)
+    fresh = lm.fresh(ctx.seed)
+    seconds = cache.fetch(key, fresh)
+    if seconds is not None:
+        report(ctx.progress, "retrain (cached)", 1, 1)
+        return TextUnlearnOutput(fresh, seconds, [
+            f"from the model cache (trained {recipe.epochs} epochs on {len(retain)} sequences "
+            f"in {seconds:.1f}s)"]), True
+    out = make_text_method("retrain").unlearn(lm, forget, retain, ctx)
+    cache.trained += 1
+    cache.store(key, out.lm, out.seconds)
+    return out, False
 
 
 def _sample(items: list[QAItem], n: int, seed: int) -> list[QAItem]:
@@ -203,18 +245,29 @@ def _sample(items: list[QAItem], n: int, seed: int) -> list[QAItem]:
     return [items[i] for i in idx]
 
 
-def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None) -> TextRun:
-    """Run the whole audit for ``cfg``."""
+def retrain_label(k: int) -> str:
+    """The run label of the k-th reference retrain (0-based): retrain, retrain#2, ..."""
+    return "retrain" if k == 0 else f"retrain#{k + 1}"
+
+
+def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
+                   cache: Optional[ModelCache] = None) -> TextRun:
+    """Run the whole audit for ``cfg``. ``cache``: where trained models are kept (default:
+    the process-wide cache under ``$UNLEARN_CACHE_DIR``; ``ModelCache(enabled=False)`` always
+    trains)."""
     if cfg.retrain_seeds < 1:
         raise ConfigError("retrain_seeds must be at least 1")
+    if not 0 < cfg.alpha < 1:
+        raise ConfigError(f"alpha must lie between 0 and 1, got {cfg.alpha}")
     if any(m.name == "retrain" for m in cfg.methods):
         raise ConfigError("retrain always runs as the reference; set retrain_seeds "
                           "(--retrain-seeds) for more than one")
     methods = [make_text_method(m.name, **m.params) for m in cfg.methods]
+    cache = cache if cache is not None else default_cache()
     items = load_items(cfg)
     forget_ids = select_forget(items, cfg.forget, cfg.seed)
     forget, retain, holdout, world = partition(items, forget_ids)
-    lm = base_model(cfg, items, retain + world + forget, progress)
+    lm, lm_cached = trained_base(cfg, items, retain + world + forget, progress, cache)
     f_enc, r_enc = encode_items(lm, forget), encode_items(lm, retain + world)
     h_enc = encode_items(lm, holdout) if holdout else None
     ctx = TextContext(seed=cfg.seed, train_config=dataclasses.replace(cfg.train, seed=cfg.seed),
@@ -222,21 +275,23 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None) 
     retain_eval = _sample(retain, cfg.max_eval, cfg.seed)
     holdout_eval = _sample(holdout, cfg.max_eval, cfg.seed + 1)
 
-    def evaluate(name: str, model: LanguageModel, seconds: float, log: list[str]) -> dict:
+    def evaluate(name: str, model: LanguageModel, seconds: float, log: list[str],
+                 cached: bool = False) -> dict:
         report(progress, f"evaluate {name}", 0, 1)
-        return dict(name=name, seconds=seconds, log=log,
+        return dict(name=name, seconds=seconds, log=log, cached=cached,
+                    model_hash=model_hash(model),
                     forget=score_items(model, forget), retain=score_items(model, retain_eval),
                     holdout=score_items(model, holdout_eval),
                     world=score_items(model, world) if world else None)
 
     models: dict[str, LanguageModel] = {"original": lm}
-    raw: list[dict] = [evaluate("original", lm, 0.0, [])]
-    retrain_method = make_text_method("retrain")
+    raw: list[dict] = [evaluate("original", lm, 0.0, [], lm_cached)]
     for k in range(cfg.retrain_seeds):
-        out = retrain_method.unlearn(lm, f_enc, r_enc, dataclasses.replace(ctx, seed=cfg.seed + k))
-        name = "retrain" if k == 0 else f"retrain#{k + 1}"
+        out, hit = cached_retrain(lm, f_enc, r_enc, dataclasses.replace(ctx, seed=cfg.seed + k),
+                                  cache)
+        name = retrain_label(k)
         models[name] = out.lm
-        raw.append(evaluate(name, out.lm, out.seconds, out.log))
+        raw.append(evaluate(name, out.lm, out.seconds, out.log, hit))
     for method in methods:
         out = method.unlearn(lm, f_enc, r_enc, ctx)
         models[method.name] = out.lm
@@ -262,7 +317,8 @@ def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict]) -> T
             holdout=r["holdout"], world=r["world"],
             forget_quality=forget_quality(r["forget"].truth_ratio, reference),
             model_utility=model_utility(r["retain"], r["world"]), mia_auc=a,
-            privleak=privleak(a["min_k"], ret_auc), log=r["log"])
+            privleak=privleak(a["min_k"], ret_auc), log=r["log"], cached=r["cached"],
+            model_hash=r["model_hash"])
 
     retrains = []
     for k, r in enumerate(ret_raw):
@@ -271,32 +327,20 @@ def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict]) -> T
         retrains.append(build(r, reference))
     original = build(orig_raw, pool)
     methods = [build(r, pool) for r in meth_raw]
-    retrain = retrains[0]
-    verdicts = [judge(m, original, retrain, cfg) for m in methods]
-    powered = bool(original.forget_quality < cfg.fq_threshold) if not np.isnan(
-        original.forget_quality) else False
+    evals = {e.name: e for e in [original, *retrains, *methods]}
+    refs = [r.name for r in retrains]
+    measurements, specs = measure_text_checks(evals, refs, "original",
+                                              [m.name for m in methods], cfg.seed)
+    verdicts = judge_text(measurements, specs, [m.name for m in methods], refs, "original",
+                          cfg.alpha)
+    powered = control_powered(measurements, specs, refs, cfg.alpha)
     return TextAuditResult(forget_ids, original, retrains, methods, verdicts, powered,
-                           fingerprint(cfg))
+                           fingerprint(cfg), measurements, specs, cfg.alpha, cfg)
 
 
-def judge(m: ModelEvaluation, original: ModelEvaluation, retrain: ModelEvaluation,
-          cfg: TextAuditConfig) -> TextVerdict:
-    """Checks against retraining: forget quality at least ``fq_threshold`` (TOFU's reading of
-    the KS p-value), utility at least ``utility_floor`` of the original's, forget answer
-    accuracy within ``accuracy_tolerance`` of retrain's (no more, no less: over-forgetting is
-    detectable too) and Min-k% AUC within ``mia_tolerance`` of retrain's. A check whose value
-    is undefined (no perturbed answers, so no truth ratio) is left out."""
-    checks = []
-    if not np.isnan(m.forget_quality):
-        checks.append(TextCheck("forget quality (KS p)", m.forget_quality, cfg.fq_threshold,
-                                m.forget_quality >= cfg.fq_threshold))
-    floor = cfg.utility_floor * original.model_utility
-    checks.append(TextCheck("model utility", m.model_utility, floor, m.model_utility >= floor))
-    gap = abs(m.forget.mean("answer_correct") - retrain.forget.mean("answer_correct"))
-    checks.append(TextCheck("forget accuracy gap to retrain", gap, cfg.accuracy_tolerance,
-                            gap <= cfg.accuracy_tolerance))
-    auc_gap = abs(m.mia_auc["min_k"] - retrain.mia_auc["min_k"])
-    if not np.isnan(auc_gap):
-        checks.append(TextCheck("Min-k% AUC gap to retrain", auc_gap, cfg.mia_tolerance,
-                                auc_gap <= cfg.mia_tolerance))
-    return TextVerdict(m.name, checks)
+def control_powered(measurements: list[Measurement], specs: list[CheckSpec],
+                    references: list[str], alpha: float = 0.05) -> bool:
+    """Whether any forgetting check can tell the untouched original from the retrains (the
+    original judged as if it were a method, against itself as the control)."""
+    v = judge_text(measurements, specs, ["original"], references, "original", alpha)[0]
+    return any(c.powered for c in v.checks)

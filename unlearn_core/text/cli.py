@@ -36,8 +36,17 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, default=None, help="training and retraining epochs")
     p.add_argument("--lr", type=float, default=None, help="training learning rate")
     p.add_argument("--width", type=int, default=None, help="built-in model width (n_embd)")
-    p.add_argument("--retrain-seeds", type=int, default=1,
-                   help="retrain references (K > 1 gives the leave-one-out band)")
+    p.add_argument("--retrain-seeds", type=int, default=5,
+                   help="K retrains from scratch with seeds seed..seed+K-1: the reference "
+                        "ensemble whose spread gives each check's band (at least 2; cached)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="family-wise error level of the verdict (Bonferroni over the checks)")
+    p.add_argument("--no-cache", action="store_true",
+                   help="train every model again instead of reusing cached weights")
+    p.add_argument("--report", default=None,
+                   help="write report.json and report.html (check with: verify report.json)")
+    p.add_argument("--fail-on-verdict", action="store_true",
+                   help="exit 1 unless every method's verdict is a pass")
     p.add_argument("--max-eval", type=int, default=300, help="retain/holdout items scored")
     p.add_argument("--out", default=None, help="write the result as JSON here")
     p.add_argument("--save-model", default=None,
@@ -66,7 +75,7 @@ def config_from_args(args: argparse.Namespace):
 
     cfg = TextAuditConfig(forget=args.forget, seed=args.seed, data_path=args.data,
                           model_path=args.model, retrain_seeds=args.retrain_seeds,
-                          max_eval=args.max_eval)
+                          max_eval=args.max_eval, alpha=args.alpha)
     if args.method:
         cfg.methods = [_parse_method(m) for m in args.method]
     facts = {k: v for k, v in (("n_people", args.people), ("n_holdout", args.holdout),
@@ -88,6 +97,8 @@ def config_from_args(args: argparse.Namespace):
         cfg.model = dataclasses.replace(cfg.model, n_embd=args.width)
     if args.retrain_seeds < 1:
         raise ConfigError("--retrain-seeds must be at least 1")
+    if not 0 < args.alpha < 1:
+        raise ConfigError(f"--alpha must lie between 0 and 1, got {args.alpha}")
     if args.max_eval < 1:
         raise ConfigError("--max-eval must be at least 1")
     if args.data and not Path(args.data).is_file():
@@ -115,27 +126,42 @@ def result_table(result) -> str:
     return format_table(headers, rows)
 
 
-def verdict_lines(result) -> list[str]:
+def verdict_lines(result, checks: bool = False) -> list[str]:
+    """The headline per method first ("verdict NAME: PASS: 7 of 11 checks pass; ..."), its
+    reason, then (``checks``) every judged check with its figure, interval, band and the
+    original's figure, and a warning when no check has power or the ensemble is too small."""
+    from ..checks.judge import fmt
+
     lines = []
     for v in result.verdicts:
-        failed = [c.name for c in v.checks if not c.passed]
-        lines.append(f"verdict {v.method}: " + ("pass (like retraining)" if v.passed else
-                                                 "fail: " + ", ".join(failed)))
-    if not result.control_powered:
-        lines.append("warning: the original model's forget quality is not low either: the "
-                     "forget set is too small or not memorised for this test to tell")
+        lines.append(f"verdict {v.method}: {v.headline}")
+        lines.append(f"  {v.reason}")
+        if checks:
+            for c in v.checks:
+                lines.append(f"  - {c.status:<10} {c.title}: {fmt(c.figure, c.unit)} "
+                             f"[{fmt(c.ci_low, c.unit)}, {fmt(c.ci_high, c.unit)}], band "
+                             f"{fmt(c.band_low, c.unit)} to {fmt(c.band_high, c.unit)}, "
+                             f"original {fmt(c.control, c.unit)}")
+    if len(result.retrains) < 2:
+        lines.append("warning: one retrain gives no spread, so no check has a band: use "
+                     "--retrain-seeds 2 or more (5 by default)")
+    elif not result.control_powered:
+        lines.append("warning: no check can tell the untouched original from retraining here "
+                     "(the forget set is too small or not memorised): every verdict is at best "
+                     "inconclusive")
     return lines
 
 
 def cmd_text_audit(args: argparse.Namespace) -> int:
     from .audit import run_text_audit
+    from .cache import ModelCache
 
     cfg = config_from_args(args)
     for flag, path in (("--out", args.out), ("--export-facts", args.export_facts)):
         if path and not Path(path).expanduser().resolve().parent.is_dir():
             raise ConfigError(f"{flag} '{path}': its folder does not exist")
     progress = TqdmProgress(disable=args.quiet)
-    run = run_text_audit(cfg, progress)
+    run = run_text_audit(cfg, progress, ModelCache(enabled=False) if args.no_cache else None)
     progress.close()
     result = run.result
     n_train = sum(1 for it in run.items if it.split == "train")
@@ -143,7 +169,7 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
           f"trained items; model {cfg.model_path or 'tiny-gpt'}; forget {cfg.forget} "
           f"({len(result.forget_ids)} items)")
     print(result_table(result))
-    for line in verdict_lines(result):
+    for line in verdict_lines(result, checks=True):
         print(line)
     if args.export_facts:
         Path(args.export_facts).write_text(
@@ -156,4 +182,11 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
         print(f"wrote {args.out}")
+    if args.report:
+        from ..report.text import write_text_reports
+
+        paths = write_text_reports(result, args.report)
+        print("wrote " + ", ".join(str(p) for p in paths.values()))
+    if args.fail_on_verdict and not all(v.passed for v in result.verdicts):
+        return 1
     return 0

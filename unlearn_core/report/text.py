@@ -1,0 +1,235 @@
+"""The text audit's report: JSON with every figure and the recorded measurements, and a
+self-contained HTML page that is a pure function of that JSON (so ``verify`` can render it again
+and compare what a reader sees).
+
+The JSON has the classifier report's shape (``report_version``, ``result``, ``reproducibility``,
+``content_sha256``; ``reproducibility.kind == "text"`` tells the two apart), so the same
+integrity, signing and bundling code reads it. The page leads with the verdict per method
+(headline, reason), then every judged check with its figure, interval, retrain band and the
+untouched original's figure, the metric table, the forget set's completions and the
+reproducibility block.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+from .build import EMBED_ID, REPORT_VERSION, content_hash, data_record, embedded_json
+
+KIND = "text"
+
+
+def is_text_payload(payload: dict) -> bool:
+    """Whether a report payload is a text audit's."""
+    repro = payload.get("reproducibility")
+    return isinstance(repro, dict) and repro.get("kind") == KIND
+
+
+def text_versions() -> dict[str, str]:
+    """Library versions recorded with a text report."""
+    import platform
+
+    import tokenizers
+    import torch
+    import transformers
+
+    from ..audit import versions
+
+    out = dict(versions())
+    out.update(transformers=transformers.__version__, tokenizers=tokenizers.__version__,
+               torch=torch.__version__, python=platform.python_version())
+    return out
+
+
+def build_text_json_report(result: Any) -> dict:
+    """The JSON report of a ``TextAuditResult``: result, reproducibility block, content hash."""
+    d = result.to_dict()
+    cfg = d.get("config") or {}
+    repro = {
+        "kind": KIND,
+        "config": cfg,
+        "seed": cfg.get("seed"),
+        "fingerprint": result.fingerprint,
+        "forget_ids": list(result.forget_ids),
+        "model_hashes": {e.name: e.model_hash for e in
+                         [result.original, *result.retrains, *result.methods]},
+        "versions": text_versions(),
+        "artifacts": [],
+    }
+    if cfg.get("data_path"):
+        repro["data"] = data_record(str(cfg["data_path"]))
+    payload = {"report_version": REPORT_VERSION, "result": d, "reproducibility": repro}
+    payload["content_sha256"] = content_hash(payload)
+    return payload
+
+
+def _f(v: Optional[float], digits: int = 3) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float) and math.isinf(v):
+        return "-inf" if v < 0 else "inf"
+    return f"{v:.{digits}g}" if abs(v) < 1e-3 and v != 0 else f"{v:.{digits}f}"
+
+
+def _fmt(v: Optional[float], unit: str = "") -> str:
+    from ..checks.judge import fmt
+
+    return fmt(math.nan if v is None else float(v), unit)
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
+                   for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _mean(values: list) -> float:
+    v = [x for x in (values or []) if x is not None and not (isinstance(x, float) and
+                                                             math.isnan(x))]
+    return float(sum(v) / len(v)) if v else math.nan
+
+
+def _verdict_section(r: dict) -> str:
+    verdicts = r.get("verdicts") or []
+    if not verdicts:
+        return '<p class="muted">No method ran: nothing to judge.</p>'
+    heads = "".join(
+        f'<p class="verdict verdict-{html.escape(str(v["status"]).replace(" ", "-"))}"><b>'
+        f'{html.escape(v["method"])}: {html.escape(v["headline"])}</b><br>'
+        f'{html.escape(v["reason"])}</p>' for v in verdicts)
+    rows = []
+    for v in verdicts:
+        for c in v["checks"]:
+            u = c.get("unit", "")
+            band = f"{_fmt(c['band_low'], u)} to {_fmt(c['band_high'], u)}"
+            power = {True: "yes", False: "no", None: "–"}[c.get("powered")]
+            rows.append([v["method"], c["title"], c["status"], _fmt(c["figure"], u),
+                         f"{_fmt(c['ci_low'], u)} to {_fmt(c['ci_high'], u)}", c["n"], band,
+                         _fmt(c["control"], u), power, c["reason"]])
+    refs = [e["name"] for e in r.get("retrains", [])]
+    cached = [e["name"] for e in r.get("retrains", []) if e.get("cached")]
+    note = (f"<p>Bands come from {len(refs)} models retrained from scratch without the forget "
+            f"set ({', '.join(refs)}; seeds seed to seed+{len(refs) - 1})"
+            + (f", {len(cached)} of them from the model cache" if cached else "") + ".</p>")
+    warn = "" if r.get("control_powered") else (
+        '<p class="muted">Warning: no check can tell the untouched original from retraining '
+        "for this request (the forget set is too small or not memorised): a pass is not "
+        "possible.</p>")
+    legend = ('<p class="muted">pass: the figure lies where genuine retrains land; fail: '
+              "outside their band beyond sampling error; uncertain: outside, but its interval "
+              "reaches into the band; no power: the untouched original lands in the band too. "
+              "A verdict passes only when a powered check passes and none fails or is "
+              f"uncertain. Bands and intervals are Bonferroni-adjusted over the checks "
+              f"(alpha {r.get('alpha')}).</p>")
+    return (heads + warn + note +
+            _table(["method", "check", "status", "figure", "interval", "n", "retrain band",
+                    "original", "powered", "reason"], rows) + legend)
+
+
+def _metric_rows(r: dict) -> list[list[str]]:
+    ref_seconds = r["retrains"][0]["seconds"] if r.get("retrains") else math.nan
+    rows = []
+    for e in [r["original"], *r.get("retrains", []), *r.get("methods", [])]:
+        auc = e.get("mia_auc") or {}
+        seconds = e.get("seconds") or 0.0
+        speed = "" if e["name"] == "original" else f"{ref_seconds / max(seconds, 1e-9):.1f}x"
+        rows.append([e["name"], _f(_mean(e["forget"]["answer_correct"]), 2),
+                     _f(_mean(e["retain"]["answer_correct"]), 2),
+                     _f(_mean(e["forget"]["rouge_l"]), 2), _f(e.get("forget_quality")),
+                     _f(e.get("model_utility")), _f(auc.get("loss"), 2), _f(auc.get("zlib"), 2),
+                     _f(auc.get("min_k"), 2), _f(auc.get("min_k_pp"), 2),
+                     _f(e.get("privleak"), 3),
+                     "" if e["name"] == "original" else f"{seconds:.1f}"
+                     + (" (cached)" if e.get("cached") else ""), speed])
+    return rows
+
+
+def _completions(r: dict, limit: int = 30) -> str:
+    models = [r["original"], *r.get("retrains", [])[:1], *r.get("methods", [])]
+    ids = r["original"]["forget"]["ids"][:limit]
+    rows = []
+    for i, ident in enumerate(ids):
+        rows.append([ident, *[m["forget"]["completions"][i] for m in models]])
+    more = len(r["original"]["forget"]["ids"]) - len(ids)
+    return (_table(["fact", *[m["name"] for m in models]], rows) +
+            (f'<p class="muted">{more} more in the JSON.</p>' if more > 0 else ""))
+
+
+def render_text_html(payload: dict) -> str:
+    """The HTML report of a text audit, drawn from its JSON payload alone."""
+    r = payload["result"]
+    repro = payload["reproducibility"]
+    cfg = repro.get("config") or {}
+    facts, model, train = cfg.get("facts") or {}, cfg.get("model") or {}, cfg.get("train") or {}
+    data = cfg.get("data_path") or (f"built-in fact set: {facts.get('n_people')} people, "
+                                    f"{facts.get('n_holdout')} never trained, "
+                                    f"{facts.get('n_attributes')} facts each")
+    arch = cfg.get("model_path") or (f"tiny GPT-2: {model.get('n_layer')} layers, width "
+                                     f"{model.get('n_embd')}, {model.get('n_head')} heads")
+    methods = [[m["name"], json.dumps(m.get("params", {}))] for m in cfg.get("methods", [])]
+    sections = [
+        ("Summary verdict", _verdict_section(r)),
+        ("Setup", _table(["item", "value"], [
+            ["data", data], ["model", arch], ["seed", cfg.get("seed")],
+            ["training recipe", json.dumps(train, sort_keys=True)],
+            ["reference retrains", len(r.get("retrains", []))],
+            ["methods", "; ".join(f"{n} {p}" for n, p in methods) or "–"]])),
+        ("Forget set", f"<p>{html.escape(str(cfg.get('forget', '')))}: "
+                       f"{len(r.get('forget_ids', []))} facts.</p><p class=\"muted\">"
+                       f"{html.escape(', '.join(r.get('forget_ids', [])[:60]))}</p>"),
+        ("Metrics", _table(["model", "forget acc", "retain acc", "forget ROUGE-L",
+                            "forget quality (KS p)", "model utility", "LOSS AUC", "zlib AUC",
+                            "Min-k% AUC", "Min-k%++ AUC", "PrivLeak", "seconds", "speed-up"],
+                           _metric_rows(r)) +
+         '<p class="muted">MIA AUCs: forget vs never-trained items (0.5: like never seen, '
+         "1: remembered). Forget quality: TOFU's KS p-value of truth ratios against the "
+         "retrains (high: cannot be told apart).</p>"),
+        ("Completions on the forget set", _completions(r)),
+        ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
+         f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
+         "<code>python -m unlearn_core verify report.json</code>.</p>"),
+    ]
+    nav = "".join(f'<a href="#s{i}">{html.escape(t)}</a>' for i, (t, _) in enumerate(sections))
+    body = "".join(f'<section id="s{i}"><h2>{html.escape(t)}</h2>{c}</section>'
+                   for i, (t, c) in enumerate(sections))
+    title = f"Text unlearning audit: forget {cfg.get('forget', '')}"
+    subtitle = f"{data} · {arch} · forget {cfg.get('forget', '')} · seed {cfg.get('seed')}"
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta name="audit-report-sha256" content="{payload['content_sha256']}">
+<title>{html.escape(title)}</title>
+<style>
+body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#111;padding:0 1em}}
+h2{{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.6em}}
+table{{border-collapse:collapse;margin:.6em 0;font-size:.9em}}
+td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}
+td:first-child,th:first-child{{text-align:left}}
+.muted{{color:#666;font-size:.9em}} nav a{{margin-right:1em;font-size:.9em}}
+pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
+</style></head><body>
+<h1>Text unlearning audit</h1>
+<p class="muted">{html.escape(subtitle)}</p>
+<nav>{nav}</nav>{body}{embedded_json(payload)}</body></html>"""
+
+
+def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False) -> dict[str, Path]:
+    """Write report.json and report.html (and, with ``pdf``, report.pdf printed by chromium)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    payload = build_text_json_report(result)
+    paths = {"json": out / "report.json", "html": out / "report.html"}
+    paths["json"].write_text(json.dumps(payload, indent=1))
+    paths["html"].write_text(render_text_html(payload), encoding="utf-8")
+    if pdf:
+        from .build import write_pdf
+
+        paths["pdf"] = write_pdf(paths["html"], out / "report.pdf")
+    return paths
+
+
+__all__ = ["EMBED_ID", "KIND", "build_text_json_report", "is_text_payload", "render_text_html",
+           "write_text_reports"]
