@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.contrast_view import show_contrast
+from pages.inside_view import show_inside
 from pages.inversion_view import show_inversion
 from pages.relevance_view import show_relevance
 from pages.shared import image_of, need_setup, point_id, show_error, workspace
@@ -170,16 +171,7 @@ if res.checks:
             and run.data.dataset.kind == "image"):
         show_inversion(run, idx)
 
-inside = [s.name for s in res.check_specs if s.name in ("probe", "relearn", "cka", "compression")]
-if inside:
-    from unlearn_core.verdict_charts import check_across_models
-
-    st.subheader("Look inside the model")
-    pick_check = st.selectbox("Check", inside, key="inside_check")
-    st.plotly_chart(check_across_models(res, pick_check), key=f"inside_chart_{pick_check}")
-    st.caption("Grey: the retrains; black cross: the untouched original; coloured: each method "
-               "by its status. A method that keeps the forgotten knowledge in its features sits "
-               "with the original, however forgotten its outputs look.")
+show_inside(run, idx, colors)
 
 st.subheader("Verdict")
 if res.verdicts:

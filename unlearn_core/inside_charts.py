@@ -26,9 +26,13 @@ def check_bars(result, check: str) -> go.Figure:
     """One inside check's figure as a bar per model (retrains, the original, each method
     coloured by its status) with its 95% interval, over the band of genuine retrains: e.g. the
     probe's recall of the forgotten class."""
-    ms = [m for m in result.measurements if m.check == check]
+    from .inside_view import main_group
+
+    keep = main_group(result)
+    ms = [m for m in result.measurements if m.check == check and m.model in keep]
     spec = next((s for s in result.check_specs if s.name == check), None)
-    judged = {c.model: c for v in result.verdicts for c in v.checks if c.check == check}
+    judged = {c.model: c for v in result.verdicts for c in v.checks
+              if c.check == check and v.method in keep}
     scale = 100.0 if spec is not None and spec.unit == "%" else 1.0
     order = {"reference": 0, "control": 1, "method": 2}
     ms = sorted(ms, key=lambda m: order.get(m.role, 3))
@@ -154,3 +158,27 @@ def twin_map_figure(tm: TwinMap, class_names: Optional[list[str]] = None) -> go.
     fig.update_yaxes(title_text=f"PC2 ({100 * tm.explained[1]:.0f}%)", row=1, col=1)
     fig.update_layout(height=430, margin=dict(l=60, r=20, t=40, b=50))
     return fig
+
+
+INSIDE_CHECKS = ("probe", "relearn", "cka", "compression")
+
+
+def report_figures(result) -> list[tuple[str, go.Figure, str]]:
+    """The "Look inside" figures a report draws from a recorded result alone (no live model,
+    so ``verify`` redraws them from the JSON): each inside check's bars over the retrain band,
+    and the CKA-by-layer curves when ``cka`` ran. Empty when no inside check ran."""
+    from .inside_view import cka_curves_from_result
+
+    out = []
+    specs = {s.name: s for s in result.check_specs}
+    for name in INSIDE_CHECKS:
+        if name in specs and any(m.check == name for m in result.measurements):
+            out.append((specs[name].title, check_bars(result, name),
+                        "Grey: retrains; black: the untouched original; coloured: each method "
+                        "by its status; shaded: the band of genuine retrains."))
+    curves = cka_curves_from_result(result)
+    if curves is not None and len(curves.layers) > 1:
+        out.append(("CKA with the original, layer by layer", cka_figure(curves),
+                    "A method whose curve stays at 1 up to the last layer kept the original's "
+                    "features: only its output changed."))
+    return out

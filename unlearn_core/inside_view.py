@@ -201,10 +201,19 @@ def check_context(run) -> CheckContext:
                         [m for _, _, m in retrain_models(run)], int(run.result.config.seed))
 
 
+def main_group(result) -> set[str]:
+    """Labels of the models judged against the retrain ensemble: its members, the original
+    and the methods that use it (an exact method's own ensemble and control are left out)."""
+    refs = {e.name for e in result.references if e.reference_group in ("retrain", "")}
+    methods = {e.name for e in result.methods if e.reference in ("retrain", "")}
+    return refs | methods | {result.baseline.name}
+
+
 def cka_curves_from_result(result) -> Optional[CkaCurves]:
     """CKA-by-layer curves from a recorded ``cka`` check (detail ``blockN_forget`` and the
     penultimate figure), or None when the check did not run: the report's form."""
-    ms = [m for m in result.measurements if m.check == "cka"]
+    keep = main_group(result)
+    ms = [m for m in result.measurements if m.check == "cka" and m.model in keep]
     if not ms:
         return None
     blocks = sorted({k[:-len("_forget")] for m in ms for k in m.detail
