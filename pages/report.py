@@ -58,6 +58,7 @@ def downloads(result, run, run_id: str, key: str) -> None:
     payload = build_json_report(result, artifacts,
                                 data=data_record(result.config.dataset, uploaded),
                                 signoff=signoff(run_id), baseline=provenance(result, run))
+    st.session_state[f"report_payload_{key}"] = payload  # what the downloads hold
     page = render_html(result, run, payload)
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download HTML report", page, file_name="audit_report.html",
