@@ -238,6 +238,11 @@ def cached_retrain(lm: LanguageModel, forget: Encoded, retain: Encoded, ctx: Tex
     return out, False
 
 
+def trained_items(items: list[QAItem]) -> list[QAItem]:
+    """What the original model is trained on: every ``train`` and ``world`` item, in order."""
+    return [it for it in items if it.split in ("train", "world")]
+
+
 def _sample(items: list[QAItem], n: int, seed: int) -> list[QAItem]:
     if len(items) <= n:
         return items
@@ -267,7 +272,10 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     items = load_items(cfg)
     forget_ids = select_forget(items, cfg.forget, cfg.seed)
     forget, retain, holdout, world = partition(items, forget_ids)
-    lm, lm_cached = trained_base(cfg, items, retain + world + forget, progress, cache)
+    # the deployed model does not depend on what will be forgotten: trained on every trained
+    # and world item in the data's order (so the app can train it before the forget set is
+    # picked, and one cached original serves every request)
+    lm, lm_cached = trained_base(cfg, items, trained_items(items), progress, cache)
     f_enc, r_enc = encode_items(lm, forget), encode_items(lm, retain + world)
     h_enc = encode_items(lm, holdout) if holdout else None
     ctx = TextContext(seed=cfg.seed, train_config=dataclasses.replace(cfg.train, seed=cfg.seed),
