@@ -8,6 +8,7 @@ import streamlit as st
 from pages.shared import builtin_dataset, model_store, progress_bar, show_error, workspace
 from unlearn_core.audit import train_baseline
 from unlearn_core.data import BUILTIN_DATASETS, load_csv, load_image_zip, load_npz, make_splits
+from unlearn_core.device import DEVICES, check_device, use_device
 from unlearn_core.errors import DataError, ModelError, UnlearnError
 from unlearn_core.metrics import confusion_matrix
 from unlearn_core.models import (
@@ -34,7 +35,8 @@ loaded_builtin = ws.source in BUILTIN_DATASETS or not ws.ready
 for wkey, value in (("setup_source", "Built-in" if loaded_builtin else "Upload"),
                     ("setup_dataset", ws.source if ws.source in BUILTIN_DATASETS else None),
                     ("setup_arch", ws.arch if ws.ready else None),
-                    ("setup_seed", ws.seed if ws.ready else None)):
+                    ("setup_seed", ws.seed if ws.ready else None),
+                    ("setup_device", ws.device if ws.ready else None)):
     if value is not None and wkey not in st.session_state:
         st.session_state[wkey] = value
 
@@ -55,6 +57,9 @@ st.session_state.setdefault("setup_arch", "cnn")
 arch = col2.selectbox("Model", sorted(ARCHITECTURES), key="setup_arch",
                       help="cnn for images; mlp or logreg for tabular data")
 seed = int(col3.number_input("Seed", min_value=0, step=1, key="setup_seed"))
+device = col3.selectbox("Device", DEVICES, key="setup_device",
+                        help="where models train and predict: auto takes CUDA when a GPU is "
+                             "present, else the CPU; cuda without a GPU is refused")
 
 with st.expander("Bring your own trained model (optional)"):
     st.caption("Safetensors weights + JSON spec (as written by `save_model`), a weights-only "
@@ -83,6 +88,7 @@ def load_data():
 failed = False  # an error in this run hides the previous setup's figures
 if st.button("Load data and train the baseline", type="primary", key="setup_go"):
     try:
+        check_device(device)  # "cuda" without a GPU: one error line, before any work
         dataset, label = load_data()
         if arch == "cnn" and dataset.kind != "image":
             raise ModelError("the cnn needs image data; this dataset is tabular: "
@@ -97,17 +103,19 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
                              probe=dataset.X[splits.train[:32]])
             seconds = 0.0
         else:
-            key = (dataset.fingerprint(), arch, seed, repr(recipe))
+            key = (dataset.fingerprint(), arch, seed, repr(recipe), device)
             store = model_store()
             if key not in store:
                 update, bar = progress_bar("training the baseline")
                 t0 = time.perf_counter()
-                store[key] = (train_baseline(dataset, splits, arch, recipe, seed, update),
-                              time.perf_counter() - t0)
+                with use_device(device):
+                    store[key] = (train_baseline(dataset, splits, arch, recipe, seed, update),
+                                  time.perf_counter() - t0)
                 bar.empty()
             model, seconds = store[key]
         ws.dataset, ws.splits, ws.baseline, ws.arch, ws.seed = dataset, splits, model, arch, seed
         ws.recipe, ws.source, ws.baseline_seconds = recipe, label, seconds
+        ws.device = device
         ws.source_bytes = upload.getvalue() if upload is not None else None  # its SHA-256
         # goes into the report, which verify checks the file against
         ws.baseline_origins[id(model)] = {"source": "trained here"} if weights_file is None \

@@ -30,6 +30,7 @@ class Workspace:
     baseline: Optional[nn.Module] = None
     arch: str = "cnn"
     seed: int = 0
+    device: str = "auto"  # where models train and predict (Setup's "Device")
     recipe: Optional[TrainConfig] = None
     source: str = ""
     source_bytes: Optional[bytes] = None  # an uploaded data file, for its SHA-256 in reports

@@ -89,7 +89,8 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
         config = AuditConfig(dataset=ws.source, model=ws.arch, forget=request, seed=ws.seed,
                              methods=[MethodSpec(m, params.get(m, {})) for m in chosen],
                              train=ws.recipe, attacks=list(attacks), shadows=shadows,
-                             checks=[*inside, *checks], reference_seeds=reference_k)
+                             checks=[*inside, *checks], reference_seeds=reference_k,
+                             device=ws.device)
         with st.status("Unlearning...", expanded=True) as status:
             bar = st.progress(0.0, text="starting")
 

@@ -13,6 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("UNLEARN_CACHE_DIR", str(ROOT / ".cache"))
+os.environ.setdefault("UNLEARN_DEVICE", "cpu")  # device "auto" stays on the CPU in tests
 os.environ["UNLEARN_DATA_DIR"] = tempfile.mkdtemp(prefix="unlearn-runs-")  # never ./runs
 
 

@@ -24,6 +24,7 @@ from .audit_data import AuditData, train_baseline
 from .checks import CHECKS, CheckContext, Measurement, available_checks, default_checks
 from .checks.judge import CheckResult, CheckSpec
 from .data import Dataset, Samples, Splits
+from .device import check_device, use_device
 from .ensemble_cache import default_cache
 from .errors import ConfigError, UnlearnError
 from .evidence import EvidenceSet
@@ -80,6 +81,8 @@ class AuditConfig:
     ray_address: Optional[str] = None
     checks: list[str] = field(default_factory=list)  # opt-in checks and scenarios
     reference_seeds: int = DEFAULT_REFERENCE_SEEDS  # K retrains the verdict is calibrated on
+    device: str = "auto"  # auto ($UNLEARN_DEVICE, else CUDA when present, else cpu), cpu, cuda
+    mixed_precision: bool = False  # bfloat16 autocast in training, CUDA only (opt-in)
 
 
 @dataclass
@@ -289,6 +292,7 @@ def validate_config(config: AuditConfig) -> list:
     unknown = sorted(set(config.checks) - known)
     if unknown:
         raise ConfigError(f"unknown check '{unknown[0]}': use {', '.join(sorted(known))}")
+    check_device(config.device)
     if not isinstance(config.reference_seeds, int) or not 2 <= config.reference_seeds <= 200:
         raise ConfigError("reference_seeds must be a whole number from 2 to 200: the verdict "
                           "needs at least two retrains to see their spread")
@@ -394,6 +398,17 @@ def small_set_warning(n_forget: int, verdicts: list[Verdict]) -> list[str]:
 def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
               dataset: Optional[Dataset] = None, baseline: Optional[nn.Module] = None,
               baseline_seconds: float = 0.0, cache=None) -> AuditRun:
+    """Baseline, retrain ensemble and every requested method, measured and judged alike
+    (``_run_audit``), on the config's device (``unlearn_core.device``: training, prediction
+    and the executors' workers run there; models are handed back on the CPU)."""
+    validate_config(config)
+    with use_device(config.device, config.mixed_precision):
+        return _run_audit(config, progress, dataset, baseline, baseline_seconds, cache)
+
+
+def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
+               dataset: Optional[Dataset] = None, baseline: Optional[nn.Module] = None,
+               baseline_seconds: float = 0.0, cache=None) -> AuditRun:
     """Baseline, retrain ensemble and every requested method, measured and judged alike.
 
     A method that fails with a user-facing error is recorded in ``failures`` and the others

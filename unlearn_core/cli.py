@@ -94,7 +94,8 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         cfg.attacks = [a.strip() for a in args.attacks.split(",") if a.strip()]
     if args.checks:
         cfg.checks = [c.strip() for c in args.checks.split(",") if c.strip()]
-    for key in ("shadows", "executor", "ray_address", "lira_variance", "reference_seeds"):
+    for key in ("shadows", "executor", "ray_address", "lira_variance", "reference_seeds",
+                "device", "mixed_precision"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     if args.epochs is not None:
@@ -468,6 +469,10 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--executor", choices=["serial", "local", "ray"],
                    help="where shadow models train (default: local process pool)")
     p.add_argument("--ray-address", dest="ray_address", help="address of a Ray cluster")
+    p.add_argument("--device", help="where models train and predict: auto (CUDA when present, "
+                   "else cpu), cpu, cuda or cuda:N; cuda without CUDA is an error")
+    p.add_argument("--mixed-precision", dest="mixed_precision", action="store_true",
+                   default=None, help="bfloat16 autocast in training on CUDA (ignored on cpu)")
     p.add_argument("--threshold", action="append",
                    help="a fixed limit for a check instead of its retrain band, e.g. "
                         "membership_auc=0.1, or the error level alpha=0.05; repeatable")

@@ -26,7 +26,7 @@ import threading
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from multiprocessing import get_context
 from typing import Any, Callable, Iterator, Optional
 
@@ -97,11 +97,15 @@ def unpack(job: Any, shared: dict[str, np.ndarray]) -> Any:
 
 
 def run_chunk(fn: Callable, shared: dict[str, np.ndarray], jobs: list,
-              threads: Optional[int] = 1) -> list:
-    """Run a chunk of jobs in order (top-level, so pools and Ray can ship it); in a pool worker
+              threads: Optional[int] = 1, device: Optional[tuple[str, bool]] = None) -> list:
+    """Run a chunk of jobs in order (top-level, so pools and Ray can ship it) on ``device``
+    (name, mixed precision: the caller's ``unlearn_core.device`` setting); in a pool worker
     each finished job is reported on the pool's progress queue."""
+    from .device import use_device
+
     out = []
-    with torch_threads(threads):
+    on = use_device(*device) if device and device[0] != "cpu" else nullcontext()
+    with torch_threads(threads), on:
         for job in jobs:
             out.append(fn(unpack(job, shared)))
             if _WORKER_QUEUE is not None:
@@ -171,16 +175,19 @@ def _drain(q: Any) -> int:
 
 
 def _run_local(fn: Callable, shared: dict, jobs: list, workers: int, threads: Optional[int],
-               progress: Optional[ProgressFn], task: str) -> list:
+               progress: Optional[ProgressFn], task: str,
+               device: Optional[tuple[str, bool]] = None) -> list:
     pool, q = local_pool(workers)
     _drain(q)  # stale reports of an earlier, failed batch
     parts = chunks(len(jobs), workers)
     try:
-        futures = [pool.submit(run_chunk, fn, shared, jobs[a:b], threads) for a, b in parts]
+        futures = [pool.submit(run_chunk, fn, shared, jobs[a:b], threads, device)
+                   for a, b in parts]
     except BrokenProcessPool:
         shutdown_pool()
         pool, q = local_pool(workers)
-        futures = [pool.submit(run_chunk, fn, shared, jobs[a:b], threads) for a, b in parts]
+        futures = [pool.submit(run_chunk, fn, shared, jobs[a:b], threads, device)
+                   for a, b in parts]
     done_jobs, pending = 0, set(futures)
     try:
         while pending:
@@ -201,7 +208,8 @@ def _run_local(fn: Callable, shared: dict, jobs: list, workers: int, threads: Op
 
 
 def _run_ray(fn: Callable, shared: dict, jobs: list, workers: int, threads: Optional[int],
-             ray_address: Optional[str], progress: Optional[ProgressFn], task: str) -> list:
+             ray_address: Optional[str], progress: Optional[ProgressFn], task: str,
+             device: Optional[tuple[str, bool]] = None) -> list:
     try:
         import ray
     except ImportError:
@@ -212,7 +220,7 @@ def _run_ray(fn: Callable, shared: dict, jobs: list, workers: int, threads: Opti
     shared_ref = ray.put(shared)  # once per batch: workers on a node read it without copies
     remote = ray.remote(num_cpus=1)(run_chunk)
     parts = chunks(len(jobs), max(workers, cpus))
-    refs = [remote.remote(fn, shared_ref, jobs[a:b], threads) for a, b in parts]
+    refs = [remote.remote(fn, shared_ref, jobs[a:b], threads, device) for a, b in parts]
     out, done = [], 0
     for (a, b), ref in zip(parts, refs):
         out.extend(ray.get(ref))
@@ -244,6 +252,11 @@ def run_jobs(jobs: list, executor: str = "local", workers: int = 2,
                 out.append(fn(unpack(job, shared)))
                 report(progress, task, i + 1, len(jobs))
         return out
+    # the caller's device travels with the chunks (a worker has its own context)
+    from .device import current_device
+
+    setting = current_device()
+    device = (setting.name, setting.mixed_precision)
     if executor == "local":
-        return _run_local(fn, shared, packed, workers, threads, progress, task)
-    return _run_ray(fn, shared, packed, workers, threads, ray_address, progress, task)
+        return _run_local(fn, shared, packed, workers, threads, progress, task, device)
+    return _run_ray(fn, shared, packed, workers, threads, ray_address, progress, task, device)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.dataset import Samples
+from ..device import autocast, current_device
 from ..errors import ConfigError
 from ..progress import ProgressFn, report
 
@@ -146,19 +148,36 @@ def train_epochs(
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     X, y = to_tensors(samples)
+    # the device of the running audit (``unlearn_core.device``); a custom loss may hold CPU
+    # tensors, so it stays on the CPU; the model comes back to where it was
+    setting = current_device()
+    home = _device_of(model)
+    on_device = not setting.is_cpu and loss_fn is None
+    if on_device:
+        model.to(setting.torch)
+        X, y = X.to(setting.torch), y.to(setting.torch)
     opt = make_optimizer(model.parameters(), config.optimizer, config.lr, config.weight_decay)
     loss_fn = loss_fn or F.cross_entropy
     model.train()
     for epoch in range(config.epochs):
         for idx in epoch_batches(len(y), config.batch_size, rng, epoch_samples):
-            idx_t = torch.as_tensor(idx)
+            idx_t = torch.as_tensor(idx, device=X.device)
             opt.zero_grad()
-            loss = loss_fn(model(X[idx_t]), y[idx_t])
+            with autocast(setting) if on_device else nullcontext():
+                loss = loss_fn(model(X[idx_t]), y[idx_t])
             loss.backward()
             opt.step()
         report(progress, task, epoch + 1, config.epochs)
     model.eval()
+    if on_device:
+        model.to(home)
     return model
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    """Where the model's weights are (CPU for a model without any)."""
+    p = next(iter(model.parameters()), None)
+    return p.device if p is not None else torch.device("cpu")
 
 
 @torch.no_grad()
@@ -166,9 +185,17 @@ def predict_logits(model: nn.Module, X: np.ndarray, batch_size: int = 2048) -> n
     """Logits for every row of ``X`` (eval mode, no gradients)."""
     model.eval()
     out = []
-    for start in range(0, len(X), batch_size):
-        xb = float_tensor(X[start : start + batch_size])
-        out.append(model(xb).float().numpy())
+    setting, home = current_device(), _device_of(model)
+    dev = setting.torch if not setting.is_cpu else home  # the audit's device, if not the CPU
+    if dev != home:
+        model.to(dev)
+    try:
+        for start in range(0, len(X), batch_size):
+            xb = float_tensor(X[start : start + batch_size]).to(dev)
+            out.append(model(xb).float().cpu().numpy())
+    finally:
+        if dev != home:
+            model.to(home)
     if not out:
         return np.zeros((0, 0), dtype=np.float32)
     return np.concatenate(out)
