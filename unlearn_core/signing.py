@@ -152,9 +152,9 @@ def check_signature(payload: dict, digest: str, trusted: Optional[bytes]) -> tup
 
 
 def sign_report_files(report: str | Path, private_key) -> dict:
-    """Sign ``report`` (report.json) in place, and the report.html beside it when it embeds
-    the same report (its embedded JSON is replaced; its visible text is unchanged). Returns the
-    signature block."""
+    """Sign ``report`` (report.json) in place, and the report.html and report.pdf beside it
+    when they embed the same report (their embedded JSON is replaced; what they show is
+    unchanged). Returns the signature block."""
     import json
 
     from .verify import embedded_payload, load_report, replace_embedded
@@ -171,7 +171,22 @@ def sign_report_files(report: str | Path, private_key) -> dict:
                 page = None  # another report's HTML: left alone
         except ConfigError:  # an HTML without an embedded report (earlier release)
             page = None
+    pdf = report.with_suffix(".pdf")
+    if pdf.is_file():
+        from .report.pdf_embed import embed_report, read_pdf
+        from .verify import pdf_payload
+
+        try:
+            same = pdf_payload(read_pdf(pdf).attachments).get("content_sha256") == before
+        except ConfigError:  # a PDF without an embedded report (earlier release)
+            same = False
+        if not same:
+            pdf = None
+    else:
+        pdf = None
     report.write_text(json.dumps(payload, indent=1))
     if page is not None:
         html.write_text(replace_embedded(page, payload), encoding="utf-8")
+    if pdf is not None:
+        embed_report(pdf, payload)
     return block

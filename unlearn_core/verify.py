@@ -13,9 +13,11 @@ same machine and library versions, model hashes match bit for bit; that is repor
 required.
 
 A report is a ``report.json``, a ``report.html`` (which embeds the JSON: its visible text must be
-what that JSON renders to) or a bundle ``report.zip`` (``bundle.py``: the report, its data file
-and its artifacts, verified in a temporary folder). A signed report (``signing.py``) is checked
-against the auditor's public key; the data file is found and checked by its SHA-256.
+what that JSON renders to), a ``report.pdf`` (which embeds the JSON as an attachment: its
+verdict lines must be those of that JSON, ``report/pdf_embed.py``) or a bundle ``report.zip``
+(``bundle.py``: the report, its data file and its artifacts, verified in a temporary folder).
+A signed report (``signing.py``) is checked against the auditor's public key; the data file is
+found and checked by its SHA-256.
 """
 
 from __future__ import annotations
@@ -599,8 +601,6 @@ def compare_html(page: str, payload: dict, out: VerifyResult, name: str = "repor
     is a difference. Parts drawn from the live models are named, not compared."""
     from .report.build import render_html
 
-    if _is_text(payload):
-        return _verify_text(payload, out, html=(page, name))
     meta = _META.findall(page)
     if meta != [payload.get("content_sha256")]:
         out.differences.append(f"{name}: its hash tag ({', '.join(meta) or 'none'}) is not the "
@@ -649,6 +649,74 @@ def compare_html(page: str, payload: dict, out: VerifyResult, name: str = "repor
         out.notes.append(f"{name}: {note}")
 
 
+# --- the PDF report: its embedded JSON and hash entry, its verdict lines against them -------
+
+_STATUS_WORDS = re.compile(r"\b(PASS|FAIL|INCONCLUSIVE|UNCERTAIN|pass|fail|uncertain|no power)\b")
+
+
+def pdf_payload(attachments: list[bytes], source: str = "the PDF report") -> dict:
+    """The report JSON a PDF report embeds (``ConfigError`` when it has none)."""
+    if not attachments:
+        raise ConfigError(f"{source} embeds no audit report (printed by an earlier release?): "
+                          "verify its report.json")
+    if len(attachments) > 1:
+        raise ConfigError(f"{source} embeds {len(attachments)} audit reports: only one is "
+                          "written")
+    try:
+        payload = json.loads(attachments[0].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ConfigError(f"the report embedded in {source} is not valid JSON: {err}")
+    if not isinstance(payload, dict) or "result" not in payload or "reproducibility" not in payload:
+        raise ConfigError(f"{source} embeds something that is not an audit report")
+    return payload
+
+
+def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: VerifyResult,
+                name: str = "report.pdf") -> None:
+    """A PDF report must show the verdicts of the report it embeds: each method's verdict line
+    ('finetune: INCONCLUSIVE: ...') says the embedded record's status, every verdict and check
+    status word on its pages is one the embedded report renders, and its hash entry is the
+    embedded report's content hash. A PDF printed from an edited page (FAIL to PASS) with the
+    original report attached, or one whose attachment was swapped, is a difference."""
+    from .report.build import render_html
+
+    if hash_entry != payload.get("content_sha256"):
+        out.differences.append(f"{name}: its hash entry ({hash_entry or 'none'}) is not the "
+                               "embedded report's content hash")
+    shown = " ".join(text.split())
+    try:
+        result = AuditResult.from_dict(payload["result"])
+        page = visible_text(render_html(result, None, payload, static=True))
+    except Exception as err:  # an embedded report this code cannot render is itself a finding
+        out.differences.append(f"{name}: its embedded report cannot be rendered again "
+                               f"({type(err).__name__}: {err})")
+        return
+    before = len(out.differences)
+    for v in result.verdicts:
+        said = v.status.upper()
+        lines = re.findall(re.escape(v.method) + r":\s*(PASS|FAIL|INCONCLUSIVE|UNCERTAIN)\b",
+                           shown)
+        if not lines:
+            out.differences.append(f"{name}: shows no verdict line for {v.method} (its embedded "
+                                   f"report says {v.method}: {said})")
+        for status in sorted(set(lines) - {said}):
+            out.differences.append(f"{name}: shows '{v.method}: {status}' where its embedded "
+                                   f"report says '{v.method}: {said}'")
+    expected = " ".join(page.canonical(sid) for sid in page.order)
+    want: dict[str, int] = {}
+    got: dict[str, int] = {}
+    for words, counts in ((expected, want), (shown, got)):
+        for w in _STATUS_WORDS.findall(words):
+            counts[w] = counts.get(w, 0) + 1
+    for w in sorted(set(want) | set(got)):
+        if want.get(w, 0) != got.get(w, 0):
+            out.differences.append(f"{name}: shows '{w}' {got.get(w, 0)} times where its "
+                                   f"embedded report renders it {want.get(w, 0)} times")
+    if len(out.differences) == before:
+        out.notes.append(f"{name}: its verdict lines and status words are those of the report "
+                         "it embeds")
+
+
 def _rerun(payload: dict, old: AuditResult, out: VerifyResult, data: Optional[Path],
            progress: Optional[ProgressFn]) -> None:
     config = from_jsonable(AuditConfig, payload["reproducibility"]["config"])
@@ -667,8 +735,6 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
     verdicts judged again from the recorded figures, then (``rerun``) a re-run compared."""
     check_integrity(payload, out, artifacts, base)
     check_signature(payload, out, public_key)
-    if _is_text(payload):
-        return _verify_text(payload, out, progress, rerun, data, base)
     data_path = check_data(payload, out, data, base, needed=rerun)
     try:
         old = AuditResult.from_dict(payload["result"])
@@ -686,31 +752,14 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
     return out
 
 
-def _is_text(payload: dict) -> bool:
-    from .report.text import is_text_payload
-
-    return is_text_payload(payload)
-
-
-def _verify_text(payload: dict, out: VerifyResult, progress: Optional[ProgressFn] = None,
-                 rerun: bool = True, data: Optional[str | Path] = None,
-                 base: Optional[Path] = None, html: Optional[tuple[str, str]] = None):
-    """Text audit reports (``reproducibility.kind == "text"``): their HTML page, verdicts,
-    data and re-run are checked by ``unlearn_core.text.verify``."""
-    from .text import verify as text_verify
-
-    if html is not None:
-        text_verify.compare_text_html(html[0], payload, out, html[1])
-        return None
-    return text_verify.verify_text_payload(payload, out, progress, rerun, data, base)
-
 
 def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
                   rerun: bool = True, public_key: Optional[str | Path] = None,
                   data: Optional[str | Path] = None) -> VerifyResult:
     """Verify ``report.json``, ``report.html`` (its embedded report, and its visible text
-    against it) or a bundle ``report.zip``: integrity and artifact checks, signature, data,
-    verdicts judged again, then (``rerun``) re-run and compare."""
+    against it), ``report.pdf`` (its embedded report, and its verdict lines against it) or a
+    bundle ``report.zip``: integrity and artifact checks, signature, data, evidence, verdicts
+    judged again, then (``rerun``) stored weights evaluated again, re-run and compare."""
     path = Path(path)
     if path.suffix.lower() == ".zip":
         from .bundle import open_bundle
@@ -729,7 +778,13 @@ def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
             return verify_payload(payload, out, progress, rerun, public_key,
                                   data if data is not None else b.data, b.root, b.artifacts)
     out = VerifyResult()
-    if path.suffix.lower() in (".html", ".htm"):
+    if path.suffix.lower() == ".pdf":
+        from .report.pdf_embed import read_pdf
+
+        pdf = read_pdf(path)
+        payload = pdf_payload(pdf.attachments, f"'{path}'")
+        compare_pdf(pdf.text, pdf.hash_entry, payload, out, path.name)
+    elif path.suffix.lower() in (".html", ".htm"):
         try:
             page = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as err:

@@ -581,6 +581,9 @@ def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromiu
              html_path.resolve().as_uri()], capture_output=True, timeout=180)
     if proc.returncode != 0 or not pdf_path.exists():
         raise UnlearnError(f"chromium could not print the PDF (exit {proc.returncode})")
+    from .pdf_embed import embed_from_html
+
+    embed_from_html(html_path, pdf_path)  # the report it shows, for `verify report.pdf`
     return pdf_path
 
 

@@ -1,0 +1,83 @@
+"""The PDF report carries the report it was printed from, so ``verify report.pdf`` can check it.
+
+After chromium prints the page (``build.write_pdf``), the report's JSON (the one the HTML embeds)
+is attached to the PDF as an embedded file, ``report.json`` (ISO 32000 EmbeddedFiles, which PDF
+readers list as an attachment), and its content hash is written into the document information
+as ``/AuditReportSHA256``; both with pypdf. ``read_pdf`` gives them back with the text a reader
+sees, which ``verify`` compares with the verdict lines of the embedded record.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+ATTACHMENT = "report.json"
+HASH_KEY = "/AuditReportSHA256"
+
+
+@dataclass
+class PdfReport:
+    """What a PDF report holds: its embedded report(s) (raw bytes), hash entry and page text."""
+
+    attachments: list[bytes]
+    hash_entry: Optional[str]
+    text: str
+
+
+def embed_report(pdf_path: str | Path, payload: dict) -> Path:
+    """Attach ``payload`` to the PDF (replacing an earlier attachment of that name) and write
+    its content hash into the document information; in place."""
+    from pypdf import PdfReader, PdfWriter
+
+    pdf_path = Path(pdf_path)
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_path.read_bytes())))
+    names = writer.root_object.get("/Names")
+    names = names.get_object() if names is not None else None
+    if names is not None and "/EmbeddedFiles" in names:
+        del names["/EmbeddedFiles"]  # one report per PDF: a re-signed one replaces the old
+    writer.add_attachment(ATTACHMENT, json.dumps(payload, separators=(",", ":")).encode())
+    writer.add_metadata({HASH_KEY: str(payload.get("content_sha256", ""))})
+    buf = io.BytesIO()
+    writer.write(buf)
+    tmp = pdf_path.with_name(pdf_path.name + ".tmp")
+    tmp.write_bytes(buf.getvalue())
+    tmp.replace(pdf_path)
+    return pdf_path
+
+
+def embed_from_html(html_path: str | Path, pdf_path: str | Path) -> bool:
+    """Embed the report the printed HTML embeds (nothing when it embeds none). True if done."""
+    from ..errors import ConfigError
+    from ..verify import embedded_payload
+
+    try:
+        payload = embedded_payload(Path(html_path).read_text(encoding="utf-8"))
+    except ConfigError:
+        return False
+    embed_report(pdf_path, payload)
+    return True
+
+
+def read_pdf(pdf_path: str | Path) -> PdfReport:
+    """The PDF's embedded reports, hash entry and visible text (``ConfigError`` when it is not
+    a readable PDF)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    from ..errors import ConfigError
+
+    try:
+        reader = PdfReader(io.BytesIO(Path(pdf_path).read_bytes()))
+        attachments = list(reader.attachments.get(ATTACHMENT, []))
+        meta = reader.metadata or {}
+        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    except OSError as err:
+        raise ConfigError(f"cannot read report '{pdf_path}': {err.strerror}")
+    except (PdfReadError, ValueError, KeyError, TypeError) as err:
+        raise ConfigError(f"'{pdf_path}' is not a readable PDF: {err}")
+    entry = meta.get(HASH_KEY)
+    return PdfReport(attachments, None if entry is None else str(entry), text)
