@@ -1,0 +1,116 @@
+"""RESTOR on text: knowledge recovery through unlearning (Rezaei et al., "RESTOR: Knowledge
+Recovery through Machine Unlearning", arXiv 2411.00204).
+
+A clean model knows its facts. It is then fine-tuned on a mixture of clean items and corrupted
+ones (some people's facts with a wrong value, in the trained phrasing), and forgets the true
+values. Unlearning the corrupted items should bring the clean knowledge back: the exact answer
+is the same fine-tuning without the corrupted items (the retrain of that stage, same recipe and
+seed), which recovers what the clean model knew. Recovery is the share of the lost accuracy on
+the corrupted facts' true answers that comes back,
+``(acc_after - acc_corrupted) / (acc_clean - acc_corrupted)``, for the method and for that
+retrain; the classifier version is ``unlearn_core.verification.restor``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..progress import ProgressFn
+from .audit import TextAuditConfig, load_items, trained_base, trained_items
+from .cache import ModelCache
+from .facts import QAItem, select_forget
+from .lm import LMTrainConfig, encode_items, train_lm
+from .methods import TextContext, make_text_method
+from .metrics import score_items
+
+
+@dataclass
+class TextRestorResult:
+    """True-answer accuracy (and mean probability) on the corrupted facts for the clean model,
+    after corruption, after the method and for the retrain of the corruption stage, and the
+    recoveries of the method and of that retrain (NaN when the corruption changed nothing)."""
+
+    method: str
+    n_corrupted: int
+    acc_clean: float
+    acc_corrupted: float
+    acc_after: float
+    acc_retrain: float
+    prob_clean: float
+    prob_corrupted: float
+    prob_after: float
+    prob_retrain: float
+    recovery: float
+    recovery_retrain: float
+    seconds: float
+
+
+def corrupt(items: list[QAItem]) -> list[QAItem]:
+    """Each item with its first perturbed (wrong) answer as the answer: the corrupted
+    document the model is fine-tuned on."""
+    out = []
+    for it in items:
+        if not it.perturbed_answers:
+            raise ConfigError(f"item '{it.id}' has no perturbed answer to corrupt it with")
+        wrong = it.perturbed_answers[0]
+        out.append(dataclasses.replace(it, id=f"{it.id}#corrupted", answer=wrong,
+                                       perturbed_answers=(it.answer,), value=""))
+    return out
+
+
+def recovery(after: float, corrupted: float, clean: float) -> float:
+    """Share of the accuracy lost to the corruption that came back (NaN if none was lost)."""
+    lost = clean - corrupted
+    return (after - corrupted) / lost if lost > 1e-9 else math.nan
+
+
+def restor_text(cfg: TextAuditConfig, method: str, params: Optional[dict] = None,
+                corrupt_request: str = "random:2",
+                finetune: Optional[LMTrainConfig] = None,
+                progress: Optional[ProgressFn] = None,
+                cache: Optional[ModelCache] = None) -> TextRestorResult:
+    """Corrupt the facts ``corrupt_request`` names (people or fact ids), unlearn the
+    corruption with ``method`` and measure how much of the clean knowledge returns.
+
+    ``finetune``: the corruption stage's recipe (default: a quarter of the training epochs at
+    a tenth of the training rate, the same seed: at the full rate the stage without the
+    corrupted items already forgets them, measured 17% of the facts kept on the test set, so
+    no method could be told from retraining)."""
+    start = time.perf_counter()
+    items = load_items(cfg)
+    clean, _ = trained_base(cfg, items, trained_items(items), progress, cache)
+    target_ids = set(select_forget(items, corrupt_request, cfg.seed))
+    targets = [it for it in items if it.id in target_ids]
+    bad = corrupt(targets)
+    replay = [it for it in trained_items(items) if it.id not in target_ids]
+    recipe = finetune or dataclasses.replace(cfg.train, epochs=max(1, cfg.train.epochs // 4),
+                                             lr=cfg.train.lr / 10)
+    recipe = dataclasses.replace(recipe, seed=cfg.seed)
+    bad_enc, replay_enc = encode_items(clean, bad), encode_items(clean, replay)
+
+    corrupted = clean.clone()
+    train_lm(corrupted, encode_items(clean, bad + replay), recipe, progress, task="corrupt")
+    retrained = clean.clone()  # the same stage without the corrupted documents
+    train_lm(retrained, replay_enc, recipe, progress, task="corrupt (retrain)")
+    holdout = [it for it in items if it.split == "holdout"]
+    ctx = TextContext(seed=cfg.seed, train_config=recipe, progress=progress,
+                      holdout=encode_items(clean, holdout) if holdout else None)
+    after = make_text_method(method, **(params or {})).unlearn(corrupted, bad_enc, replay_enc,
+                                                               ctx).lm
+
+    def truth(lm) -> tuple[float, float]:
+        s = score_items(lm, targets)
+        return float(np.mean(s.answer_correct)), float(np.mean(s.prob))
+
+    (a_c, p_c), (a_x, p_x), (a_a, p_a), (a_r, p_r) = (truth(m) for m in
+                                                      (clean, corrupted, after, retrained))
+    return TextRestorResult(method, len(bad), a_c, a_x, a_a, a_r, p_c, p_x, p_a, p_r,
+                            recovery(a_a, a_x, a_c), recovery(a_r, a_x, a_c),
+                            time.perf_counter() - start)
