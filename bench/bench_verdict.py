@@ -26,12 +26,14 @@ import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
 from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.checks import default_checks
 from unlearn_core.data import load_builtin
 from unlearn_core.methods import METHODS, UnlearningMethod, register
 from unlearn_core.models import TrainConfig
@@ -102,6 +104,8 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
         else:
             out["bad"][e.method] = v.status
             out.setdefault("why", {})[e.method] = v.reason
+        kind = "genuine" if e.method == "retrain" else e.method
+        out.setdefault("checks", []).append((kind, {c.check: c.status for c in v.checks}))
     return out
 
 
@@ -120,9 +124,12 @@ def judge_blind(result) -> list:
         result.extra_results = kept
 
 
-def rejudge_dump(path: str) -> list[tuple[str, int, dict]]:
+def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None
+                 ) -> list[tuple[str, int, dict]]:
     """Verdicts from dumped measurements with today's judge: a change of judging rules is
-    re-evaluated on the same models without retraining them."""
+    re-evaluated on the same models without retraining them. ``judge_checks``: judge only the
+    default checks plus these opt-in ones (the others' measurements are set aside), to compare
+    sets of checks on the same models."""
     import gzip
     from types import SimpleNamespace
 
@@ -136,20 +143,34 @@ def rejudge_dump(path: str) -> list[tuple[str, int, dict]]:
         for line in fh:
             d = json.loads(line)
             r = d["result"]
+            if judge_checks is not None:
+                keep = set(default_checks()) | set(judge_checks)
+                r["measurements"] = [m for m in r["measurements"] if m["check"] in keep]
+                r["check_specs"] = [c for c in r["check_specs"] if c["name"] in keep]
             result = SimpleNamespace(
                 measurements=from_jsonable(list[Measurement], r["measurements"]),
                 check_specs=from_jsonable(list[CheckSpec], r["check_specs"]),
                 methods=from_jsonable(list[ModelEvaluation], r["methods"]),
                 references=from_jsonable(list[ModelEvaluation], r["references"]),
                 extra_results=from_jsonable(list[CheckResult], r["extra_results"]), checks=[])
-            statuses = {"genuine": [], "sisa": [], "bad": {}, "seconds": 0.0}
+            statuses = {"genuine": [], "sisa": [], "bad": {}, "seconds": 0.0, "why": {}}
             for v, e in zip(judge_blind(result), result.methods):
                 if e.method in ("retrain", "bench_genuine_retrain"):
                     statuses["genuine"].append(v.status)
+                    if v.status != "pass":
+                        statuses.setdefault("genuine_why", []).append(
+                            f"{e.name}: {v.status}: " + "; ".join(
+                                f"{c.title} {c.status} ({c.figure:.4g} vs {c.band_low:.4g}.."
+                                f"{c.band_high:.4g})" for c in v.checks
+                                if c.status in ("fail", "uncertain")))
                 elif e.method == "sisa":
                     statuses["sisa"].append(v.status)
                 else:
                     statuses["bad"][e.method] = v.status
+                    statuses["why"][e.method] = v.reason
+                kind = "genuine" if e.method in ("retrain", "bench_genuine_retrain") else e.method
+                statuses.setdefault("checks", []).append(
+                    (kind, {c.check: c.status for c in v.checks}))
             out.append((d["setting"], d["seed"], statuses))
     return out
 
@@ -162,9 +183,13 @@ def main() -> None:
     p.add_argument("--reference-seeds", type=int, default=6)
     p.add_argument("--bad", default=",".join(BAD))
     p.add_argument("--checks", default="", help="opt-in checks to add, e.g. probe,relearn")
-    p.add_argument("--rejudge", help="judge the measurements of a --dump file again (no "
-                   "training): today's judging rules on the same models")
+    p.add_argument("--rejudge", nargs="+", help="judge the measurements of --dump files "
+                   "again (no training): today's judging rules on the same models")
+    p.add_argument("--judge-checks", help="with --rejudge: judge the default checks plus only "
+                   "these opt-in ones (comma-separated; '' for the defaults alone)")
     p.add_argument("--dump", help="append every measurement as JSON lines to this file")
+    p.add_argument("--per-check", action="store_true", help="also count each check's "
+                   "statuses per kind of model: which checks each forgery fools")
     p.add_argument("--verbose", action="store_true", help="print why each bad model got its "
                    "verdict")
     args = p.parse_args()
@@ -174,10 +199,16 @@ def main() -> None:
     if missing:
         print(f"note: not registered here, skipped: {', '.join(missing)}")
     rows, totals, powered = [], defaultdict(Counter), defaultdict(Counter)
+    by_check = defaultdict(Counter)  # (model kind, check) -> statuses
     dumped = defaultdict(list)
     if args.rejudge:
-        for setting, seed, statuses in rejudge_dump(args.rejudge):
-            dumped[setting].append((seed, statuses))
+        only = None if args.judge_checks is None else {
+            c for c in args.judge_checks.split(",") if c}
+        for path in args.rejudge:
+            for setting, seed, statuses in rejudge_dump(path, only):
+                dumped[setting].append((seed, statuses))
+                for line in statuses.get("genuine_why", []):
+                    print(f"  {setting} seed {seed} {line}")
     settings = list(dumped) if args.rejudge else args.settings.split(",")
     for setting in settings:
         per = defaultdict(Counter)
@@ -194,6 +225,9 @@ def main() -> None:
             per["sisa"].update(r["sisa"])
             for name, status in r["bad"].items():
                 per[name][status] += 1
+            for kind, checks in r.get("checks", []):
+                for check, status in checks.items():
+                    by_check[(kind, check)][status] += 1
                 if args.verbose:
                     print(f"{setting} seed {seed} {name}: {status}: {r['why'][name]}")
         for kind, counts in per.items():
@@ -213,6 +247,15 @@ def main() -> None:
         summary.append([kind, str(n), *[str(counts.get(s, 0)) for s in STATUSES],
                         f"{100 * counts.get('pass', 0) / max(n, 1):.0f}%"])
     print(format_table(["model", "cases", *STATUSES, "pass rate"], summary))
+    if args.per_check:  # which checks each kind of model passes or fails (all settings)
+        check_names = sorted({c for _, c in by_check})
+        kinds = list(dict.fromkeys(k for k, _ in by_check))
+        short = {"pass": "p", "fail": "F", "uncertain": "u", "no power": "-", "no data": "."}
+        table = [[kind, *[" ".join(f"{short.get(st, st)}{n}" for st, n in
+                               sorted(by_check[(kind, c)].items())) or "" for c in check_names]]
+                 for kind in kinds]
+        print("\nper check (p pass, F fail, u uncertain, - no power, . no data):")
+        print(format_table(["model", *check_names], table))
     g = totals["genuine"] + totals["sisa"]
     n_g = sum(g.values())
     p = powered["genuine"]
