@@ -110,7 +110,7 @@ def test_unsigned_report_says_so(signed, tmp_path, capsys):
 def test_html_verdict_edited_to_pass_fails(signed, tmp_path, capsys):
     page = (signed[0] / "report.html").read_text(encoding="utf-8")
     shown = "finetune: INCONCLUSIVE: 2 of 8 checks pass; 6 without power"
-    assert page.count(shown) == 1
+    assert page.count(shown) >= 1  # the summary page and the verdict section
     forged = tmp_path / "report.html"
     forged.write_text(page.replace(shown, "finetune: PASS: 8 of 8 checks pass")
                       .replace("verdict-inconclusive", "verdict-pass"), encoding="utf-8")

@@ -331,13 +331,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
         print(f"ok: {note}")
     for warning in outcome.warnings:
         print(f"note: {warning}")
-    print(f"tolerance: accuracies {ACC_TOL:.2f}, attack AUC and MIA-efficacy {SCORE_TOL:.2f}; "
-          "fingerprints exact")
+    print("tolerance: figures from their per-sample evidence exact; stored weights evaluated "
+          f"again: one sample; re-trained: accuracies {ACC_TOL:.2f}, attack AUC and "
+          f"MIA-efficacy {SCORE_TOL:.2f}; fingerprints exact")
     if outcome.ok:
         if args.no_rerun:
-            print("verified (not re-run): the report's hash and artifacts match and its "
-                  "verdicts follow from its recorded figures; run without --no-rerun to "
-                  "reproduce the figures")
+            print("verified (not re-run): the report's hash and artifacts match, its "
+                  "figures follow from their recorded per-sample evidence and its verdicts "
+                  "from its figures; run without --no-rerun to evaluate the stored weights "
+                  "again and reproduce the figures")
         else:
             print("verified: the report is intact, its verdicts follow from its figures and "
                   "a re-run reproduces them")
@@ -348,10 +350,11 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def add_verify_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("report", help="report.json or report.html written by `audit --report`, or "
-                   "a report bundle (.zip)")
+    p.add_argument("report", help="report.json, report.html or report.pdf written by `audit "
+                   "--report`, or a report bundle (.zip)")
     p.add_argument("--no-rerun", action="store_true",
-                   help="only check integrity and artifacts, do not re-run the audit")
+                   help="only check integrity, artifacts, the figures against their per-sample "
+                        "evidence and the verdicts; evaluate no weights, re-train nothing")
     p.add_argument("--public-key", dest="public_key",
                    help="the auditor's Ed25519 public key (.pub from keygen): the report must "
                         "carry a valid signature by it")
