@@ -164,3 +164,34 @@ def test_training_does_not_depend_on_how_the_array_was_made(small):
     a = train_one(spec, RECIPE, Samples(odd, train.y, train.ids), 11)
     b = train_one(spec, RECIPE, Samples(train.X.copy(), train.y, train.ids), 11)
     assert _same(a, b)
+
+
+def test_vectorised_trainer_matches_models_trained_one_by_one_to_tolerance(small, one_by_one,
+                                                                          monkeypatch):
+    """torch.func stack_module_state + vmap (the GPU path, CPU here): each model keeps its own
+    initialisation, batch order and optimizer state; batched kernels sum in another order, so
+    the match is to float tolerance, far below the gap between two seeds."""
+    from unlearn_core.ensemble_vmap import train_stacked
+    from unlearn_core.errors import ConfigError
+    from unlearn_core.models import predict_logits
+
+    spec, train = small
+    stacked = train_stacked(spec, RECIPE, train, SEEDS, device="cpu")
+    for m, alone in zip(stacked, one_by_one):
+        gap = np.abs(predict_logits(m, train.X) - predict_logits(alone, train.X)).max()
+        assert gap < 1e-4
+    seeds_gap = np.abs(predict_logits(one_by_one[0], train.X)
+                       - predict_logits(one_by_one[1], train.X)).max()
+    assert seeds_gap > 0.1
+    assert next(stacked[0].parameters()).device.type == "cpu"
+
+    class WithBuffer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("running", torch.zeros(1))
+
+    import unlearn_core.ensemble_vmap as ev
+
+    monkeypatch.setattr(ev, "build_model", lambda spec, seed=0: WithBuffer())
+    with pytest.raises(ConfigError, match="without buffers"):
+        train_stacked(spec, RECIPE, train, SEEDS[:1])
