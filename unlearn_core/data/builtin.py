@@ -17,7 +17,7 @@ from scipy import ndimage
 from ..errors import DataError
 from .dataset import Dataset
 
-BUILTIN_DATASETS = ("digits", "breast_cancer", "wine", "digits28")
+BUILTIN_DATASETS = ("digits", "breast_cancer", "wine", "digits28", "shapes32")
 
 DIGITS28_DEFAULT_SAMPLES = 50_000
 DIGITS28_MAX_SAMPLES = 500_000
@@ -50,8 +50,9 @@ def load_builtin(
 ) -> Dataset:
     """Load a built-in dataset by name.
 
-    ``seed`` and ``n_samples`` drive ``digits28`` generation; for the sklearn sets a smaller
-    ``n_samples`` takes a seeded random subset (ids stay the original row numbers).
+    ``seed`` and ``n_samples`` drive ``digits28`` and ``shapes32`` generation; for the
+    sklearn sets a smaller ``n_samples`` takes a seeded random subset (ids stay the original
+    row numbers).
     """
     if not isinstance(name, str) or name not in BUILTIN_DATASETS:
         raise DataError(
@@ -60,6 +61,10 @@ def load_builtin(
     seed = _check_seed(seed)
     if name == "digits28":
         return _load_digits28(seed, n_samples, cache_dir)
+    if name == "shapes32":  # 32x32 RGB at CIFAR scale (``data.shapes32``)
+        from .shapes32 import load_shapes32
+
+        return load_shapes32(seed, n_samples, cache_dir)
     if name == "digits":
         dataset = _sklearn_digits()
     else:

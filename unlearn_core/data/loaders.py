@@ -41,6 +41,9 @@ MAX_ABS_FEATURE = 1e6  # NPZ features are used as given: larger magnitudes are r
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _LABEL_GUESSES = ("label", "labels", "target", "class", "y")
+# the data files ``load_dataset`` reads (.tar stands for .tar, .tar.gz and .tgz)
+FILE_SUFFIXES = (".npz", ".csv", ".zip", ".parquet", ".bin", ".tar")
+_SUFFIX_TEXT = ".npz, .csv, .zip, .parquet, or CIFAR-10 binary .bin / .tar.gz"
 
 
 # --------------------------------------------------------------------------- input
@@ -676,11 +679,13 @@ def _to_rgb(img):
 
 def load_dataset(source: str, label_column: str | None = None, seed: int = 0,
                  **kw: object) -> Dataset:
-    """A built-in dataset by name, or a .npz / .csv / .zip file by path.
+    """A built-in dataset by name, or a .npz / .csv / .zip / .parquet file, a CIFAR-10 binary
+    batch (.bin) or an archive of them (.tar, .tar.gz, .tgz) by path.
 
     Extra keywords go to the loader that uses them (``n_samples``/``cache_dir`` for
-    built-ins, ``image_size`` for ZIPs, ``name`` for files) and are ignored by the others.
-    A CSV without ``label_column`` uses a column named label, target, class or y if any.
+    built-ins, ``image_size`` for ZIPs and Parquet images, ``name`` for files) and are
+    ignored by the others. A CSV or Parquet file without ``label_column`` uses a column named
+    label, target, class or y if any.
     """
     if not isinstance(source, (str, Path)):
         raise DataError(f"a dataset is named by a string, got {type(source).__name__}")
@@ -692,12 +697,25 @@ def load_dataset(source: str, label_column: str | None = None, seed: int = 0,
         return load_builtin(source, seed=seed, n_samples=kw.get("n_samples"),
                             cache_dir=kw.get("cache_dir"))
     suffix = Path(source).suffix.lower()
-    if suffix not in (".npz", ".csv", ".zip"):
+    if source.lower().endswith((".tar.gz", ".tgz", ".tar")):
+        suffix = ".tar"
+    if suffix not in FILE_SUFFIXES:
         if not suffix:
             raise DataError(f"unknown dataset {source!r}: use a built-in name "
-                            f"({', '.join(BUILTIN_DATASETS)}) or a .npz, .csv or .zip file")
-        raise DataError(f"unsupported file type '{suffix}': use .npz, .csv or .zip")
-    name = str(kw.get("name") or Path(source).stem or "uploaded")
+                            f"({', '.join(BUILTIN_DATASETS)}) or a {_SUFFIX_TEXT} file")
+        raise DataError(f"unsupported file type '{suffix}': use {_SUFFIX_TEXT}")
+    stem = Path(source).stem
+    stem = stem[:-4] if suffix == ".tar" and stem.lower().endswith(".tar") else stem
+    name = str(kw.get("name") or stem or "uploaded")
+    if suffix in (".bin", ".tar"):  # CIFAR-10 binary (``data.cifar_binary``)
+        from .cifar_binary import load_cifar_binary
+
+        return load_cifar_binary(source, name=name)
+    if suffix == ".parquet":  # ``data.parquet``
+        from .parquet import load_parquet
+
+        return load_parquet(source, label_column=label_column, image_size=kw.get("image_size"),
+                            name=name)
     if suffix == ".npz":
         return load_npz(source, name=name)
     if suffix == ".zip":
