@@ -172,6 +172,44 @@ def target_lines(means: dict[str, dict], n_seeds: int) -> list[str]:
     return lines
 
 
+HEADERS = ["method", "UA", "MIA-eff", "RA", "TA", "Avg.Gap", "CPU s", "speed-up", "wall s",
+           "note"]
+LEGEND = ("each cell is the mean ± sample standard deviation over the seeds; CPU s = the "
+          "unlearning step's process CPU time (the baseline's training for 'original'), "
+          "speed-up = retrain CPU s / method CPU s per seed; wall s = wall-clock seconds "
+          "(inflated when the machine is shared)")
+
+
+def print_setting(settings: list[str], seeds: list[int], per_seed: list[dict]) -> None:
+    rows, means = summarise(per_seed)
+    print(f"\n{settings[0]}, seeds {' '.join(map(str, seeds))}")
+    print(format_table(HEADERS, rows))
+    for line in target_lines(means, len(seeds)):
+        print(line)
+    sys.stdout.flush()
+
+
+def report_saved(paths: list[str]) -> None:
+    """The tables from saved measurements, runs of one setting pooled over files."""
+    pooled: dict[tuple[str, str], dict] = {}
+    machines = []
+    for path in paths:
+        saved = json.loads(Path(path).read_text())
+        machines.append(saved["machine"])
+        for run in saved["runs"]:
+            slot = pooled.setdefault((run["dataset"], run["forget"]),
+                                     {"settings": [], "seeds": [], "per_seed": []})
+            for key in ("settings", "seeds", "per_seed"):
+                slot[key] += run[key]
+    for m in dict.fromkeys(machines):
+        print(f"machine: {m}")
+    print(LEGEND)
+    for slot in pooled.values():
+        order = np.argsort(slot["seeds"])
+        print_setting([slot["settings"][i] for i in order], sorted(slot["seeds"]),
+                      [slot["per_seed"][i] for i in order])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits")
@@ -188,7 +226,13 @@ def main() -> None:
                         help="size of the generated digits28 set (default 50,000)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--json", default=None, help="also write every seed's measurements here")
+    parser.add_argument("--from-json", nargs="+", default=None,
+                        help="print the tables from --json files instead of measuring (runs of "
+                             "the same setting, e.g. one process per seed, are pooled)")
     args = parser.parse_args()
+    if args.from_json:
+        report_saved(args.from_json)
+        return
     seeds = [args.seed] if args.seed is not None else args.seeds
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -197,12 +241,7 @@ def main() -> None:
     methods = [MethodSpec(m) for m in names if m and m != "retrain"]
     methods += [parse_method(m) for m in args.method]
     print(f"machine: {machine()}")
-    print(f"seeds {' '.join(map(str, seeds))}: each cell is the mean ± sample standard "
-          "deviation over the seeds; CPU s = the unlearning step's process CPU time (the "
-          "baseline's training for 'original'), speed-up = retrain CPU s / method CPU s per "
-          "seed; wall s = wall-clock seconds (inflated when the machine is shared)")
-    headers = ["method", "UA", "MIA-eff", "RA", "TA", "Avg.Gap", "CPU s", "speed-up", "wall s",
-               "note"]
+    print(LEGEND)
     dump = []
     for dataset in args.datasets.split(","):
         for forget in args.forgets.split(","):
@@ -213,12 +252,7 @@ def main() -> None:
                 per_seed.append(res)
                 settings.append(setting)
                 print(f"  seed {seed} done: {setting}", file=sys.stderr, flush=True)
-            rows, means = summarise(per_seed)
-            print(f"\n{settings[0]}, {len(seeds)} seeds")
-            print(format_table(headers, rows))
-            for line in target_lines(means, len(seeds)):
-                print(line)
-            sys.stdout.flush()
+            print_setting(settings, seeds, per_seed)
             dump.append({"dataset": dataset, "forget": forget, "settings": settings,
                          "seeds": seeds, "per_seed": per_seed})
             if args.json:
