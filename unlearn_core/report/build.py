@@ -386,6 +386,20 @@ def _relevance_section(result: AuditResult, run: Optional[AuditRun]) -> str:
             html.escape(charts.relevance_caption(image)) + "</p>")
 
 
+def _inside_section(result: AuditResult) -> list[tuple[str, str]]:
+    """'Look inside the model' (issue 10): the inside checks' bars over the retrain band and
+    the CKA-by-layer curves, drawn from the recorded measurements alone (so ``verify``
+    redraws them); no section when no inside check ran."""
+    from ..inside_charts import report_figures
+
+    figs = report_figures(result)
+    if not figs:
+        return []
+    return [("Look inside the model", "".join(
+        f"<h3>{html.escape(t)}</h3>" + _figure_html(f, t) +
+        f'<p class="muted">{html.escape(n)}</p>' for t, f, n in figs))]
+
+
 def _closeness_section(result: AuditResult) -> str:
     if not result.closeness:
         return _not_run("closeness to retrain (no method ran)")
@@ -524,6 +538,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
          chart_html["Membership-inference ROC (forget vs unseen)"] + _attack_section(result)),
         ("Closeness to retrain", _closeness_section(result)),
         ("Relevance maps", _relevance_section(result, run)),
+        *_inside_section(result),
         ("Verification attacks", _verification_section(result, run)),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
