@@ -10,8 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from unlearn_core import AuditConfig, MethodSpec, run_audit
-from unlearn_core import reference
+from unlearn_core import AuditConfig, MethodSpec, reference, run_audit
 from unlearn_core.ensemble_cache import EnsembleCache
 from unlearn_core.executors import JOBS_RUN
 from unlearn_core.models import TrainConfig
@@ -103,3 +102,22 @@ def test_damaged_entry_is_retrained_not_trusted(tmp_path):
     (entry / "manifest.json").write_text('{"fingerprint": "someone else", "kind": "models"}')
     _, trained = _trained(cache, cfg)
     assert trained["retrain ensemble"] == 2
+
+
+def test_cli_audits_reuse_the_store_cache(tmp_path, capsys):
+    """Two command-line audits recorded into one store: the second trains no retrain."""
+    from unlearn_core.cli import main
+
+    args = ["audit", "--dataset", "wine", "--model", "logreg", "--forget", "class:2",
+            "--method", "finetune:epochs=1", "--epochs", "3", "--reference-seeds", "2",
+            "--executor", "serial", "--quiet", "--data-dir", str(tmp_path)]
+    counts = []
+    for _ in range(2):
+        reference.clear_memory()
+        before = JOBS_RUN["retrain ensemble"]
+        assert main(args) == 0
+        counts.append(JOBS_RUN["retrain ensemble"] - before)
+    assert counts == [2, 0]
+    entries = list((tmp_path / "artifacts" / "cache").iterdir())
+    assert len(entries) == 1 and (entries[0] / "manifest.json").exists()
+    capsys.readouterr()

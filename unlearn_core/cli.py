@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from .audit import AuditConfig, MethodSpec, run_audit
+from .ensemble_cache import use_cache
 from .errors import ConfigError, UnlearnError
 from .models import TrainConfig
 from .progress import TqdmProgress
@@ -253,7 +254,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
         store = open_store(args)
     progress = TqdmProgress(disable=args.quiet)
     # ensembles and shadow sets are kept in the store's artifact area for later audits
-    run = run_audit(cfg, progress, cache=store.ensemble_cache() if store is not None else None)
+    with use_cache(store.ensemble_cache() if store is not None else None):
+        run = run_audit(cfg, progress)
     progress.close()
     result = run.result
     print(f"dataset {result.dataset_name}: {result.n_train} train, {result.n_test} test; "

@@ -5,7 +5,8 @@ entry (data, split, forget set, recipe, architecture, seeds, and for shadows the
 and audited method), so a changed recipe, seed or forget set misses.
 
 The audit uses the run store's artifact area (``RunStore.ensemble_cache()``: ``cache/`` next to
-the runs' artifact folders) when it records into a store, else ``$UNLEARN_CACHE_DIR``. Entries
+the runs' artifact folders) when it records into a store (the CLI: ``use_cache``), else
+``$UNLEARN_CACHE_DIR``. Entries
 are written to a temporary folder and renamed into place, so a killed run leaves none half
 written; a damaged entry is a miss (retrained), never trusted."""
 
@@ -17,8 +18,10 @@ import os
 import shutil
 import uuid
 from collections import Counter
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 from torch import nn
@@ -124,8 +127,25 @@ class EnsembleCache:
                                                                  **arrays))
 
 
+_ACTIVE: ContextVar[Optional[EnsembleCache]] = ContextVar("ensemble_cache", default=None)
+
+
+@contextmanager
+def use_cache(cache: Optional[EnsembleCache]) -> Iterator[None]:
+    """Audits in the block keep their ensembles in ``cache`` (None: the default)."""
+    token = _ACTIVE.set(cache)
+    try:
+        yield
+    finally:
+        _ACTIVE.reset(token)
+
+
 def default_cache() -> EnsembleCache:
-    """The cache outside any run store: ``$UNLEARN_CACHE_DIR/references``."""
+    """The cache of a ``use_cache`` block, else the one outside any run store:
+    ``$UNLEARN_CACHE_DIR/references``."""
+    active = _ACTIVE.get()
+    if active is not None:
+        return active
     from .data.builtin import default_cache_dir
 
     return EnsembleCache(default_cache_dir() / "references")
