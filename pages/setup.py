@@ -7,7 +7,15 @@ import streamlit as st
 
 from pages.shared import builtin_dataset, model_store, progress_bar, show_error, workspace
 from unlearn_core.audit import train_baseline
-from unlearn_core.data import BUILTIN_DATASETS, load_csv, load_image_zip, load_npz, make_splits
+from unlearn_core.data import (
+    BUILTIN_DATASETS,
+    load_cifar_binary,
+    load_csv,
+    load_image_zip,
+    load_npz,
+    load_parquet,
+    make_splits,
+)
 from unlearn_core.device import DEVICES, check_device, use_device
 from unlearn_core.errors import DataError, ModelError, UnlearnError
 from unlearn_core.metrics import confusion_matrix
@@ -16,14 +24,19 @@ from unlearn_core.models import (
     accuracy,
     check_compatible,
     default_train_config,
+    load_exported,
     load_model,
     load_torchscript,
 )
 from unlearn_core.report.build import data_record
 from unlearn_core.selection import ForgetSelection
 
-# weights: safetensors or a weights-only state dict (.pt / .pth); TorchScript (.pt / .ts)
-WEIGHT_TYPES = ["safetensors", "pt", "pth", "ts"]
+# weights: safetensors or a weights-only state dict (.pt / .pth); a torch.export program
+# (.pt2); TorchScript (.pt / .ts, deprecated by torch)
+WEIGHT_TYPES = ["safetensors", "pt", "pth", "pt2", "ts"]
+# data files: NPZ, CSV, image ZIP, Parquet, CIFAR-10 binary (.bin, or the .tar.gz it ships in)
+DATA_TYPES = ["npz", "csv", "zip", "parquet", "bin", "gz", "tgz", "tar"]
+IMAGE_ARCHS = ("cnn", "resnet18", "vit")
 
 ws = workspace()
 st.title("Setup")
@@ -46,43 +59,60 @@ upload = label_col = None
 if source == "Built-in":
     name = col1.selectbox("Dataset", BUILTIN_DATASETS, key="setup_dataset",
                           help="digits: 8x8 images; breast_cancer, wine: tabular; digits28: "
-                               "50,000 generated 28x28 images (slower)")
+                               "50,000 generated 28x28 images (slower); shapes32: 50,000 "
+                               "generated 32x32 colour images, CIFAR-sized (for resnet18 / "
+                               "vit; slow on a CPU)")
 else:
-    upload = col1.file_uploader("Dataset file", type=["npz", "csv", "zip"], key="setup_upload",
+    upload = col1.file_uploader("Dataset file", type=DATA_TYPES, key="setup_upload",
                                 help="NPZ with X, y (ids, class_names optional); CSV with a "
-                                     "label column; ZIP with one folder of images per class")
-    label_col = col1.text_input("CSV label column", value="label", key="setup_label")
+                                     "label column; ZIP with one folder of images per class; "
+                                     "Parquet with a label column and numeric or image "
+                                     "columns; CIFAR-10 binary (data_batch_N.bin, or "
+                                     "cifar-10-binary.tar.gz)")
+    label_col = col1.text_input("CSV / Parquet label column", value="label", key="setup_label")
     name = upload.name if upload is not None else None
 st.session_state.setdefault("setup_arch", "cnn")
 arch = col2.selectbox("Model", sorted(ARCHITECTURES), key="setup_arch",
-                      help="cnn for images; mlp or logreg for tabular data")
+                      help="cnn for images; resnet18 (CIFAR stem) or vit for 32x32 colour "
+                           "images (slow on a CPU); mlp or logreg for tabular data")
 seed = int(col3.number_input("Seed", min_value=0, step=1, key="setup_seed"))
 device = col3.selectbox("Device", DEVICES, key="setup_device",
                         help="where models train and predict: auto takes CUDA when a GPU is "
                              "present, else the CPU; cuda without a GPU is refused")
 
 with st.expander("Bring your own trained model (optional)"):
-    st.caption("Safetensors weights + JSON spec (as written by `save_model`), a weights-only "
-               "PyTorch state dict, or a TorchScript file. Uploaded files are never unpickled.")
-    weights_file = st.file_uploader("Weights (.safetensors / .pt) or TorchScript (.pt / .ts)",
+    st.caption("Safetensors weights + JSON spec (as written by `save_model`; ResNet-18 "
+               "weights in torchvision's or pytorch-cifar's key layout load as they are), a "
+               "weights-only PyTorch state dict, a torch.export program (.pt2, checked before "
+               "loading), or a TorchScript file (deprecated by torch). Uploaded files are never "
+               "unpickled.")
+    weights_file = st.file_uploader("Weights (.safetensors / .pt), a torch.export program "
+                                    "(.pt2) or TorchScript (.pt / .ts)",
                                     type=WEIGHT_TYPES, key="setup_weights")
-    spec_file = st.file_uploader("Spec (.json); leave empty for TorchScript", type=["json"],
-                                 key="setup_spec")
+    spec_file = st.file_uploader("Spec (.json); leave empty for .pt2 or TorchScript",
+                                 type=["json"], key="setup_spec")
 
 
 def load_data():
     if source == "Built-in":
         return builtin_dataset(name, seed), name
     if upload is None:
-        raise DataError("upload a dataset file first (.npz, .csv or .zip)")
+        raise DataError("upload a dataset file first (.npz, .csv, .zip, .parquet or CIFAR-10 "
+                        ".bin / .tar.gz)")
     data = upload.getvalue()
+    lower = upload.name.lower()
+    if lower.endswith(".parquet"):
+        return load_parquet(data, label_column=label_col or None, name=upload.name), upload.name
+    if lower.endswith((".bin", ".tar", ".tar.gz", ".tgz")):
+        return load_cifar_binary(data, name=upload.name), upload.name
     if upload.name.lower().endswith(".csv"):
         return load_csv(data, label_column=label_col, name=upload.name), upload.name
     if upload.name.lower().endswith(".zip"):
         return load_image_zip(data, name=upload.name), upload.name
     if upload.name.lower().endswith(".npz"):
         return load_npz(data, name=upload.name), upload.name
-    raise DataError(f"unsupported file type '{upload.name}': use .npz, .csv or .zip")
+    raise DataError(f"unsupported file type '{upload.name}': use .npz, .csv, .zip, .parquet "
+                    "or CIFAR-10 .bin / .tar.gz")
 
 
 failed = False  # an error in this run hides the previous setup's figures
@@ -90,15 +120,19 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
     try:
         check_device(device)  # "cuda" without a GPU: one error line, before any work
         dataset, label = load_data()
-        if arch == "cnn" and dataset.kind != "image":
-            raise ModelError("the cnn needs image data; this dataset is tabular: "
+        if arch in IMAGE_ARCHS and dataset.kind != "image":
+            raise ModelError(f"the {arch} needs image data; this dataset is tabular: "
                              "pick mlp or logreg")
         splits = make_splits(dataset, seed)
         recipe = default_train_config(arch, dataset.name, len(splits.train))
         if weights_file is not None:
             raw = weights_file.getvalue()
-            model = load_model(raw, spec_file.getvalue()) if spec_file is not None \
-                else load_torchscript(raw)
+            if spec_file is not None:
+                model = load_model(raw, spec_file.getvalue())
+            elif weights_file.name.lower().endswith(".pt2"):
+                model = load_exported(raw)
+            else:
+                model = load_torchscript(raw)
             check_compatible(model, dataset.sample_shape, dataset.n_classes,
                              probe=dataset.X[splits.train[:32]])
             seconds = 0.0

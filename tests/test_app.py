@@ -159,7 +159,7 @@ def test_weights_uploader_takes_only_model_files():
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
     types = at.file_uploader(key="setup_weights").proto.type
-    assert set(types) == {".safetensors", ".pt", ".pth", ".ts"}
+    assert set(types) == {".safetensors", ".pt", ".pth", ".pt2", ".ts"}
 
 
 def test_app_favicon_is_bundled_not_fetched_from_the_internet():

@@ -64,7 +64,7 @@ def _tabular_npz(n=40, d=3, seed=0, **extra):
 
 
 def test_builtin_names():
-    assert BUILTIN_DATASETS == ("digits", "breast_cancer", "wine", "digits28")
+    assert BUILTIN_DATASETS == ("digits", "breast_cancer", "wine", "digits28", "shapes32")
 
 
 def test_digits_builtin():
@@ -534,7 +534,7 @@ def test_load_dataset_dispatch(tmp_path):
 
 
 def test_load_dataset_errors(tmp_path):
-    with pytest.raises(DataError, match=r"unsupported file type '\.xyz': use \.npz, \.csv or"):
+    with pytest.raises(DataError, match=r"unsupported file type '\.xyz': use \.npz, \.csv, \.zip, \.parquet"):
         load_dataset(str(tmp_path / "f.xyz"))
     with pytest.raises(DataError, match="unknown dataset 'digit'.*digits28"):
         load_dataset("digit")

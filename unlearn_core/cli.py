@@ -426,16 +426,17 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
     print("built-in: " + ", ".join(BUILTIN_DATASETS))
     print("files: .npz (X, y, optional ids, class_names), .csv (--label-column), .zip of class "
-          "folders of images")
+          "folders of images, .parquet (--label-column; numeric columns or one column of "
+          "encoded images), CIFAR-10 binary (data_batch_N.bin, or cifar-10-binary.tar.gz)")
     return 0
 
 
 def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML or JSON file of AuditConfig settings")
-    p.add_argument("--dataset", help="built-in name (digits, breast_cancer, wine, digits28) "
-                   "or a .npz/.csv/.zip file")
+    p.add_argument("--dataset", help="built-in name (digits, breast_cancer, wine, digits28, "
+                   "shapes32) or a .npz/.csv/.zip/.parquet file or CIFAR-10 .bin/.tar.gz")
     p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
-    p.add_argument("--model", help="architecture: logreg, mlp, cnn")
+    p.add_argument("--model", help="architecture: logreg, mlp, cnn, resnet18 (CIFAR stem), vit")
     p.add_argument("--forget", help="class:N[,M] (class numbers or names), random:FRACTION "
                    "or ids:A,B,... (training-split ids: see the ids command)")
     p.add_argument("--method", action="append",
@@ -532,7 +533,7 @@ def cmd_ids(args: argparse.Namespace) -> int:
 
 def add_ids_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="digits",
-                   help="built-in name or a .npz/.csv/.zip file")
+                   help="built-in name or a .npz/.csv/.zip/.parquet/.bin/.tar.gz file")
     p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
     p.add_argument("--split", choices=["train", "test", "population"], default="train",
                    help="which split; only training ids can be forgotten")

@@ -1,6 +1,8 @@
-"""Models: the architecture registry, training loops and safe save/load."""
+"""Models: the architecture registry, training loops and safe save/load (safetensors + spec,
+torch.export programs, TorchScript for existing users)."""
 
 from .architectures import ARCHITECTURES, Classifier, ModelSpec, build_model, register_architecture
+from .export import export_model, load_exported
 from .io import check_compatible, clone_model, load_model, load_torchscript, model_hash, save_model
 from .training import (
     TrainConfig,
@@ -15,7 +17,8 @@ from .training import (
 
 __all__ = [
     "ARCHITECTURES", "Classifier", "ModelSpec", "build_model", "register_architecture",
-    "check_compatible", "clone_model", "load_model", "load_torchscript", "model_hash", "save_model",
+    "check_compatible", "clone_model", "export_model", "load_exported", "load_model",
+    "load_torchscript", "model_hash", "save_model",
     "TrainConfig", "accuracy", "default_train_config", "embed", "predict_logits",
     "predict_log_proba", "predict_proba", "train_epochs",
 ]

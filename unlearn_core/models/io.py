@@ -1,4 +1,6 @@
-"""Saving and loading models without unpickling: safetensors + JSON spec, or TorchScript.
+"""Saving and loading models without unpickling: safetensors + JSON spec, a ``torch.export``
+program (``models.export``), or TorchScript (deprecated by torch 2.13, still read for the
+users who have such files).
 
 ``torch.load`` on an uploaded file can run arbitrary code; we never call it without
 ``weights_only=True`` and prefer safetensors, whose format holds only tensors.
@@ -236,7 +238,12 @@ def _spec_from_json(raw: bytes) -> ModelSpec:
 
 
 def load_torchscript(source: Source) -> nn.Module:
-    """Load a TorchScript model (a compiled archive, not a pickle of Python objects)."""
+    """Load a TorchScript model (a compiled archive, not a pickle of Python objects).
+
+    Deprecated: torch 2.13 deprecates ``torch.jit.save`` / ``torch.jit.load`` in favour of
+    ``torch.export``; new foreign models should come as ``.pt2`` programs
+    (``models.export.load_exported``). TorchScript files keep loading here for as long as torch
+    reads them, so existing users' files are not broken."""
     try:
         model = torch.jit.load(io.BytesIO(_read_bytes(source)), map_location="cpu")
     except Exception as err:
