@@ -25,6 +25,7 @@ from scipy.stats import entropy
 
 from .attacks.shadows import logit_confidence, run_jobs
 from .checks.judge import CheckResult, fmt
+from .errors import ConfigError
 from .progress import ProgressFn
 
 SPLITS = ("forget", "retain", "test")
@@ -65,6 +66,8 @@ class KlomJob:
     methods: list[tuple[str, str, dict]]  # (label, name, params)
     forget_classes: tuple[int, ...]
     parent_pid: int = 0
+    # the methods' pool: unseen data a method may use (never trained on, never evaluated)
+    pool_pos: Optional[np.ndarray] = None
 
 
 def run_klom_job(job: KlomJob) -> dict[str, np.ndarray]:
@@ -87,12 +90,24 @@ def run_klom_job(job: KlomJob) -> dict[str, np.ndarray]:
     original = train_epochs(build_model(spec, seed=job.seed), train, recipe, job.seed)
     ev = take(job.eval_pos)
     out = {"__original__": logit_confidence(predict_logits(original, ev.X), ev.y)}
-    ctx = UnlearnContext(spec.n_classes, job.seed, spec, recipe, job.forget_classes)
+    pool = take(job.pool_pos) if job.pool_pos is not None and len(job.pool_pos) else None
+    ctx = UnlearnContext(spec.n_classes, job.seed, spec, recipe, job.forget_classes, pool)
     for label, name, params in job.methods:
         model = make_method(name, **params).unlearn(original, take(job.forget_pos),
                                                     take(job.retain_pos), ctx).model
         out[label] = logit_confidence(predict_logits(model, ev.X), ev.y)
     return out
+
+
+def method_pool_positions(data) -> np.ndarray:
+    """Dataset positions of the audit's method pool (``AuditData.method_pool``), refused when
+    they meet the training split, the test split or the audit's calibration half."""
+    pool = np.asarray(data.splits.population[0::2], dtype=np.int64)
+    used = np.concatenate([data.splits.train, data.splits.test, data.splits.population[1::2]])
+    if np.intersect1d(pool, used).size:
+        raise ConfigError("KLOM: the methods' pool overlaps the training, test or calibration "
+                          "data; it must be disjoint")
+    return pool
 
 
 def _summary(values: np.ndarray) -> tuple[float, float]:
@@ -119,9 +134,12 @@ def klom_results(run, progress: Optional[ProgressFn] = None) -> list[CheckResult
     methods = [(e.name, e.method or e.name, dict(e.params)) for e in res.methods]
     spec = run.context.spec
     seeds = [res.config.seed * 7919 + 50021 * (i + 1) for i in range(k)]
+    # methods get the audit's method pool (one half of the population split), never the half
+    # the audit's checks calibrate on, and never a training or evaluation point of KLOM
+    pool_pos = method_pool_positions(data)
     jobs = [KlomJob(spec.to_json(), asdict(res.train_config), s, ds.X, ds.y, ds.ids,
                     data.forget_set.forget, data.forget_set.retain, eval_pos, methods,
-                    tuple(data.forget_set.classes), os.getpid()) for s in seeds]
+                    tuple(data.forget_set.classes), os.getpid(), pool_pos) for s in seeds]
     outs = run_jobs(jobs, res.config.executor, 2, res.config.ray_address, progress,
                     fn=run_klom_job, task="klom models")
     half = k // 2

@@ -28,6 +28,8 @@ class ShadowJob:
     targets: np.ndarray  # positions in the pool whose phi is returned
     unlearn: Optional[tuple[str, dict]] = None  # U-LiRA: then unlearn the IN targets
     n_classes: int = 0
+    # U-LiRA: positions no shadow trains on, the unseen data the method may use (its pool)
+    unseen: Optional[np.ndarray] = None
 
 
 def logit_confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -61,7 +63,11 @@ def run_job(job: ShadowJob) -> np.ndarray:
         if len(f_idx):
             forget = Samples(job.X[f_idx], job.y[f_idx], f_idx.astype(np.int64))
             retain = Samples(job.X[r_idx], job.y[r_idx], r_idx.astype(np.int64))
-            ctx = UnlearnContext(job.n_classes, job.seed, spec, recipe)
+            pool = None
+            if job.unseen is not None and len(job.unseen):
+                pool = Samples(job.X[job.unseen], job.y[job.unseen],
+                               np.asarray(job.unseen, dtype=np.int64))
+            ctx = UnlearnContext(job.n_classes, job.seed, spec, recipe, population=pool)
             name, params = job.unlearn
             model = make_method(name, **params).unlearn(model, forget, retain, ctx).model
     return logit_confidence(predict_logits(model, job.X[job.targets]), job.y[job.targets])
@@ -84,7 +90,8 @@ def shadow_fingerprint(jobs: list[ShadowJob], kind: str) -> str:
         "masks": array_digest(*[j.in_mask for j in jobs]), "seeds": [j.seed for j in jobs],
         "spec": first.spec_json, "recipe": first.recipe, "n_classes": first.n_classes,
         "unlearn": [first.unlearn[0], sorted(first.unlearn[1].items())] if first.unlearn
-        else None, "threads": 1})
+        else None, "threads": 1,
+        **({"unseen": array_digest(first.unseen)} if first.unseen is not None else {})})
 
 
 def shadow_phis(jobs: list[ShadowJob], kind: str, executor: str = "local", workers: int = 2,
@@ -105,15 +112,18 @@ def shadow_phis(jobs: list[ShadowJob], kind: str, executor: str = "local", worke
 
 
 def make_jobs(spec, recipe, X: np.ndarray, y: np.ndarray, targets: np.ndarray, n: int,
-              seed: int, unlearn: Optional[tuple[str, dict]] = None
-              ) -> tuple[list[ShadowJob], np.ndarray]:
-    """``n`` jobs on random halves of the pool; also the IN matrix (shadows x targets)."""
+              seed: int, unlearn: Optional[tuple[str, dict]] = None,
+              unseen: Optional[np.ndarray] = None) -> tuple[list[ShadowJob], np.ndarray]:
+    """``n`` jobs on random halves of the pool; also the IN matrix (shadows x targets).
+    ``unseen`` positions are in no shadow's half: the unlearning method's own unseen pool."""
     rng = np.random.default_rng(seed + 104729)
     jobs, ins = [], []
     for i in range(n):
         mask = rng.random(len(y)) < 0.5
+        if unseen is not None:
+            mask[unseen] = False
         jobs.append(ShadowJob(spec.to_json(), asdict(recipe), seed * 1000 + i, X, y, mask,
-                              targets, unlearn, spec.n_classes))
+                              targets, unlearn, spec.n_classes, unseen))
         ins.append(mask[targets])
     return jobs, np.array(ins)
 

@@ -79,7 +79,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
             for e in res.methods:
                 u = ulira(e.method or e.name, e.params, members, pool, spec, res.train_config,
                           n_shadows, res.config.seed, executor, ray_address=ray_address,
-                          progress=progress, cache=cache)
+                          progress=progress, cache=cache, method_pool=data.method_pool)
                 u.method = e.name  # the run label, unique in the audit
                 ulira_results.append(u)
     return summaries, ulira_results

@@ -14,6 +14,7 @@ from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
 from ..data.dataset import Samples
+from ..errors import ConfigError
 from ..progress import ProgressFn
 from .shadows import make_jobs, shadow_phis
 
@@ -33,12 +34,25 @@ class ULiRAResult:
 def ulira(method: str, params: dict, targets: Samples, pool: Samples, spec, recipe,
           n_shadows: int = 16, seed: int = 0, executor: str = "local", workers: int = 2,
           ray_address: Optional[str] = None,
-          progress: Optional[ProgressFn] = None, cache=None) -> ULiRAResult:
+          progress: Optional[ProgressFn] = None, cache=None,
+          method_pool: Optional[Samples] = None) -> ULiRAResult:
     """Run U-LiRA for ``method`` on ``targets``; half the shadows fit, half evaluate.
-    ``cache`` (an ``EnsembleCache``) reuses shadows trained and unlearned before alike."""
-    data = Samples.concat([targets, pool])
+    ``cache`` (an ``EnsembleCache``) reuses shadows trained and unlearned before alike.
+    ``method_pool``: unseen data the method may use in every shadow (mia_guided, gradient
+    ascent's early stop, lrp_path), as an audit gives methods its method pool; no shadow trains
+    on it, and it must share no sample with the targets or the shadows' pool (refused)."""
+    parts = [targets, pool]
+    unseen = None
+    if method_pool is not None and len(method_pool):
+        shared = np.intersect1d(method_pool.ids, np.concatenate([targets.ids, pool.ids]))
+        if shared.size:
+            raise ConfigError(f"U-LiRA: the methods' pool shares {shared.size} samples with the "
+                              "attack's targets or shadow pool; it must be disjoint")
+        parts.append(method_pool)
+        unseen = np.arange(len(targets) + len(pool), len(targets) + len(pool) + len(method_pool))
+    data = Samples.concat(parts)
     jobs, ins = make_jobs(spec, recipe, data.X, data.y, np.arange(len(targets)), n_shadows,
-                          seed, unlearn=(method, dict(params)))
+                          seed, unlearn=(method, dict(params)), unseen=unseen)
     phi = shadow_phis(jobs, "u-lira shadows", executor, workers, ray_address, progress,
                       cache)
     half = n_shadows // 2
