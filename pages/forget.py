@@ -5,7 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.shared import METHOD_COLORS, image_of, need_setup, point_id, show_error, workspace
-from unlearn_core.difficulty import forget_difficulty
+from unlearn_core.difficulty import forget_difficulty, train_embeddings
 from unlearn_core.embedding_map import project
 from unlearn_core.errors import UnlearnError
 from unlearn_core.forget import resolve_forget
@@ -69,10 +69,16 @@ def show_difficulty(fs) -> None:
     st.subheader("How hard is this set to unlearn?")
     cache = st.session_state.setdefault("difficulty_cache", {})
     key = (ws.source, ws.arch, ws.seed, id(ws.baseline), fs.fingerprint())
+    emb = st.session_state.setdefault("difficulty_embeddings", {})
+    base_key = key[:4]
     try:
         if key not in cache:
+            if base_key not in emb:  # the training split's embeddings: once per baseline
+                emb.clear()
+                emb[base_key] = train_embeddings(ws.baseline, ds, sp)
             cache.clear()  # one set at a time: the current one
-            cache[key] = forget_difficulty(ws.baseline, ds, sp, fs, ws.seed)
+            cache[key] = forget_difficulty(ws.baseline, ds, sp, fs, ws.seed,
+                                           embeddings=emb[base_key])
     except UnlearnError as err:
         show_error(err)
         return

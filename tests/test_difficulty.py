@@ -82,6 +82,14 @@ def test_difficulty_is_seeded_and_refuses_an_empty_set(digits_mlp):
     a, b = (forget_difficulty(model, ds, sp, fs, seed=4) for _ in range(2))
     assert a.entanglement_random == b.entanglement_random
     np.testing.assert_array_equal(a.memorisation, b.memorisation)
+    from unlearn_core.difficulty import train_embeddings
+
+    emb = train_embeddings(model, ds, sp)
+    c = forget_difficulty(model, ds, sp, fs, seed=4, embeddings=emb)
+    assert c.entanglement == a.entanglement  # precomputed embeddings give the same figures
+    np.testing.assert_array_equal(c.memorisation, a.memorisation)
+    with pytest.raises(ConfigError, match="not those"):
+        forget_difficulty(model, ds, sp, fs, embeddings=emb[:-1])
     with pytest.raises(ConfigError, match="empty"):
         forget_difficulty(model, ds, sp, dataclasses.replace(fs, forget=fs.forget[:0]))
 

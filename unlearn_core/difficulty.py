@@ -33,6 +33,7 @@ retain-side utility must be checked closely.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 from torch import nn
@@ -155,16 +156,26 @@ def _suggest(d: Difficulty, class_level: bool) -> list[str]:
     return out
 
 
+def train_embeddings(model: nn.Module, dataset: Dataset, splits: Splits) -> np.ndarray:
+    """The baseline's penultimate embeddings of the training split (float64), in split order:
+    computed once per baseline and reused for every forget set."""
+    return embed(model, dataset.X[np.asarray(splits.train)]).astype(np.float64)
+
+
 def forget_difficulty(model: nn.Module, dataset: Dataset, splits: Splits, forget: ForgetSet,
-                      seed: int = 0, k: int = 10) -> Difficulty:
-    """Entanglement and memorisation of ``forget`` on ``model`` (the baseline), seeded."""
+                      seed: int = 0, k: int = 10,
+                      embeddings: Optional[np.ndarray] = None) -> Difficulty:
+    """Entanglement and memorisation of ``forget`` on ``model`` (the baseline), seeded.
+    ``embeddings``: ``train_embeddings`` of this model, when already computed."""
     if len(forget.forget) == 0:
         raise ConfigError("the forget set is empty: nothing to measure")
     if len(forget.retain) == 0:
         raise ConfigError("the retain set is empty: entanglement needs retained samples")
     rng = np.random.default_rng(seed)
     train = np.asarray(splits.train)
-    emb_train = embed(model, dataset.X[train]).astype(np.float64)
+    emb_train = train_embeddings(model, dataset, splits) if embeddings is None else embeddings
+    if len(emb_train) != len(train):
+        raise ConfigError("the embeddings given are not those of this training split")
     y_train = dataset.y[train]
     where = {int(p): i for i, p in enumerate(train)}
     f_idx = np.array([where[int(p)] for p in forget.forget])
