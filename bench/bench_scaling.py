@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import sys
 import time
@@ -116,7 +117,19 @@ def main() -> None:
                              "the recipe (its optimizer)")
     parser.add_argument("--bound", type=float, default=1.5,
                         help="the largest time ratio a training-based method may show")
+    parser.add_argument("--json", default=None, help="also write the measurements here")
+    parser.add_argument("--from-json", nargs="+", default=None,
+                        help="print the table from --json files (e.g. one process per seed)")
     args = parser.parse_args()
+    if args.from_json:
+        saved = [json.loads(Path(f).read_text()) for f in args.from_json]
+        for m in dict.fromkeys(s["machine"] for s in saved):
+            print(f"machine: {m}")
+        per_seed = [tuple(run) for s in saved for run in s["per_seed"]]
+        first = saved[0]
+        report(first["methods"], per_seed, first["sizes"], first["forget_size"],
+               sum((s["seeds"] for s in saved), []), first["baseline_epochs"], args.bound)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     methods = (args.methods.split(",") if args.methods else
@@ -131,12 +144,26 @@ def main() -> None:
         per_seed.append((res_s, res_l))
         print(f"  seed {seed}: {n_s} and {n_l} training samples, "
               f"{time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
-    print(f"\ndigits28 cnn (baseline trained {args.baseline_epochs or 'the recipe'}'s "
-          f"epochs), forget set of {args.forget_size}, training set {n_s} then {n_l}; "
-          f"{len(args.seeds)} seeds (mean ± sample std); CPU s = the unlearning step's process "
+        if args.json:
+            Path(args.json).write_text(json.dumps({
+                "machine": machine(), "methods": methods, "sizes": [n_s, n_l],
+                "forget_size": args.forget_size, "seeds": args.seeds[:len(per_seed)],
+                "baseline_epochs": args.baseline_epochs, "per_seed": per_seed}))
+    report(methods, per_seed, [n_s, n_l], args.forget_size, args.seeds, args.baseline_epochs,
+           args.bound)
+
+
+def report(methods: list[str], per_seed: list, sizes: list[int], forget_size: int,
+           seeds: list[int], baseline_epochs: int, bound: float) -> None:
+    """The table: per method, CPU time and samples on each size and their ratios."""
+    n_s, n_l = sizes
+    trained = f"{baseline_epochs} epoch(s)" if baseline_epochs else "the recipe"
+    print(f"\ndigits28 cnn (baseline trained {trained}), forget set of {forget_size}, "
+          f"training set {n_s} then {n_l}; "
+          f"{len(seeds)} seeds (mean ± sample std); CPU s = the unlearning step's process "
           "CPU time; samples = inputs run through the network (teachers and copies included)")
     headers = ["method", "kind", f"CPU s ({n_s})", f"CPU s ({n_l})", "time ratio",
-               f"samples ({n_s})", f"samples ({n_l})", "samples ratio", f"<= {args.bound:g}x"]
+               f"samples ({n_s})", f"samples ({n_l})", "samples ratio", f"<= {bound:g}x"]
     rows, over = [], []
     for name in methods:
         runs = [(a[name], b[name]) for a, b in per_seed if name in a and name in b]
@@ -145,7 +172,7 @@ def main() -> None:
             continue
         ratio = [b[0] / max(a[0], 1e-9) for a, b in runs]
         kind = "training" if name in TRAINING else "other"
-        ok = np.mean(ratio) <= args.bound
+        ok = np.mean(ratio) <= bound
         if kind == "training" and not ok:
             over.append(name)
         rows.append([name, kind, _cell([a[0] for a, _ in runs], 2),
@@ -154,7 +181,7 @@ def main() -> None:
                      _cell([b[1] / max(a[1], 1) for a, b in runs], 2, "x"),
                      "yes" if ok else "no"])
     print(format_table(headers, rows))
-    print(f"training-based methods over {args.bound:g}x (mean time ratio): "
+    print(f"training-based methods over {bound:g}x (mean time ratio): "
           f"{', '.join(over) if over else 'none'}")
 
 
