@@ -17,7 +17,6 @@ from .base import (
     MIN_EPOCH_RETAIN,
     UnlearningMethod,
     hparam,
-    retain_per_forget_hparam,
     rng_for,
 )
 from .registry import register
@@ -60,7 +59,11 @@ class UNSIR(UnlearningMethod):
                                       "(the former default 0.5, which grows with the training "
                                       "set); 0 (default): a subset sized from the forget set "
                                       "(retain_per_forget)", low=0, high=1)
-    retain_per_forget: float = retain_per_forget_hparam()
+    retain_per_forget: float = hparam(
+        1.0, f"retain samples per forget sample in the fixed retain subset of impair and repair "
+             f"(at least {MIN_EPOCH_RETAIN}, all when the retain set is smaller), so the cost "
+             "follows the forget set, not the training set; 0 = all retain",
+        low=0, high=10000)
     batch_size: int = hparam(64, "minibatch size", low=1, high=65536)
 
     def _unlearn(self, model, forget, retain, ctx, log):
