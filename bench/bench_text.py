@@ -2,10 +2,14 @@
 (Maini et al., arXiv 2401.06121): forget quality (KS p-value of truth ratios against the
 retrained model), model utility, answer accuracy on forgotten and retained facts, Min-k% AUC
 (forget vs never-trained people; 0.5 = like retrain, 1 = remembered), time and speed-up over
-retraining, each averaged over seeds (every seed draws its own fact set, model and forget set).
+retraining, each as mean ± sample standard deviation over seeds (every seed draws its own fact
+set, model and forget set), and the verdict of each method per seed (the shared judge against
+``--retrain-seeds`` retrains, with the untouched original as the do-nothing control, which is
+judged as a method too: it must never pass).
 
     python bench/bench_text.py                       # 200 people, forget 2 (1%), seeds 0 1 2
     python bench/bench_text.py --people 40 --seeds 0 --method npo:lr=5e-4
+    python bench/bench_text.py --people 40 --retrain-seeds 5   # the verdict counts
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 
 from unlearn_core.table import format_table
 from unlearn_core.text.audit import TextAuditConfig, run_text_audit
+from unlearn_core.text.checks import judge_text
 from unlearn_core.text.cli import _parse_method
 from unlearn_core.text.facts import FactSetConfig
 
@@ -35,16 +40,26 @@ def main() -> None:
     ap.add_argument("--holdout", type=int, default=40)
     ap.add_argument("--forget", default="random:2")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--retrain-seeds", type=int, default=5,
+                    help="reference retrains per seed (the verdict's ensemble; cached)")
     ap.add_argument("--method", action="append", default=None,
                     help="name or name:key=value,... (repeatable); default: all five")
     args = ap.parse_args()
     specs = [_parse_method(m) for m in (args.method or METHODS)]
     rows: dict[str, list[dict]] = {}
+    verdicts: dict[str, list[str]] = {}
     load0, start = os.getloadavg()[0], time.perf_counter()
     for seed in args.seeds:
         cfg = TextAuditConfig(forget=args.forget, seed=seed, methods=specs,
+                              retrain_seeds=args.retrain_seeds,
                               facts=FactSetConfig(n_people=args.people, n_holdout=args.holdout))
         result = run_text_audit(cfg).result
+        refs = [r.name for r in result.retrains]
+        judged = judge_text(result.measurements, result.check_specs,
+                            ["original", *[m.name for m in result.methods]], refs, "original",
+                            cfg.alpha)
+        for v in judged:
+            verdicts.setdefault(v.method, []).append(v.status)
         for ev in [result.original, result.retrain, *result.methods]:
             s = ev.summary()
             s["speedup"] = result.speedup(ev) if ev.name != "original" else np.nan
@@ -59,20 +74,28 @@ def main() -> None:
     for name, runs in rows.items():
         cells = [name]
         for key, _, digits in cols:
-            v = float(np.nanmean([r[key] for r in runs])) if not all(
-                np.isnan(r[key]) for r in runs) else np.nan
+            vals = np.array([r[key] for r in runs], dtype=float)
+            vals = vals[~np.isnan(vals)]
+            v = float(vals.mean()) if len(vals) else np.nan
+            sd = float(vals.std(ddof=1)) if len(vals) > 1 else np.nan
             if name == "original" and key in ("seconds", "speedup"):
                 cells.append("")
             elif np.isnan(v):
                 cells.append("ref." if name == "retrain" else "n/a")
             elif key == "forget_quality":
-                cells.append(f"{v:.2g}")
+                cells.append(f"{v:.2g} ± {sd:.2g}" if not np.isnan(sd) else f"{v:.2g}")
             elif key == "speedup":
-                cells.append(f"{v:.0f}x")
+                cells.append(f"{v:.0f}x ± {sd:.0f}" if not np.isnan(sd) else f"{v:.0f}x")
             else:
-                cells.append(f"{v:.{digits}f}")
+                cells.append(f"{v:.{digits}f} ± {sd:.{digits}f}" if not np.isnan(sd) else
+                             f"{v:.{digits}f}")
+        status = verdicts.get(name)
+        cells.append(", ".join(f"{s} {status.count(s)}" for s in dict.fromkeys(status))
+                     if status else "")
         table.append(cells)
-    print(f"fact set: {args.people} people x 6 facts, forget {args.forget}, seeds "
+    cols.append(("verdict", "verdicts over seeds", 0))
+    print(f"fact set: {args.people} people x 6 facts, forget {args.forget}, "
+          f"{args.retrain_seeds} reference retrains, seeds "
           f"{' '.join(map(str, args.seeds))}; means over seeds; {platform.machine()}, "
           f"{os.cpu_count()} cores, load average {load0:.1f} -> {os.getloadavg()[0]:.1f}")
     print(format_table(["method", *[c[1] for c in cols]], table))

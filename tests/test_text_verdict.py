@@ -170,6 +170,22 @@ def test_verify_rejudges_text_reports_and_catches_a_flipped_verdict(audit, tmp_p
                in d for d in out.differences), \
         out.differences
 
+    assert any("test_do_nothing: forget_answer_accuracy recorded 0.0833333 (se" in d and
+               "its per-sample scores give 1 " in d for d in out.differences), out.differences
+
+    # the per-sample evidence edited: the recorded figures no longer follow from it
+    payload = build_text_json_report(audit)
+    noop = next(m for m in payload["result"]["methods"] if m["name"] == "test_do_nothing")
+    noop["forget"]["answer_correct"] = [0.0] * len(noop["forget"]["answer_correct"])
+    noop["retain"]["prob"][0] = 0.5
+    evidence = tmp_path / "evidence.json"
+    _rewrite(payload, evidence)
+    out = verify_report(evidence, rerun=False)
+    assert any("forget_answer_accuracy recorded 1 (se" in d and "scores give 0 " in d
+               for d in out.differences), out.differences
+    assert any("test_do_nothing: model utility recorded" in d for d in out.differences)
+    assert any("every recorded text figure follows" in n for n in ok.notes)
+
     page = paths["html"].read_text().replace("test_do_nothing: FAIL", "test_do_nothing: PASS", 1)
     (tmp_path / "edited.html").write_text(page)
     out = verify_report(tmp_path / "edited.html", rerun=False)

@@ -15,9 +15,12 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
+
 from ..errors import ConfigError
 from ..progress import ProgressFn
-from .checks import judge_text, measurements_from_dicts, specs_from_dicts
+from .checks import judge_text, measure_text_checks, measurements_from_dicts, specs_from_dicts
+from .metrics import MIA_NAMES, SetScores, mia_auc, model_utility
 
 ACC_TOL = 0.02  # answer accuracies, in share
 SCORE_TOL = 0.05  # every other figure, times max(1, |figure|)
@@ -68,6 +71,76 @@ def rejudge_text(result: dict, out: Any) -> None:
                     f"{c.get('figure')}, its figures give {n.status} at {n.figure:.4g}")
     if len(out.differences) == before:
         out.notes.append("the recorded text verdicts follow from the recorded figures")
+
+
+def _array(values) -> np.ndarray:
+    return np.array([math.nan if v is None else v for v in values or []], dtype=np.float64)
+
+
+def scores_from_dict(d: Optional[dict]) -> Optional[SetScores]:
+    """Recorded per-sample scores of one model on one set, back as ``SetScores``."""
+    if d is None:
+        return None
+    return SetScores(list(d["ids"]), *(_array(d.get(k)) for k in (
+        "mean_nll", "prob", "truth_ratio", "exact_memorization", "extraction_strength",
+        "answer_correct", "exact_match", "rouge_l")), list(d.get("completions") or []),
+        _array(d.get("option_prob")), {k: _array(v) for k, v in (d.get("mia") or {}).items()})
+
+
+def evaluation_from_dict(d: dict):
+    """A recorded model evaluation, its aggregates recomputed from its per-sample scores."""
+    from .audit import ModelEvaluation
+
+    forget, retain = scores_from_dict(d["forget"]), scores_from_dict(d["retain"])
+    holdout, world = scores_from_dict(d["holdout"]), scores_from_dict(d.get("world"))
+    aucs = {m: mia_auc(forget.mia.get(m, []), holdout.mia.get(m, [])) for m in MIA_NAMES}
+    return ModelEvaluation(d["name"], float(d.get("seconds") or 0.0), forget, retain, holdout,
+                           world, _num(d.get("forget_quality")),
+                           model_utility(retain, world), aucs, _num(d.get("privleak")))
+
+
+def _num(v) -> float:
+    return math.nan if v is None else float(v)
+
+
+def check_text_evidence(result: dict, out: Any) -> None:
+    """Every recorded check figure and its error measured again from the per-sample scores the
+    report records (and each model's utility and attack AUCs): a figure edited alone, even
+    with its verdict edited to match and the hash recomputed, differs from its own evidence."""
+    try:
+        models = [result["original"], *result["retrains"], *result["methods"]]
+        evals = {d["name"]: evaluation_from_dict(d) for d in models}
+        seed = int((result.get("config") or {}).get("seed", 0))
+        refs = [d["name"] for d in result["retrains"]]
+        ms, _ = measure_text_checks(evals, refs, "original",
+                                    [d["name"] for d in result["methods"]], seed)
+    except (KeyError, TypeError, ValueError, IndexError) as err:
+        out.differences.append(f"the per-sample scores cannot be read: {err}")
+        return
+    before = len(out.differences)
+    for d in models:
+        ev = evals[d["name"]]
+        if not _close(ev.model_utility, d.get("model_utility"), 1e-9):
+            out.differences.append(f"{d['name']}: model utility recorded {d.get('model_utility')}"
+                                   f", its per-sample scores give {ev.model_utility:.6g}")
+        for attack, auc in ev.mia_auc.items():
+            if not _close(auc, (d.get("mia_auc") or {}).get(attack), 1e-9):
+                out.differences.append(f"{d['name']}: {attack} AUC recorded "
+                                       f"{(d.get('mia_auc') or {}).get(attack)}, its per-sample "
+                                       f"scores give {auc:.6g}")
+    again = {(m.check, m.model): m for m in ms}
+    for m in measurements_from_dicts(result.get("measurements") or []):
+        n = again.get((m.check, m.model))
+        tol = 1e-9 * max(1.0, abs(m.figure)) if math.isfinite(m.figure) else 0.0
+        if n is None:
+            out.differences.append(f"{m.model}: {m.check} has no per-sample scores behind it")
+        elif not _close(m.figure, n.figure, tol) or not _close(m.se, n.se, 1e-6):
+            out.differences.append(f"{m.model}: {m.check} recorded {m.figure:.6g} "
+                                   f"(se {m.se:.3g}), its per-sample scores give "
+                                   f"{n.figure:.6g} (se {n.se:.3g})")
+    if len(out.differences) == before:
+        out.notes.append("every recorded text figure follows from the recorded per-sample "
+                         "scores")
 
 
 def compare_text_html(page: str, payload: dict, out: Any, name: str = "report.html") -> None:
@@ -200,6 +273,7 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
     if not isinstance(result, dict) or "original" not in result:
         out.differences.append("the text result block cannot be read")
         return out
+    check_text_evidence(result, out)
     rejudge_text(result, out)
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
     if rerun:
