@@ -145,6 +145,13 @@ def test_audit_page_contrast_view_and_cohorts():
     per_class = _figure(at, "contrast_perclass")
     assert [t["name"] for t in per_class["data"]] == ["finetune", "baseline", "retrain"]
     assert any("Called members at this threshold" in c.value for c in at.caption)
+    try:  # the prediction matrix of the two models and retrain (issue 10's module)
+        import unlearn_core.prediction_matrix  # noqa: F401
+
+        titles = [a["text"] for a in _figure(at, "contrast_matrix")["layout"]["annotations"]]
+        assert [t.split(" (")[0] for t in titles] == ["finetune", "baseline", "retrain"]
+    except ImportError:
+        pass
     n_all = _n(_figure(at, "audit_shift")["data"][0]["x"])
     assert n_all == res.n_forget
     # a saved cohort restricts the view and the page's forget-sample charts
