@@ -67,18 +67,25 @@ def test_the_pdf_embeds_its_report_and_verifies(report, capsys):
     assert "follows exactly from the per-sample evidence" in out
 
 
-def test_pdf_printed_from_an_edited_page_fails(report, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def edited_pdf(report, tmp_path_factory) -> Path:
     """The forger edits the page's verdict to PASS and prints it: the original report stays
-    embedded, and the visible verdict line no longer says what it says."""
+    embedded (the page's own), the visible verdict line no longer says what it says."""
     from unlearn_core.report import write_pdf
 
+    folder = tmp_path_factory.mktemp("forged")
     status, line = _headline(report)
     page = (report / "report.html").read_text(encoding="utf-8")
     assert page.count(line) >= 1 and status != "PASS"
-    edited = tmp_path / "edited.html"
+    edited = folder / "edited.html"
     edited.write_text(page.replace(line, "finetune: PASS: 8 of 8 checks pass"), encoding="utf-8")
-    forged = write_pdf(edited, tmp_path / "report.pdf")
-    code, _, err = _verify(capsys, str(forged), "--no-rerun")
+    return write_pdf(edited, folder / "report.pdf")
+
+
+def test_pdf_printed_from_an_edited_page_fails(report, edited_pdf, capsys):
+    status, line = _headline(report)
+    page = (report / "report.html").read_text(encoding="utf-8")
+    code, _, err = _verify(capsys, str(edited_pdf), "--no-rerun")
     assert code == 1
     assert f"report.pdf: shows 'finetune: PASS' where its embedded report says " \
            f"'finetune: {status}'" in err
@@ -173,3 +180,24 @@ def test_signing_updates_the_pdf(report, tmp_path, capsys):
                              str(tmp_path / "k.pub"))
     assert code == 0, err
     assert "signature valid over the content hash" in out
+
+
+def test_a_bundle_carries_its_pdf_and_checks_it(report, edited_pdf, tmp_path, capsys):
+    import zipfile
+
+    assert main(["bundle", str(report / "report.json"), "--out", str(tmp_path / "b.zip")]) == 0
+    with zipfile.ZipFile(tmp_path / "b.zip") as zf:
+        assert "report.pdf" in zf.namelist()
+    code, out, err = _verify(capsys, str(tmp_path / "b.zip"), "--no-rerun")
+    assert code == 0, err
+    assert "ok: report.pdf: its verdict lines and status words are those of the report it " \
+           "embeds" in out
+    forged = tmp_path / "forged"
+    shutil.copytree(report, forged)
+    shutil.copy(edited_pdf, forged / "report.pdf")
+    assert main(["bundle", str(forged / "report.json"), "--out", str(tmp_path / "f.zip")]) == 0
+    status, _ = _headline(report)
+    code, _, err = _verify(capsys, str(tmp_path / "f.zip"), "--no-rerun")
+    assert code == 1
+    assert f"report.pdf: shows 'finetune: PASS' where its embedded report says " \
+           f"'finetune: {status}'" in err

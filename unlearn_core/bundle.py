@@ -5,7 +5,7 @@ The report itself is kept byte for byte (its content hash and signature stay val
 bundle's ``bundle.json`` says where inside the ZIP each file is, relative to the bundle, and
 verification matches every file by the SHA-256 the report recorded.
 
-    report.json  report.html  bundle.json  data/<file>  artifacts/<name>
+    report.json  report.html  report.pdf  bundle.json  data/<file>  artifacts/<name>
 """
 
 from __future__ import annotations
@@ -56,8 +56,12 @@ def write_bundle(report: str | Path, out: str | Path, data: Optional[str | Path]
     html = report.with_suffix(".html")
     if html.is_file():
         files.append((html, "report.html"))
+    pdf = report.with_suffix(".pdf")
+    if pdf.is_file():
+        files.append((pdf, "report.pdf"))
     manifest: dict = {"bundle_version": BUNDLE_VERSION, "report": "report.json",
                       "html": "report.html" if html.is_file() else None,
+                      "pdf": "report.pdf" if pdf.is_file() else None,
                       "content_sha256": payload.get("content_sha256"), "data": None,
                       "artifacts": []}
     rec = repro.get("data")
@@ -107,6 +111,7 @@ class OpenBundle:
     report: Path
     html: Optional[Path] = None
     data: Optional[Path] = None
+    pdf: Optional[Path] = None
     artifacts: dict[str, Path] = field(default_factory=dict)
 
 
@@ -158,6 +163,8 @@ def open_bundle(path: str | Path) -> Iterator[OpenBundle]:
         opened = OpenBundle(root=root, report=extract(manifest.get("report")))
         if manifest.get("html"):
             opened.html = extract(manifest["html"])
+        if manifest.get("pdf"):
+            opened.pdf = extract(manifest["pdf"])
         if isinstance(manifest.get("data"), dict):
             opened.data = extract(manifest["data"].get("path"))
         for art in manifest.get("artifacts") or []:

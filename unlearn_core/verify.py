@@ -775,6 +775,16 @@ def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
                     out.differences.append("report.html embeds another report than the "
                                            "bundle's report.json")
                 compare_html(page, inner, out)
+            if b.pdf is not None:
+                from .report.pdf_embed import read_pdf
+
+                pdf = read_pdf(b.pdf)
+                inner = pdf_payload(pdf.attachments, "the bundle's report.pdf")
+                if inner.get("content_sha256") != payload.get("content_sha256") or \
+                        inner.get("signature") != payload.get("signature"):
+                    out.differences.append("report.pdf embeds another report than the "
+                                           "bundle's report.json")
+                compare_pdf(pdf.text, pdf.hash_entry, inner, out)
             return verify_payload(payload, out, progress, rerun, public_key,
                                   data if data is not None else b.data, b.root, b.artifacts)
     out = VerifyResult()
