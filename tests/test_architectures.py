@@ -183,10 +183,11 @@ def test_torch_export_round_trip(tmp_path, shapes):
     assert model_hash(copy) == model_hash(loaded)
 
 
-def _rewrite(raw: bytes, change) -> bytes:
+def _rewrite(raw: bytes, change, compression: int = zipfile.ZIP_STORED) -> bytes:
     """The archive with ``change(name, data) -> data or None (drop)`` applied to each entry."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w") as dst:
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, \
+            zipfile.ZipFile(out, "w", compression=compression) as dst:
         names = src.namelist()
         for name in names:
             data = change(name, src.read(name))
@@ -252,6 +253,10 @@ def test_torch_export_refuses_archives_that_would_run_code(exported_cnn):
         with pytest.raises(ModelError) as err:
             load_exported(_rewrite(raw, change))
         assert match in one_line(err)
+    with pytest.raises(ModelError) as err:  # nothing to inflate: torch stores its entries
+        load_exported(_rewrite(raw, lambda n, d: None if n == "<extra>" else d,
+                               zipfile.ZIP_DEFLATED))
+    assert "is compressed" in one_line(err)
     with pytest.raises(ModelError) as err:
         load_exported(b"not a zip at all")
     assert "not a torch.export program" in one_line(err)

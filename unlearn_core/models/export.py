@@ -11,7 +11,8 @@ expressions with ``sympy.sympify`` (an ``eval``), it imports modules named in ``
 objects and tree specs, and it loads AOTInductor shared libraries. So an archive is read here
 only after ``check_program`` has accepted it, entry by entry, with an allow list:
 
-- only the files ``torch.export.save`` writes for one program named ``model`` (format and
+- only the files ``torch.export.save`` writes (stored, not compressed, as it writes them:
+  nothing to inflate) for one program named ``model`` (format and
   version stamps, ``models/model.json``, the weights and constants configs, raw ``weight_N`` /
   ``tensor_N`` files, ``sample_inputs/model.pt``); no AOTInductor, ExecuTorch, legacy ``.pt``
   weights, custom or opaque objects, extra files;
@@ -169,8 +170,8 @@ def check_program(raw: bytes) -> None:
             if info.is_dir():
                 continue
             rel = info.filename[len(root):]
-            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                raise _refuse(f"entry {rel!r} uses an unsupported compression")
+            if info.compress_type != zipfile.ZIP_STORED:  # torch.export.save stores entries
+                raise _refuse(f"entry {rel!r} is compressed (torch.export.save stores them)")
             if rel not in _FIXED_FILES and not _RAW_FILE.match(rel):
                 raise _refuse(f"it holds {rel!r}, which is not part of a plain exported program")
             files[rel] = info
