@@ -196,7 +196,8 @@ def _groups(result) -> dict[str, tuple[list[str], str, list[str]]]:
 
 
 def _measurement_values(check: str, model_name: str, role: str, models: dict, ctx,
-                        groups: dict) -> Optional[MeasurementEvidence]:
+                        groups: dict, calls: Optional[dict] = None
+                        ) -> Optional[MeasurementEvidence]:
     """Per-sample values of one check on one model, computed as the check computes them."""
     from .checks.membership import class_matched_weights
     from .metrics.closeness import js
@@ -218,9 +219,13 @@ def _measurement_values(check: str, model_name: str, role: str, models: dict, ct
         correct = lp[keep].argmax(1) == s.y[keep] if keep.any() else np.zeros(0, bool)
         ev.bits = pack_bits(correct)
     elif check == "mia_efficacy":
-        calls = nonmember_calls(model, ctx.split("forget"), ctx.split("retain"),
-                                ctx.split("test"), seed=ctx.seed)
-        ev.bits = pack_bits(np.zeros(0, bool) if calls is None else calls)
+        retain = ctx.split("retain")
+        if calls is not None and model_name in calls and len(retain) == len(ctx.data.retain):
+            said = calls[model_name]  # the whole retain split: the model's own SVC calls
+        else:
+            said = nonmember_calls(model, ctx.split("forget"), retain, ctx.split("test"),
+                                   seed=ctx.seed)
+        ev.bits = pack_bits(np.zeros(0, bool) if said is None else said)
     elif check == "forget_loss":
         s = ctx.split("forget")
         ev.values = -ctx.log_probs(model, "forget")[np.arange(len(s)), s.y]
@@ -275,6 +280,7 @@ def collect(result, models: dict, data, ctx=None, keep_exact: bool = True) -> Ev
     classes = list(result.forget_classes)
     out = EvidenceSet(test_labels=np.asarray(test.y, dtype=np.int64))
     seen: set[str] = set()
+    said: dict = {}  # each model's MIA-efficacy calls on the whole retain split
     evaluations = [*result.evaluations(), *result.references, *result.controls]
     for e in evaluations:
         if e.name in seen or e.name not in models:
@@ -286,6 +292,7 @@ def collect(result, models: dict, data, ctx=None, keep_exact: bool = True) -> Ev
             return predict_logits(model, s.X).argmax(1) == s.y if len(s) else np.zeros(0, bool)
 
         calls = nonmember_calls(model, forget, retain, test, seed=result.config.seed)
+        said[e.name] = calls
         ev = ModelEvidence(e.name, pack_bits(correct(forget)), pack_bits(correct(retain)),
                            pack_bits(correct(test)), pack_bits(calls))
         if keep_exact:
@@ -300,7 +307,7 @@ def collect(result, models: dict, data, ctx=None, keep_exact: bool = True) -> Ev
     for m in result.measurements:
         if m.check not in STATS or m.model not in models:
             continue
-        ev = _measurement_values(m.check, m.model, m.role, models, ctx, groups)
+        ev = _measurement_values(m.check, m.model, m.role, models, ctx, groups, said)
         if ev is None:
             continue
         if keep_exact and not same(measurement_figure(ev), m.figure):
