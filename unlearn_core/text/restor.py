@@ -77,7 +77,18 @@ def restor_text(cfg: TextAuditConfig, method: str, params: Optional[dict] = None
                 progress: Optional[ProgressFn] = None,
                 cache: Optional[ModelCache] = None) -> TextRestorResult:
     """Corrupt the facts ``corrupt_request`` names (people or fact ids), unlearn the
-    corruption with ``method`` and measure how much of the clean knowledge returns.
+    corruption with ``method`` and measure how much of the clean knowledge returns (see
+    ``restor_text_methods``)."""
+    return restor_text_methods(cfg, [(method, params or {})], corrupt_request, finetune,
+                               progress, cache)[0]
+
+
+def restor_text_methods(cfg: TextAuditConfig, methods: list[tuple[str, dict]],
+                        corrupt_request: str = "random:2",
+                        finetune: Optional[LMTrainConfig] = None,
+                        progress: Optional[ProgressFn] = None,
+                        cache: Optional[ModelCache] = None) -> list[TextRestorResult]:
+    """RESTOR for several methods on one corrupted model (trained once); one result each.
 
     ``finetune``: the corruption stage's recipe (default: a quarter of the training epochs at
     a tenth of the training rate, the same seed: at the full rate the stage without the
@@ -102,15 +113,20 @@ def restor_text(cfg: TextAuditConfig, method: str, params: Optional[dict] = None
     holdout = [it for it in items if it.split == "holdout"]
     ctx = TextContext(seed=cfg.seed, train_config=recipe, progress=progress,
                       holdout=encode_items(clean, holdout) if holdout else None)
-    after = make_text_method(method, **(params or {})).unlearn(corrupted, bad_enc, replay_enc,
-                                                               ctx).lm
 
     def truth(lm) -> tuple[float, float]:
         s = score_items(lm, targets)
         return float(np.mean(s.answer_correct)), float(np.mean(s.prob))
 
-    (a_c, p_c), (a_x, p_x), (a_a, p_a), (a_r, p_r) = (truth(m) for m in
-                                                      (clean, corrupted, after, retrained))
-    return TextRestorResult(method, len(bad), a_c, a_x, a_a, a_r, p_c, p_x, p_a, p_r,
-                            recovery(a_a, a_x, a_c), recovery(a_r, a_x, a_c),
-                            time.perf_counter() - start)
+    (a_c, p_c), (a_x, p_x), (a_r, p_r) = (truth(m) for m in (clean, corrupted, retrained))
+    shared = time.perf_counter() - start
+    out = []
+    for method, params in methods:
+        t0 = time.perf_counter()
+        after = make_text_method(method, **(params or {})).unlearn(corrupted, bad_enc,
+                                                                   replay_enc, ctx).lm
+        a_a, p_a = truth(after)
+        out.append(TextRestorResult(method, len(bad), a_c, a_x, a_a, a_r, p_c, p_x, p_a, p_r,
+                                    recovery(a_a, a_x, a_c), recovery(a_r, a_x, a_c),
+                                    shared + time.perf_counter() - t0))
+    return out
