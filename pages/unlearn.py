@@ -97,8 +97,12 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
             def update(task: str, done: int, total: int) -> None:
                 bar.progress(min(1.0, done / max(total, 1)), text=f"{task}: {done}/{total}")
 
+            try:  # ensembles and shadow sets kept in the run store's artifact area
+                cache = run_store().ensemble_cache()
+            except Exception:  # no store: the default cache ($UNLEARN_CACHE_DIR)
+                cache = None
             run = run_audit(config, update, dataset=ws.dataset, baseline=ws.baseline,
-                            baseline_seconds=ws.baseline_seconds)
+                            baseline_seconds=ws.baseline_seconds, cache=cache)
             status.update(label="Done", state="complete")
         ws.runs.append(run)
         try:

@@ -121,3 +121,31 @@ def test_cli_audits_reuse_the_store_cache(tmp_path, capsys):
     entries = list((tmp_path / "artifacts" / "cache").iterdir())
     assert len(entries) == 1 and (entries[0] / "manifest.json").exists()
     capsys.readouterr()
+
+
+def test_app_audits_keep_their_ensemble_in_the_store(tmp_path, monkeypatch):
+    """The Unlearn page records into the app's run store and keeps the retrain ensemble in
+    that store's artifact area."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("UNLEARN_DATA_DIR", str(tmp_path))
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=300)
+    at.run()
+    at.selectbox(key="setup_dataset").set_value("wine")
+    at.selectbox(key="setup_arch").set_value("logreg").run()
+    at.button(key="setup_go").click().run()
+    at.switch_page("pages/forget.py").run()
+    at.multiselect(key="forget_classes").select(1).run()
+    at.button(key="forget_classes_go").click().run()
+    at.switch_page("pages/unlearn.py").run()
+    reference.clear_memory()
+    before = JOBS_RUN["retrain ensemble"]
+    at.button(key="unlearn_go").click().run()
+    assert not at.exception and not at.error
+    assert JOBS_RUN["retrain ensemble"] - before == 6  # the default reference ensemble
+    entries = [p for p in (tmp_path / "artifacts" / "cache").iterdir()
+               if not p.name.startswith(".")]
+    assert len(entries) == 1
