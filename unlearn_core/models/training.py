@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
@@ -103,7 +104,10 @@ def float_tensor(X: np.ndarray) -> torch.Tensor:
     axis does), torch then reads the array as channels-last and runs other convolution
     kernels: the same values trained other weights (by about 1e-6) depending on how the array
     was made (sliced here, or copied or unpickled in a worker)."""
-    t = torch.as_tensor(np.ascontiguousarray(X, dtype=np.float32))
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    with warnings.catch_warnings():  # read-only arrays (Ray's object store) are only read
+        warnings.filterwarnings("ignore", message=".*not writable.*")
+        t = torch.as_tensor(X)
     return t.reshape(-1).view(t.shape)
 
 
