@@ -316,6 +316,49 @@ def test_evidence_removed_with_the_figure_edited_fails(signed, tmp_path, capsys)
     assert "finetune: check forget_accuracy has no per-sample evidence in the report" in err
 
 
+def test_report_without_evidence_still_verifies_and_says_so(signed, tmp_path, capsys):
+    """A report of an earlier release (no evidence block) verifies, saying what it lacks."""
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    del payload["result"]["evidence"]
+    payload["content_sha256"] = content_hash(payload)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(payload))
+    code, out, err = _verify(capsys, str(report), "--no-rerun")
+    assert code == 0, err
+    assert "note: the report records no per-sample evidence (an earlier release): its figures " \
+           "are checked only by a re-run" in out
+
+
+def test_evidence_dropped_and_figure_edited_is_still_caught(signed, tmp_path, capsys):
+    """Dropping the whole evidence block passes the report off as an earlier release. An edit
+    under one sample is then no share of the forget set's 43 samples; an edit of whole samples
+    (3 of 43) is a valid share, and the stored weights, evaluated again, give the true one."""
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    acc, _ = _recorded(payload)
+    n = payload["result"]["n_forget"]
+    del payload["result"]["evidence"]
+    _edit_figure(payload, 0.005)
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps(payload))
+    code, _, err = _verify(capsys, str(report), "--no-rerun")
+    assert code == 1
+    assert f"finetune: forget accuracy recorded {acc + 0.005!r} is no share of its {n} samples " \
+           f"(k / {n})" in err
+    payload = json.loads((signed[0] / "report.json").read_text())
+    payload.pop("signature")
+    del payload["result"]["evidence"]
+    _edit_figure(payload, -3 / n)
+    report.write_text(json.dumps(payload))
+    code, _, err = _verify(capsys, str(report), "--no-rerun")
+    assert "no share" not in err
+    code, _, err = _verify(capsys, str(report))
+    assert code == 1
+    assert f"finetune: forget accuracy recorded {acc - 3 / n:.4f}, its stored weights give " \
+           f"{acc:.4f}" in err
+
+
 def _flip_bits(packed: str, k: int) -> str:
     from unlearn_core.evidence import pack_bits, unpack_bits
 

@@ -249,6 +249,37 @@ def check_evidence(old: AuditResult, out: VerifyResult) -> None:
                          "the report records")
 
 
+def _share_of(value: float, n: int) -> bool:
+    """Whether ``value`` can be a share of ``n`` samples (k / n for a whole k)."""
+    if value is None or math.isnan(value) or n <= 0:
+        return True
+    k = value * n
+    return abs(k - round(k)) < 1e-6 and -1e-9 <= value <= 1 + 1e-9
+
+
+def check_shares(old: AuditResult, out: VerifyResult) -> None:
+    """Accuracies and MIA-efficacy are shares of a known number of samples: a figure that is no
+    k / n (an edit by less than one sample) is a difference, with or without evidence."""
+    from .evidence import STATS
+
+    seen: set[str] = set()
+    for e in [*old.evaluations(), *old.references, *old.controls]:
+        if e.name in seen:
+            continue
+        seen.add(e.name)
+        for label, value, n in (("forget accuracy", e.accuracy.forget, old.n_forget),
+                                ("retain accuracy", e.accuracy.retain, old.n_retain),
+                                ("test accuracy", e.accuracy.test, old.n_test),
+                                ("MIA-efficacy", e.mia_efficacy, old.n_forget)):
+            if not _share_of(value, n):
+                out.differences.append(f"{e.name}: {label} recorded {value!r} is no share of "
+                                       f"its {n} samples (k / {n})")
+    for m in old.measurements:
+        if STATS.get(m.check) == "share" and not _share_of(m.figure, m.n):
+            out.differences.append(f"{m.model}: check {m.check} recorded {m.figure!r} is no "
+                                   f"share of its {m.n} samples (k / {m.n})")
+
+
 def _stored_models(payload: dict, out: VerifyResult, artifacts: dict[str, Path],
                    base: Optional[Path]) -> dict:
     """The stored models (weights + spec artifacts, unchanged since the audit) by label."""
@@ -601,8 +632,6 @@ def compare_html(page: str, payload: dict, out: VerifyResult, name: str = "repor
     is a difference. Parts drawn from the live models are named, not compared."""
     from .report.build import render_html
 
-    if _is_text(payload):
-        return _verify_text(payload, out, html=(page, name))
     meta = _META.findall(page)
     if meta != [payload.get("content_sha256")]:
         out.differences.append(f"{name}: its hash tag ({', '.join(meta) or 'none'}) is not the "
@@ -737,8 +766,6 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
     verdicts judged again from the recorded figures, then (``rerun``) a re-run compared."""
     check_integrity(payload, out, artifacts, base)
     check_signature(payload, out, public_key)
-    if _is_text(payload):
-        return _verify_text(payload, out, progress, rerun, data, base)
     data_path = check_data(payload, out, data, base, needed=rerun)
     try:
         old = AuditResult.from_dict(payload["result"])
@@ -746,6 +773,7 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
         out.differences.append(f"the result block cannot be read: {err}")
         return out
     check_evidence(old, out)
+    check_shares(old, out)
     rejudge(old, out)
     if rerun:
         if any(d.startswith("data:") for d in out.differences):
@@ -755,25 +783,6 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
             _rerun(payload, old, out, data_path, progress)
     return out
 
-
-
-def _is_text(payload: dict) -> bool:
-    from .report.text import is_text_payload
-
-    return is_text_payload(payload)
-
-
-def _verify_text(payload: dict, out: VerifyResult, progress: Optional[ProgressFn] = None,
-                 rerun: bool = True, data: Optional[str | Path] = None,
-                 base: Optional[Path] = None, html: Optional[tuple[str, str]] = None):
-    """Text audit reports (``reproducibility.kind == "text"``): their HTML page, verdicts,
-    data and re-run are checked by ``unlearn_core.text.verify`` (dispatched here only)."""
-    from .text import verify as text_verify
-
-    if html is not None:
-        text_verify.compare_text_html(html[0], payload, out, html[1])
-        return None
-    return text_verify.verify_text_payload(payload, out, progress, rerun, data, base)
 
 
 def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
