@@ -632,6 +632,8 @@ def compare_html(page: str, payload: dict, out: VerifyResult, name: str = "repor
     is a difference. Parts drawn from the live models are named, not compared."""
     from .report.build import render_html
 
+    if _is_text(payload):
+        return _verify_text(payload, out, html=(page, name))
     meta = _META.findall(page)
     if meta != [payload.get("content_sha256")]:
         out.differences.append(f"{name}: its hash tag ({', '.join(meta) or 'none'}) is not the "
@@ -766,6 +768,8 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
     verdicts judged again from the recorded figures, then (``rerun``) a re-run compared."""
     check_integrity(payload, out, artifacts, base)
     check_signature(payload, out, public_key)
+    if _is_text(payload):
+        return _verify_text(payload, out, progress, rerun, data, base)
     data_path = check_data(payload, out, data, base, needed=rerun)
     try:
         old = AuditResult.from_dict(payload["result"])
@@ -783,6 +787,24 @@ def verify_payload(payload: dict, out: VerifyResult, progress: Optional[Progress
             _rerun(payload, old, out, data_path, progress)
     return out
 
+
+def _is_text(payload: dict) -> bool:
+    from .report.text import is_text_payload
+
+    return is_text_payload(payload)
+
+
+def _verify_text(payload: dict, out: VerifyResult, progress: Optional[ProgressFn] = None,
+                 rerun: bool = True, data: Optional[str | Path] = None,
+                 base: Optional[Path] = None, html: Optional[tuple[str, str]] = None):
+    """Text audit reports (``reproducibility.kind == "text"``): their HTML page, verdicts,
+    data and re-run are checked by ``unlearn_core.text.verify`` (dispatched here only)."""
+    from .text import verify as text_verify
+
+    if html is not None:
+        text_verify.compare_text_html(html[0], payload, out, html[1])
+        return None
+    return text_verify.verify_text_payload(payload, out, progress, rerun, data, base)
 
 
 def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
