@@ -93,6 +93,43 @@ def test_killed_writer_is_swept_and_live_writer_survives(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == []
 
 
+# a writer that has renamed its folder into place and not yet committed (the real record path)
+RENAMED = """
+import os, pickle, sys, time
+from pathlib import Path
+from unlearn_core import store as st
+
+run = pickle.loads(Path(sys.argv[1]).joinpath("run.pickle").read_bytes())
+real = os.replace
+
+def replace_then_wait(src, dst):
+    real(src, dst)
+    print(Path(dst).name, flush=True)
+    time.sleep(600)
+
+st.os.replace = replace_then_wait
+st.RunStore(data_dir=sys.argv[1]).record(run)
+"""
+
+
+def test_writer_killed_between_rename_and_commit_is_swept(tmp_path, small_run):
+    import pickle
+
+    (tmp_path / "run.pickle").write_bytes(pickle.dumps(small_run))
+    RunStore(data_dir=tmp_path)
+    proc, name = _start(RENAMED, tmp_path)
+    folder = tmp_path / "artifacts" / name
+    try:
+        assert len(name) == 32 and (folder / "finetune.safetensors").exists()
+        store = RunStore(data_dir=tmp_path)  # a live writer: its renamed folder stays
+        assert folder.is_dir() and store.list_runs() == []
+    finally:
+        _kill(proc)
+    store = RunStore(data_dir=tmp_path)
+    assert store.list_runs() == [] and not folder.exists()
+    assert list(store.artifact_root.iterdir()) == []
+
+
 def test_writer_killed_before_its_folder_leaves_no_lock(tmp_path):
     root = RunStore(data_dir=tmp_path).artifact_root
     proc, _ = _start(EARLY, root)
