@@ -62,8 +62,8 @@ def test_the_pdf_embeds_its_report_and_verifies(report, capsys):
     assert line in " ".join(pdf.text.split())
     code, out, err = _verify(capsys, str(report / "report.pdf"), "--no-rerun")
     assert code == 0, err
-    assert "ok: report.pdf: its verdict lines and status words are those of the report it " \
-           "embeds" in out
+    assert "ok: report.pdf: its verdict lines, status words and figures are those of the " \
+           "report it embeds" in out
     assert "follows exactly from the per-sample evidence" in out
 
 
@@ -77,9 +77,15 @@ def edited_pdf(report, tmp_path_factory) -> Path:
     status, line = _headline(report)
     page = (report / "report.html").read_text(encoding="utf-8")
     assert page.count(line) >= 1 and status != "PASS"
+    page = page.replace(line, "finetune: PASS: 8 of 8 checks pass")
+    row = re.search(r"<tr><td>finetune</td><td>forget accuracy</td><td>[^<]*</td><td>"
+                    r"([^<]+)</td>", page)  # and the forget accuracy in the check table
+    page = page[:row.start(1)] + "99.9%" + page[row.end(1):]
     edited = folder / "edited.html"
-    edited.write_text(page.replace(line, "finetune: PASS: 8 of 8 checks pass"), encoding="utf-8")
-    return write_pdf(edited, folder / "report.pdf")
+    edited.write_text(page, encoding="utf-8")
+    pdf = write_pdf(edited, folder / "report.pdf")
+    (folder / "figure.txt").write_text(row.group(1))
+    return pdf
 
 
 def test_pdf_printed_from_an_edited_page_fails(report, edited_pdf, capsys):
@@ -95,6 +101,9 @@ def test_pdf_printed_from_an_edited_page_fails(report, edited_pdf, capsys):
     assert found
     shown, rendered = map(int, found.groups())
     assert shown - rendered == n
+    figure = (edited_pdf.parent / "figure.txt").read_text()
+    assert "report.pdf: its pages lack figures its embedded report renders: " in err
+    assert f"'{figure}' (shown " in err
 
 
 def _flip(payload: dict) -> None:
@@ -190,8 +199,8 @@ def test_a_bundle_carries_its_pdf_and_checks_it(report, edited_pdf, tmp_path, ca
         assert "report.pdf" in zf.namelist()
     code, out, err = _verify(capsys, str(tmp_path / "b.zip"), "--no-rerun")
     assert code == 0, err
-    assert "ok: report.pdf: its verdict lines and status words are those of the report it " \
-           "embeds" in out
+    assert "ok: report.pdf: its verdict lines, status words and figures are those of the " \
+           "report it embeds" in out
     forged = tmp_path / "forged"
     shutil.copytree(report, forged)
     shutil.copy(edited_pdf, forged / "report.pdf")

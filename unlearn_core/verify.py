@@ -26,6 +26,7 @@ import hashlib
 import json
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -684,6 +685,7 @@ def compare_html(page: str, payload: dict, out: VerifyResult, name: str = "repor
 
 # --- the PDF report: its embedded JSON and hash entry, its verdict lines against them -------
 
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?%?")
 _STATUS_WORDS = re.compile(r"\b(PASS|FAIL|INCONCLUSIVE|UNCERTAIN|pass|fail|uncertain|no power)\b")
 
 
@@ -709,8 +711,10 @@ def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: Verify
     """A PDF report must show the verdicts of the report it embeds: each method's verdict line
     ('finetune: INCONCLUSIVE: ...') says the embedded record's status, every verdict and check
     status word on its pages is one the embedded report renders, and its hash entry is the
-    embedded report's content hash. A PDF printed from an edited page (FAIL to PASS) with the
-    original report attached, or one whose attachment was swapped, is a difference."""
+    embedded report's content hash; every figure (number) the embedded report renders is on its
+    pages (charts add numbers of their own). A PDF printed from an edited page (FAIL to PASS, a
+    figure changed) with the original report attached, or one whose attachment was swapped, is
+    a difference."""
     from .report.build import render_html
 
     if hash_entry != payload.get("content_sha256"):
@@ -719,7 +723,8 @@ def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: Verify
     shown = " ".join(text.split())
     try:
         result = AuditResult.from_dict(payload["result"])
-        page = visible_text(render_html(result, None, payload, static=True))
+        printed = render_html(result, None, payload, static=True)
+        page = visible_text(re.sub(r"<title>.*?</title>", "", printed, count=1, flags=re.S))
     except Exception as err:  # an embedded report this code cannot render is itself a finding
         out.differences.append(f"{name}: its embedded report cannot be rendered again "
                                f"({type(err).__name__}: {err})")
@@ -745,9 +750,17 @@ def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: Verify
         if want.get(w, 0) != got.get(w, 0):
             out.differences.append(f"{name}: shows '{w}' {got.get(w, 0)} times where its "
                                    f"embedded report renders it {want.get(w, 0)} times")
+    need = Counter(_NUMBER.findall(expected))
+    have = Counter(_NUMBER.findall(shown))  # charts add numbers (axes): only lacking ones count
+    lacking = [(w, have[w], k) for w, k in need.items() if have[w] < k]
+    if lacking:
+        out.differences.append(f"{name}: its pages lack figures its embedded report renders: "
+                               + ", ".join(f"'{w}' (shown {h} of {k} times)"
+                                           for w, h, k in lacking[:8])
+                               + (f" and {len(lacking) - 8} more" if len(lacking) > 8 else ""))
     if len(out.differences) == before:
-        out.notes.append(f"{name}: its verdict lines and status words are those of the report "
-                         "it embeds")
+        out.notes.append(f"{name}: its verdict lines, status words and figures are those of the "
+                         "report it embeds")
 
 
 def _rerun(payload: dict, old: AuditResult, out: VerifyResult, data: Optional[Path],

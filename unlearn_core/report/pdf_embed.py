@@ -9,14 +9,29 @@ sees, which ``verify`` compares with the verdict lines of the embedded record.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 ATTACHMENT = "report.json"
 HASH_KEY = "/AuditReportSHA256"
+
+
+@contextlib.contextmanager
+def _quiet():
+    """pypdf's warnings about chromium's PDFs (e.g. a trailer size it corrects) are not the
+    user's concern: kept out of the audit's and verify's output."""
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 @dataclass
@@ -34,15 +49,16 @@ def embed_report(pdf_path: str | Path, payload: dict) -> Path:
     from pypdf import PdfReader, PdfWriter
 
     pdf_path = Path(pdf_path)
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_path.read_bytes())))
-    names = writer.root_object.get("/Names")
-    names = names.get_object() if names is not None else None
-    if names is not None and "/EmbeddedFiles" in names:
-        del names["/EmbeddedFiles"]  # one report per PDF: a re-signed one replaces the old
-    writer.add_attachment(ATTACHMENT, json.dumps(payload, separators=(",", ":")).encode())
-    writer.add_metadata({HASH_KEY: str(payload.get("content_sha256", ""))})
     buf = io.BytesIO()
-    writer.write(buf)
+    with _quiet():
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_path.read_bytes())))
+        names = writer.root_object.get("/Names")
+        names = names.get_object() if names is not None else None
+        if names is not None and "/EmbeddedFiles" in names:
+            del names["/EmbeddedFiles"]  # one report per PDF: a re-signed one replaces the old
+        writer.add_attachment(ATTACHMENT, json.dumps(payload, separators=(",", ":")).encode())
+        writer.add_metadata({HASH_KEY: str(payload.get("content_sha256", ""))})
+        writer.write(buf)
     tmp = pdf_path.with_name(pdf_path.name + ".tmp")
     tmp.write_bytes(buf.getvalue())
     tmp.replace(pdf_path)
@@ -71,10 +87,11 @@ def read_pdf(pdf_path: str | Path) -> PdfReport:
     from ..errors import ConfigError
 
     try:
-        reader = PdfReader(io.BytesIO(Path(pdf_path).read_bytes()))
-        attachments = list(reader.attachments.get(ATTACHMENT, []))
-        meta = reader.metadata or {}
-        text = "\n".join(page.extract_text() or "" for page in reader.pages)
+        with _quiet():
+            reader = PdfReader(io.BytesIO(Path(pdf_path).read_bytes()))
+            attachments = list(reader.attachments.get(ATTACHMENT, []))
+            meta = reader.metadata or {}
+            text = "\n".join(page.extract_text() or "" for page in reader.pages)
     except OSError as err:
         raise ConfigError(f"cannot read report '{pdf_path}': {err.strerror}")
     except (PdfReadError, ValueError, KeyError, TypeError) as err:
