@@ -67,6 +67,33 @@ def test_same_plan_for_every_model_and_deterministic(zoo, measured):
     assert again.figure == measured["retrain0"].figure and again.se == measured["retrain0"].se
 
 
+def test_standard_error_is_paired_with_the_retrains(zoo, measured):
+    """Every model is scored on the same held-out samples with the same shots, so the error
+    that separates a model from the retrains is that of its per-sample difference from their
+    mean (leave-one-out for a retrain): smaller than the error of its own mean when samples
+    are hard or easy for every model alike."""
+    from unlearn_core.checks.base import bootstrap_se
+
+    ctx, check = fresh_ctx(zoo), ProbeCheck()
+    values = {n: check.scores(m, ctx)[0] for n, m in
+              [("original", zoo.original), *[(f"r{i}", r) for i, r in enumerate(zoo.retrains)]]}
+    ref_mean = np.mean([values[f"r{i}"] for i in range(3)], axis=0)
+    assert measured["original"].se == pytest.approx(
+        bootstrap_se(values["original"] - ref_mean, seed=0))
+    loo = np.mean([values["r1"], values["r2"]], axis=0)  # retrain 0 against the other two
+    assert measured["retrain0"].se == pytest.approx(bootstrap_se(values["r0"] - loo, seed=0))
+    for name in ("original", "retrain0", "retrain1"):
+        m = measured[name]
+        assert 0 < m.se < m.detail["se_unpaired"], name
+        assert m.detail["se_unpaired"] == pytest.approx(bootstrap_se(
+            values["original" if name == "original" else f"r{name[-1]}"], seed=0))
+    unpaired = ProbeCheck()
+    unpaired.paired = False
+    m = unpaired.measure(zoo.original, fresh_ctx(zoo))
+    assert m.se == pytest.approx(measured["original"].detail["se_unpaired"])
+    assert m.figure == measured["original"].figure
+
+
 def test_logistic_fit_matches_scikit_learn():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(240, 6))
