@@ -32,6 +32,7 @@ reaching the graph, so methods can still fine-tune its weights.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -95,6 +96,13 @@ class ExportedModel(nn.Module):
     def train(self, mode: bool = True) -> "ExportedModel":
         self.training = bool(mode)
         return self
+
+    def __deepcopy__(self, memo: dict) -> "ExportedModel":
+        """A copy (``clone_model``) without torch's FutureWarning about its own tree specs."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            program = copy.deepcopy(self.program, memo)
+        return ExportedModel(program).train(self.training)
 
 
 def export_model(model: nn.Module, sample_shape: tuple[int, ...],
