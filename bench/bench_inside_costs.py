@@ -4,10 +4,12 @@ Per dataset, architecture and seed: the original is trained with the project's r
 retrains from scratch on the retain set (the reference models the checks compare with), and
 two forgeries (a -1e4 logit bias and a head-only fine-tune); then each check measures every one
 of those five models in turn, timed. The first model of a check also pays its one-time setup
-(the probe's plan and the original's features, the relearning plan, CKA's reference features);
-"per model" is the mean over the four others, "first" that one. Printed as mean +- sd over the
-seeds, in CPU seconds of this process on one torch thread (``time.process_time``: on a shared
-machine wall time measures the neighbours; ``--wall`` for wall seconds):
+(the probe's plan and the original's features, the relearning plan, CKA's reference features;
+the probe scores every retrain once for its paired error); "per model" is the total over the
+five divided by five (what each model of an audit costs, setup amortised), "first" the first.
+Printed as mean +- sd over the seeds, in CPU seconds of this process on one torch thread
+(``time.process_time``: on a shared machine wall time measures the neighbours; ``--wall`` for
+wall seconds):
 
     python bench/bench_inside_costs.py                        # digits and digits28, seeds 0 1 2
     python bench/bench_inside_costs.py --datasets digits --archs cnn mlp --seeds 0
@@ -107,8 +109,7 @@ def main() -> None:
                                   clock=time.perf_counter if args.wall else time.process_time)
                 for name, times in r.items():
                     per[name][0].append(times[0])
-                    per[name][1].append(float(np.mean(times[1:])) if len(times) > 1
-                                        else times[0])
+                    per[name][1].append(float(np.mean(times)))
                 print(f"  {dataset} {arch} seed {seed}: " + ", ".join(
                     f"{k} {np.mean(v):.2f}s" for k, v in r.items()), flush=True)
             for name in [*INSIDE, "weight_space"]:
