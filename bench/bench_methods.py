@@ -214,7 +214,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="digits")
     parser.add_argument("--forgets", default="class:3,random:0.1")
-    parser.add_argument("--methods", default="", help="comma list; default: every method")
+    parser.add_argument("--methods", default="",
+                        help="comma list; default: every method but the forgeries (attacks)")
+    parser.add_argument("--exclude", default="", help="comma list of methods to leave out")
     parser.add_argument("--method", action="append", default=[],
                         help="one method with hyperparameters, e.g. l1_sparse:budget=0.3,"
                              "gamma=1e-4 (repeatable; added to --methods)")
@@ -236,9 +238,10 @@ def main() -> None:
     seeds = [args.seed] if args.seed is not None else args.seeds
     if args.threads:
         torch.set_num_threads(args.threads)
-    names = args.methods.split(",") if args.methods else ([] if args.method else
-                                                          available_methods())
-    methods = [MethodSpec(m) for m in names if m and m != "retrain"]
+    names = args.methods.split(",") if args.methods else ([] if args.method else [
+        m for m in available_methods() if not m.startswith("forge")])  # forgeries: attacks
+    skip = {"retrain", *args.exclude.split(",")}
+    methods = [MethodSpec(m) for m in names if m and m not in skip]
     methods += [parse_method(m) for m in args.method]
     print(f"machine: {machine()}")
     print(LEGEND)
