@@ -5,7 +5,8 @@ retrained model), model utility, answer accuracy on forgotten and retained facts
 retraining, each as mean ± sample standard deviation over seeds (every seed draws its own fact
 set, model and forget set), and the verdict of each method per seed (the shared judge against
 ``--retrain-seeds`` retrains, with the untouched original as the do-nothing control, which is
-judged as a method too: it must never pass).
+judged as a method too: it must never pass; and a known-genuine model, a retrain with a seed
+outside the ensemble judged blind as a method: it should not fail).
 
     python bench/bench_text.py                       # 200 people, forget 2 (1%), seeds 0 1 2
     python bench/bench_text.py --people 40 --seeds 0 --method npo:lr=5e-4
@@ -16,6 +17,7 @@ judged as a method too: it must never pass).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import sys
@@ -27,12 +29,28 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from unlearn_core.table import format_table
-from unlearn_core.text.audit import TextAuditConfig, run_text_audit
+from unlearn_core.text.audit import TextAuditConfig, TextMethodSpec, run_text_audit
 from unlearn_core.text.checks import judge_text
 from unlearn_core.text.cli import _parse_method
 from unlearn_core.text.facts import FactSetConfig
+from unlearn_core.text.lm import train_lm
+from unlearn_core.text.methods import TextMethod, register
 
 METHODS = ["gradient_ascent", "gradient_difference", "npo", "simnpo", "icu"]
+
+
+@dataclasses.dataclass
+class GenuineRetrain(TextMethod):
+    """The known-genuine control: retrained from scratch on retain with seed + 1000 (outside
+    the reference ensemble's seeds), judged blind like a method."""
+
+    name = "genuine_retrain"
+    paper = "control"
+
+    def _unlearn(self, lm, forget, retain, ctx, log):
+        fresh = lm.fresh(ctx.seed + 1000)
+        train_lm(fresh, retain, dataclasses.replace(ctx.train_config, seed=ctx.seed + 1000))
+        return fresh
 
 
 def main() -> None:
@@ -45,6 +63,8 @@ def main() -> None:
                     help="reference retrains per seed (the verdict's ensemble; cached)")
     ap.add_argument("--method", action="append", default=None,
                     help="name or name:key=value,... (repeatable); default: all five")
+    ap.add_argument("--no-genuine", action="store_true",
+                    help="leave out the known-genuine control (a retrain with another seed)")
     ap.add_argument("--restor", action="store_true",
                     help="RESTOR instead: corrupt the --forget people's facts, unlearn the "
                          "corruption, report the recovered share of the clean accuracy")
@@ -53,6 +73,9 @@ def main() -> None:
     if args.restor:
         restor(args, specs)
         return
+    if not args.no_genuine:
+        register(GenuineRetrain)
+        specs.append(TextMethodSpec(GenuineRetrain.name))
     rows: dict[str, list[dict]] = {}
     verdicts: dict[str, list[str]] = {}
     load0, start = os.getloadavg()[0], time.perf_counter()
