@@ -425,6 +425,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from .data import BUILTIN_DATASETS
 
     print("built-in: " + ", ".join(BUILTIN_DATASETS))
+    print("built-in text: facts (fictitious people's facts; audit --dataset facts --model "
+          "tiny-gpt --forget group:NAME)")
     print("files: .npz (X, y, optional ids, class_names), .csv (--label-column), .zip of class "
           "folders of images, .parquet (--label-column; numeric columns or one column of "
           "encoded images), CIFAR-10 binary (data_batch_N.bin, or cifar-10-binary.tar.gz)")
@@ -434,9 +436,11 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML or JSON file of AuditConfig settings")
     p.add_argument("--dataset", help="built-in name (digits, breast_cancer, wine, digits28, "
-                   "shapes32) or a .npz/.csv/.zip/.parquet file or CIFAR-10 .bin/.tar.gz")
+                   "shapes32) or a .npz/.csv/.zip/.parquet file or CIFAR-10 .bin/.tar.gz; "
+                   "text: facts or a .jsonl file (runs text-audit)")
     p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
-    p.add_argument("--model", help="architecture: logreg, mlp, cnn, resnet18 (CIFAR stem), vit")
+    p.add_argument("--model", help="architecture: logreg, mlp, cnn, resnet18 (CIFAR stem), vit; "
+                   "text: tiny-gpt or a causal LM folder (runs text-audit)")
     p.add_argument("--forget", help="class:N[,M] (class numbers or names), random:FRACTION "
                    "or ids:A,B,... (training-split ids: see the ids command)")
     p.add_argument("--method", action="append",
@@ -562,9 +566,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TEXT_DATASET, TEXT_MODEL = "facts", "tiny-gpt"
+
+
+def _flag_values(argv: Sequence[str], flag: str) -> list[str]:
+    """Every value given to ``flag`` in ``argv``, as ``--flag V`` or ``--flag=V``."""
+    out = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == flag]
+    return out + [a.split("=", 1)[1] for a in argv if a.startswith(flag + "=")]
+
+
+def text_audit_argv(argv: Sequence[str]) -> Optional[list[str]]:
+    """``audit`` of a text dataset (``--dataset facts`` or a .jsonl file) or of a causal LM
+    (``--model tiny-gpt`` or a model folder with config.json) as ``text-audit`` arguments, so
+    that one ``audit`` command serves both tracks; None for a classifier audit."""
+    if not argv or argv[0] != "audit":
+        return None
+    data, model = _flag_values(argv, "--dataset"), _flag_values(argv, "--model")
+    text = any(d == TEXT_DATASET or d.lower().endswith(".jsonl") for d in data) or \
+        any(m == TEXT_MODEL or (Path(m) / "config.json").is_file() for m in model)
+    if not text:
+        return None
+    out, rest = ["text-audit"], list(argv[1:])
+    while rest:
+        arg = rest.pop(0)
+        flag, eq, value = arg.partition("=")
+        if flag not in ("--dataset", "--model"):
+            out.append(arg)
+            continue
+        if not eq:
+            value = rest.pop(0) if rest else ""
+        if value not in (TEXT_DATASET, TEXT_MODEL):
+            out += ["--data" if flag == "--dataset" else "--model", value]
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        argv = list(sys.argv[1:] if argv is None else argv)
+        args = build_parser().parse_args(text_audit_argv(argv) or argv)
         if not args.command:
             raise ConfigError("unlearn_core: name a command: " + ", ".join(COMMANDS))
         return COMMANDS[args.command][2](args)
