@@ -267,7 +267,46 @@ def _verdict_section(result: AuditResult) -> str:
               "over the checks of a verdict.</p>")
     return (heads + warn + (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
             _table(["method", "check", "status", "figure", "interval", "n", "retrain band",
-                    "band from", "original", "powered", "reason"], rows) + legend)
+                    "band from", "original", "powered", "reason"], rows) + legend +
+            _thresholds_explained(result))
+
+
+def thresholds_explained(result: AuditResult) -> list[str]:
+    """Why each threshold of the verdict is what it is, in the audit's own numbers: the error
+    level and its Bonferroni split, the retrain ensemble behind every band, the stricter level a
+    fail needs, the sample count below which a figure cannot decide, and any fixed limits."""
+    from ..checks.judge import FAIL_STRICTER, MIN_SAMPLES, critical_level
+
+    th = result.config.thresholds
+    m = max((len(v.checks) for v in getattr(result, "verdicts", []) or []), default=1)
+    q = critical_level(m, th.alpha)
+    ks = sorted({e.k for e in getattr(result, "ensembles", []) or []})
+    k_text = " or ".join(map(str, ks)) if ks else "the"
+    lines = [
+        f"Error level alpha = {th.alpha:g} per method, split over its {m} checks (Bonferroni): "
+        f"each band and interval is two-sided at {q:.4f}, so a genuine retrain fails a check "
+        f"by chance at most alpha / {m} of the time.",
+        f"Every band is where {k_text} retrains from scratch land (their t prediction band, "
+        "widened by each figure's sampling error), not a number chosen in advance: it moves "
+        "with the data, the model and the forget set.",
+        f"A fail needs its interval to clear a band at a {FAIL_STRICTER} times smaller error "
+        "level; outside the pass band but inside that one is 'uncertain'. A few retrains "
+        "estimate their own spread poorly, and this keeps an unlucky genuine model from a fail.",
+        "A check has power only when the untouched original's interval clears the pass band; "
+        "without power it cannot decide and the verdict says so.",
+        f"A forget-set figure on fewer than {MIN_SAMPLES} samples is flagged as low resolution: "
+        "its interval is too wide to trust.",
+    ]
+    if th.overrides:
+        fixed = ", ".join(f"{k} = {v:g}" for k, v in sorted(th.overrides.items()))
+        lines.append(f"Fixed limits set by the auditor replace the band's width for: {fixed} "
+                     "(the band is the retrains' mean plus or minus the limit).")
+    return lines
+
+
+def _thresholds_explained(result: AuditResult) -> str:
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in thresholds_explained(result))
+    return f"<h3>Why the thresholds are what they are</h3><ul>{items}</ul>"
 
 
 def _verdict_reasons(v, limit: int = 3) -> list[str]:
