@@ -1,6 +1,6 @@
 """Training cost of the CIFAR-scale architectures on the generated 32x32 set (shapes32).
 
-    python bench/bench_architectures.py                       # resnet18, vit, cnn; seeds 0 1 2
+    python bench/bench_architectures.py --threads 1           # resnet18, vit, cnn; seeds 0 1 2
     python bench/bench_architectures.py --archs resnet18 --full-epoch   # time whole epochs
     python bench/bench_architectures.py --accuracy --archs cnn          # + test accuracy
 
@@ -10,8 +10,11 @@ builds the model with that seed, runs 2 untimed warm-up steps, then times ``--ba
 optimizer steps and extrapolates to the epoch's number of batches (the steps of an epoch all
 cost the same: one batch shape, one graph); ``--full-epoch`` times the whole epoch instead.
 Wall time and the process's CPU time are both reported, with the load average: on a shared
-machine other processes inflate wall time, and CPU time / threads is what the epoch costs
-on dedicated cores. Figures are mean ± sample standard deviation over the seeds.
+machine other processes inflate wall time, not a single-threaded process's CPU time, which is
+then what the epoch costs one dedicated core (``--threads 1``). With more threads on a busy
+machine CPU time also counts OpenMP's spinning while threads wait for a core, so neither
+figure is the multi-core epoch; on N idle cores it lies between the one-thread CPU time / N and
+the one-thread CPU time. Figures are mean ± sample standard deviation over the seeds.
 """
 
 from __future__ import annotations
@@ -127,12 +130,11 @@ def main() -> None:
         how = "whole epochs" if args.full_epoch or args.accuracy else \
             f"{args.batches} steps x {n_batches}"
         row = [arch, f"{weights:,}", str(recipe.batch_size), how, _minutes(walls),
-               _minutes(cpus), _minutes([c / torch.get_num_threads() for c in cpus])]
+               _minutes(cpus)]
         if args.accuracy:
             row.append(_cell(accs, 1) + f"% after {recipe.epochs} epochs")
         rows.append(row)
-    head = ["arch", "weights", "batch", "timed", "epoch wall", "epoch CPU",
-            f"CPU / {torch.get_num_threads()} threads"]
+    head = ["arch", "weights", "batch", "timed", "epoch wall", "epoch CPU"]
     if args.accuracy:
         head.append("test accuracy")
     print(f"one epoch of the default recipe on shapes32 ({len(train)} training samples), "
