@@ -534,7 +534,8 @@ def test_load_dataset_dispatch(tmp_path):
 
 
 def test_load_dataset_errors(tmp_path):
-    with pytest.raises(DataError, match=r"unsupported file type '\.xyz': use \.npz, \.csv, \.zip, \.parquet"):
+    with pytest.raises(DataError,
+                       match=r"unsupported file type '\.xyz': use \.npz, \.csv, \.zip, \.parquet"):
         load_dataset(str(tmp_path / "f.xyz"))
     with pytest.raises(DataError, match="unknown dataset 'digit'.*digits28"):
         load_dataset("digit")
