@@ -166,7 +166,8 @@ if res.checks:
                  hide_index=True, width="stretch")
     st.caption("inversion: the attacker's first right guess of the forgotten class (0 = first "
                "try); backdoor: the planted trigger's success rate after unlearning; restor: "
-               "share of the clean accuracy recovered. Good: no worse than the retrain column.")
+               "share of the clean accuracy recovered; confusion: share of clean test samples of "
+               "the two swapped classes still confused. Good: no worse than the retrain column.")
     if (any(c.name == "inversion" for c in res.checks) and res.methods
             and run.data.dataset.kind == "image"):
         show_inversion(run, idx)

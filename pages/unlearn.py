@@ -81,7 +81,9 @@ with st.expander("Audit depth: shadow-model attacks, looking inside and verifica
         "Verification scenarios", list(CHECKS), key="unlearn_checks",
         help="inversion: can an attacker holding both models name what was forgotten? "
              "backdoor: a planted trigger must stop working; restor: forgetting label-flipped "
-             "samples must bring the clean behaviour back. Each is judged against retraining.")
+             "samples must bring the clean behaviour back; confusion: forgetting a label swap "
+             "between two classes must remove their confusion (Goel et al.). Each is judged "
+             "against retraining.")
 
 if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not chosen):
     try:

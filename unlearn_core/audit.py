@@ -46,7 +46,8 @@ from .reference import DEFAULT_REFERENCE_SEEDS, ReferenceInfo, reference_ensembl
 from .serialize import from_jsonable, to_jsonable
 from .verdict import Verdict, VerdictThresholds, VerificationCheck, judge_result
 
-SCENARIOS = ("inversion", "backdoor", "restor")  # verification scenarios (verification/)
+# verification scenarios (verification/)
+SCENARIOS = ("inversion", "backdoor", "restor", "confusion")
 OPT_IN_STAGES = ("klom",)  # checks computed by their own stage (many models)
 RESERVED_LABELS = ("baseline", "retrain")
 

@@ -465,8 +465,9 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attacks",
                    help="extra attacks: threshold,lira,ulira,rmia (shadow models: slower)")
     p.add_argument("--checks",
-                   help="opt-in checks: verification scenarios inversion,backdoor,restor "
-                        "(backdoor and restor train their own models), klom (trains K "
+                   help="opt-in checks: verification scenarios inversion,backdoor,restor,"
+                        "confusion (backdoor, restor and confusion train their own models), "
+                        "klom (trains K "
                         "originals and K unlearned runs), and the looking-inside checks")
     p.add_argument("--reference-seeds", dest="reference_seeds", type=int,
                    help="retrains from scratch with other seeds that the verdict's bands come "

@@ -46,6 +46,7 @@ class VerdictThresholds:
     overrides: dict[str, float] = field(default_factory=dict)
     backdoor_asr_gap: float = 0.10  # |attack success rate after - retrain's| (backdoor check)
     restor_recovery_gap: float = 0.20  # recovery may fall this far short of retrain's (RESTOR)
+    confusion_gap: float = 0.05  # confusion above retrain's (Interclass Confusion), at least
 
     def update(self, items: dict[str, str]) -> "VerdictThresholds":
         from .checks import available_checks
@@ -59,7 +60,7 @@ class VerdictThresholds:
                 raise ConfigError(f"threshold {key} must be a number, got '{value}'")
             if number != number or number < 0:
                 raise ConfigError(f"threshold {key} must be a non-negative number, got '{value}'")
-            if key in ("alpha", "backdoor_asr_gap", "restor_recovery_gap"):
+            if key in ("alpha", "backdoor_asr_gap", "restor_recovery_gap", "confusion_gap"):
                 if key == "alpha" and not 0 < number < 1:
                     raise ConfigError(f"alpha must lie between 0 and 1, got '{value}'")
                 setattr(self, key, number)
@@ -67,7 +68,8 @@ class VerdictThresholds:
                 self.overrides[key] = number
             else:
                 raise ConfigError(f"unknown verdict threshold '{key}': use alpha, "
-                                  f"backdoor_asr_gap, restor_recovery_gap or a check name "
+                                  f"backdoor_asr_gap, restor_recovery_gap, confusion_gap or a "
+                                  f"check name "
                                   f"({', '.join(sorted(known))})")
         return self
 
@@ -106,7 +108,7 @@ class VerificationCheck:
     """One verification scenario run for one method: its figure beside the retrain reference's,
     the threshold, pass/fail and a one-line reason (see ``unlearn_core.verification.checks``)."""
 
-    name: str  # "inversion", "backdoor" or "restor"
+    name: str  # "inversion", "backdoor", "restor" or "confusion"
     method: str
     figure: float
     reference: float  # the same figure for the retrain reference

@@ -13,9 +13,12 @@ method does no worse than retraining would:
 - ``restor``: knowledge recovery (RESTOR, 2024). Label-flipped samples are planted and then
   forgotten; the clean model's accuracy on the corrupted class must come back as far as with
   retraining.
+- ``confusion``: the Interclass Confusion test (Goel et al., arXiv 2201.06640). Labels are
+  swapped between the two most confused classes and the swapped samples forgotten; on clean
+  test data the method may leave no more confusion between them than retraining does.
 
-``backdoor`` and ``restor`` are scenarios on the audit's dataset and architecture (they train
-their own poisoned model), so they test the method, not the particular baseline.
+``backdoor``, ``restor`` and ``confusion`` are scenarios on the audit's dataset and architecture
+(they train their own poisoned model), so they test the method, not the particular baseline.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from ..errors import ConfigError
 from ..progress import ProgressFn, report
 from ..verdict import VerdictThresholds, VerificationCheck
 
-CHECKS = ("inversion", "backdoor", "restor")
+CHECKS = ("inversion", "backdoor", "restor", "confusion")
 
 
 def validate_checks(names: list[str]) -> None:
@@ -140,6 +143,44 @@ def restor_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]
     return out
 
 
+def confusion_tolerance(result, gap: float) -> float:
+    """How far the method's confusion may exceed retrain's: the auditor's ``gap``, or two
+    standard errors of the difference of the two rates (each a share of the clean test samples
+    of classes A and B) when sampling error alone is larger."""
+    n = max(1, result.n_test_pair)
+    var = sum(p * (1 - p) for p in (result.conf_after, result.conf_retrain)) / n
+    return max(gap, 2.0 * math.sqrt(var))
+
+
+def confusion_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]:
+    """The Interclass Confusion scenario for each method of the audit. No power (and no fail)
+    when the planted swap did not confuse the two classes beyond retrain's level."""
+    from .confusion import interclass_confusion
+
+    cfg = run.result.config
+    gap = thresholds.confusion_gap
+    out = []
+    for spec in _method_specs(run):
+        r = interclass_confusion(run.data.dataset, cfg.model, spec.name, spec.params,
+                                 seed=cfg.seed)
+        a, b = (run.result.class_names[c] for c in (r.class_a, r.class_b))
+        tol = confusion_tolerance(r, gap)
+        pair = f"classes {a} and {b} swapped on {r.n_swapped} samples, then forgotten"
+        if r.conf_before - r.conf_retrain <= tol:
+            passed = True
+            reason = (f"{pair}: the swap confused them only {100 * r.conf_before:.0f}% against "
+                      f"{100 * r.conf_retrain:.0f}% after retraining, no power to tell")
+        else:
+            passed = r.gap <= tol
+            reason = (f"{pair}: {100 * r.conf_after:.0f}% of clean test samples of the pair "
+                      f"confused after the method, {100 * r.conf_retrain:.0f}% after "
+                      f"retraining, {100 * r.conf_before:.0f}% doing nothing "
+                      f"({'within' if passed else 'more than'} {100 * tol:.0f} points)")
+        out.append(VerificationCheck("confusion", spec.label, r.conf_after, r.conf_retrain,
+                                     tol, passed, reason, r.seconds))
+    return out
+
+
 @dataclass
 class _Ran:
     """A method run of the audit: its unique label, registry name and hyperparameters."""
@@ -165,6 +206,8 @@ def run_checks(run, names: list[str], thresholds: Optional[VerdictThresholds] = 
             out += inversion_checks(run)
         elif name == "backdoor":
             out += backdoor_checks(run, t)
+        elif name == "confusion":
+            out += confusion_checks(run, t)
         else:
             out += restor_checks(run, t)
     report(progress, "verification", len(names), len(names))

@@ -47,6 +47,7 @@ class ConfusionResult:
     conf_forget_retrain: float
     gap: float  # conf_after - conf_retrain: above 0, the method left confusion behind
     seconds: float
+    n_test_pair: int = 0  # clean test samples of classes A and B (the rates' denominator)
 
 
 def confusion_matrix(model: nn.Module, samples: Samples, n_classes: int) -> np.ndarray:
@@ -108,4 +109,5 @@ def interclass_confusion(dataset: Dataset, arch: str, method: str,
                                                     run.retrained)]
     fa, fr = (confusion_rate(m, swapped, a, b) for m in (run.after, run.retrained))
     return ConfusionResult(method, a, b, len(positions), *rates, fa, fr,
-                           rates[2] - rates[3], time.perf_counter() - start)
+                           rates[2] - rates[3], time.perf_counter() - start,
+                           int(np.isin(test.y, (a, b)).sum()))
