@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
+from unlearn_core.forgery_outcomes import forgery_outcomes
 from unlearn_core.inside_charts import check_bars, cka_figure, relearn_figure, twin_map_figure
 from unlearn_core.inside_view import (
     check_context,
@@ -29,10 +31,29 @@ def _cached(key: tuple, compute):
     return store[key]
 
 
+def show_forgery_outcomes(res) -> None:
+    """'Which checks does this forgery fool': a row per forgery the audit ran, a column per
+    check, each cell the check's status on it (pass = fooled)."""
+    outs = forgery_outcomes(res)
+    if not outs:
+        return
+    st.subheader("Which checks does each forgery fool?")
+    rows = [{"forgery": o.forgery, "verdict": o.verdict, **o.statuses} for o in outs]
+    frame = pd.DataFrame(rows)
+    colours = {"pass": "background-color: #f8d7da", "fail": "background-color: #d4edda"}
+    checks = [c for c in frame.columns if c not in ("forgery", "verdict")]
+    st.dataframe(frame.style.map(lambda v: colours.get(v, ""), subset=checks),
+                 hide_index=True, width="stretch")
+    st.caption("Each forgery keeps what the model learned and only hides it somewhere. A check "
+               "that passes a forgery (red) is fooled by that way of hiding; green: the check "
+               "catches it. A forgery's verdict must never be a pass.")
+
+
 def show_inside(run, idx: int, colors: dict[str, str]) -> None:
     """Bars of the looking-inside checks over the retrain band, then the live views of one
     method: CKA by layer, relearning curves, the twin embedding map and prediction matrices."""
     res = run.result
+    show_forgery_outcomes(res)
     st.subheader("Look inside the model")
     inside = [s.name for s in res.check_specs if s.name in INSIDE_CHECKS]
     if inside:
