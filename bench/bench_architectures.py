@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_methods import machine  # noqa: E402
+from bench.machine import machine  # noqa: E402
 from unlearn_core.data import load_builtin, make_splits  # noqa: E402
 from unlearn_core.models import (  # noqa: E402
     ModelSpec,

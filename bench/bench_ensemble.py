@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
+from bench.machine import machine
 from unlearn_core.data import load_builtin, make_splits
 from unlearn_core.device import use_device
 from unlearn_core.ensemble import train_models, train_one
@@ -35,20 +35,6 @@ from unlearn_core.ensemble_vmap import train_stacked
 from unlearn_core.executors import local_pool
 from unlearn_core.models import ModelSpec, TrainConfig, default_train_config, predict_logits
 from unlearn_core.table import format_table
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"(default {torch.get_num_threads()} threads), {platform.python_version()}, "
-            f"load average {os.getloadavg()[0]:.2f}")
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:
@@ -90,7 +76,7 @@ def run(args: argparse.Namespace, device: str) -> None:
     recipe = TrainConfig(args.epochs, base.lr, base.batch_size, base.weight_decay,
                          base.optimizer)
     seeds = [1000 + i for i in range(args.models)]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine(load=True)}")
     print(f"{args.dataset} cnn, {len(train)} training samples, {recipe.epochs} epochs, batch "
           f"{recipe.batch_size}; {args.models} models; {args.repeats} repeats "
           f"(mean ± sample std)\n")

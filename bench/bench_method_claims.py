@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 
-from bench.bench_methods import machine
+from bench.machine import machine
 from unlearn_core.audit_data import AuditData, recipe_for, train_baseline
 from unlearn_core.data import load_builtin, make_splits
 from unlearn_core.forget import resolve_forget

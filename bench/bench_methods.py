@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -27,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 
+from bench.machine import machine
 from unlearn_core.audit import (
     AuditConfig,
     AuditData,
@@ -50,21 +49,6 @@ def quality(ev) -> dict[str, float]:
     """The four columns of the Avg. Gap, in points."""
     return {"UA": 100 * (1 - ev.accuracy.forget), "MIA-eff": 100 * ev.mia_efficacy,
             "RA": 100 * ev.accuracy.retain, "TA": 100 * ev.accuracy.test}
-
-
-def machine() -> str:
-    """CPU model, cores, torch version and threads, and the GPU if any."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU used"
-    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads, {gpu}")
 
 
 def bench_setting(dataset_name: str, model: str, forget: str, methods: list[MethodSpec],
