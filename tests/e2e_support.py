@@ -55,3 +55,38 @@ def wait_idle(page) -> None:
     """Wait until Streamlit has finished the current rerun."""
     page.wait_for_timeout(400)
     page.locator("[data-testid='stStatusWidget']").wait_for(state="hidden", timeout=90_000)
+
+
+def tracked_changes() -> str:
+    """``git status`` of the tracked files ('' outside a git checkout): a test must leave it
+    as it found it."""
+    try:
+        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+@contextmanager
+def browser_page(url: str, request, failed_shot: Path):
+    """A chromium page on ``url`` (1400 x 1000, downloads on); on leaving, a screenshot to
+    ``failed_shot`` when the test failed, then no page error and no request that left the app
+    (it must work offline)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        pg.set_default_timeout(90_000)
+        errors: list[str] = []
+        external: list[str] = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:"))
+              else external.append(r.url))
+        pg.goto(url)
+        yield pg
+        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+            pg.screenshot(path=str(failed_shot), full_page=True)
+        browser.close()
+    assert not errors, errors
+    assert not external, external

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, wait_idle
+from tests.e2e_support import (
+    CHROMIUM,
+    browser_page,
+    running_app,
+    tracked_changes,
+    wait_idle,
+)
 
 SHOT_DIR = os.environ.get("UNLEARN_SCREENSHOT_DIR")
 SHOTS = Path(SHOT_DIR) if SHOT_DIR else Path(tempfile.mkdtemp(prefix="unlearn-e2e-shots-"))
@@ -33,44 +39,17 @@ def app_url():
 
 @pytest.fixture()
 def page(app_url, request):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg.set_default_timeout(90_000)
-        errors: list[str] = []
-        external: list[str] = []  # the app must work offline: no request leaves the app
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("request", lambda r: None if r.url.startswith((app_url, "data:", "blob:"))
-              else external.append(r.url))
-        pg.goto(app_url)
+    with browser_page(app_url, request, FAILED_SHOT) as pg:
         yield pg
-        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-            pg.screenshot(path=str(FAILED_SHOT), full_page=True)
-        browser.close()
-        assert not errors, errors
-        assert not external, external
-
-
-def _tracked_changes() -> str:
-    """``git status`` of the tracked files ('' outside a git checkout)."""
-    import subprocess
-
-    try:
-        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 @pytest.fixture(autouse=True)
 def tracked_files_untouched():
     """Tests must not dirty the clone: no tracked file changes during the browser run."""
-    before = _tracked_changes()
+    before = tracked_changes()
     yield
     if not SHOT_DIR:
-        assert _tracked_changes() == before
+        assert tracked_changes() == before
 
 
 def forget_count(pg) -> int:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS, ROOT, running_app, wait_idle
+from tests.e2e_support import CHROMIUM, browser_page, running_app, tracked_changes, wait_idle
 
 SHOTS = Path(tempfile.mkdtemp(prefix="unlearn-e2e-text-shots-"))
 FAILED_SHOT = Path("/tmp/e2e_text_failure.png")
@@ -25,36 +24,12 @@ pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="no /usr/bin/chromium")]
 
 
-def _tracked_changes() -> str:
-    try:
-        return subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                              cwd=ROOT, capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ""
-
-
 @pytest.fixture()
 def page(request):
-    from playwright.sync_api import sync_playwright
-
-    before = _tracked_changes()
-    with running_app() as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pg = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-        pg.set_default_timeout(90_000)
-        errors: list[str] = []
-        external: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:"))
-              else external.append(r.url))
-        pg.goto(url)
+    before = tracked_changes()
+    with running_app() as url, browser_page(url, request, FAILED_SHOT) as pg:
         yield pg
-        if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-            pg.screenshot(path=str(FAILED_SHOT), full_page=True)
-        browser.close()
-    assert not errors, errors
-    assert not external, external
-    assert _tracked_changes() == before
+    assert tracked_changes() == before
 
 
 def _set_number(pg, label: str, value: int) -> None:
