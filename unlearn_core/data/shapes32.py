@@ -143,33 +143,14 @@ def load_shapes32(seed: int, n_samples: int | None = None,
                   cache_dir: str | Path | None = None) -> Dataset:
     """The ``shapes32`` set for this seed (``n_samples``: 20 to ``SHAPES32_MAX_SAMPLES``,
     default 50,000), generated once and then read from the cache."""
-    from .builtin import _check_n_samples, _write_cache
+    from .builtin import _check_n_samples, cached_images
 
     n = SHAPES32_DEFAULT_SAMPLES if n_samples is None else _check_n_samples(
         n_samples, lo=20, hi=SHAPES32_MAX_SAMPLES, name="shapes32")
-    path = shapes32_cache_path(seed, n, cache_dir)
-    cached = _read_cache(path, n)
-    if cached is None:
-        images, y = generate_shapes32(n, seed)
-        _write_cache(path, images, y)
-    else:
-        images, y = cached
+    images, y = cached_images(shapes32_cache_path(seed, n, cache_dir), n,
+                              lambda: generate_shapes32(n, seed), shape=(3, SIDE, SIDE))
     X = images.astype(np.float32)
     X /= np.float32(255.0)
     return Dataset("shapes32", X, y.astype(np.int64), np.arange(n, dtype=np.int64),
                    list(CLASS_NAMES), "image", [])
 
-
-def _read_cache(path: Path, n: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The cached (uint8 images, labels), or None when missing or unusable (then regenerate)."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            images, y = f["images"], f["y"]
-    except (OSError, ValueError, KeyError, EOFError):
-        return None
-    if images.shape != (n, 3, SIDE, SIDE) or images.dtype != np.uint8 or y.shape != (n,) \
-            or not np.issubdtype(y.dtype, np.integer) or (n and not 0 <= y.min() <= y.max() < 10):
-        return None
-    return images, y
