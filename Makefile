@@ -1,4 +1,5 @@
-# Two commands do all the set-up: `make run` (install, start the app) and `make test`.
+# Two commands do all the set-up: `make run` (install, start the app) and `make test` (ruff, the
+# docs site built with `mkdocs build --strict`, pytest); `make docs` builds the docs alone.
 # Everything goes into a project virtualenv (.venv), so both work where the system Python
 # refuses global installs (PEP 668); the package is installed editable, so
 # `.venv/bin/python -m unlearn_core` works from any folder.
@@ -7,8 +8,12 @@ VENV ?= .venv
 PYTHON ?= $(VENV)/bin/python
 PIP ?= $(PYTHON) -m pip
 PORT ?= 8501
+# The docs site is built into a temporary folder (never into the tracked tree) and removed; with
+# --strict a broken link or anchor, or a page missing from mkdocs.yml's nav, fails the build.
+DOCS_BUILD = site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
+	$(PYTHON) -m mkdocs build --strict --site-dir "$$site"
 
-.PHONY: venv install install-dev run test lint bench browser-deps
+.PHONY: venv install install-dev run test lint docs bench browser-deps
 
 $(VENV)/bin/python:
 	$(SYSTEM_PYTHON) -m venv $(VENV)
@@ -30,10 +35,14 @@ run: install
 
 test: install-dev browser-deps
 	$(PYTHON) -m ruff check .
+	$(DOCS_BUILD)
 	$(PYTHON) -m pytest -q
 
 lint:
 	$(PYTHON) -m ruff check .
+
+docs: install-dev
+	$(DOCS_BUILD)
 
 bench: install
 	$(PYTHON) bench/bench_methods.py

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright
 
 from tests.e2e_support import CHROMIUM, CHROMIUM_ARGS, running_app, wait_idle
-from unlearn_core.table import format_table
+from unlearn_core.report.table import format_table
 
 
 def one_run() -> list[tuple[str, float]]:

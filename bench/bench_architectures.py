@@ -42,7 +42,7 @@ from unlearn_core.models import (  # noqa: E402
     train_epochs,
 )
 from unlearn_core.models.training import make_optimizer  # noqa: E402
-from unlearn_core.table import format_table  # noqa: E402
+from unlearn_core.report.table import format_table  # noqa: E402
 
 
 def _cell(values: list[float], digits: int = 2) -> str:

@@ -19,7 +19,7 @@ import numpy as np
 from unlearn_core import AuditConfig, MethodSpec, run_audit
 from unlearn_core.attacks.shadows import make_jobs, run_jobs
 from unlearn_core.attacks.stage import run_attacks
-from unlearn_core.table import format_table
+from unlearn_core.report.table import format_table
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ The single model is timed warm (after one untimed training) in this process, wit
 thread (how the ensemble trains each model, so that every executor gives the same numbers) and
 with torch's default threads; the ratio divides by the faster of the two. Executors are timed
 warm too: the local pool's and Ray's start-up is paid once per process and shown apart.
-``vmap`` is the vectorised trainer (``unlearn_core.ensemble_vmap``, the GPU path): its models
+``vmap`` is the vectorised trainer (``unlearn_core.reference.vmap``, the GPU path): its models
 match to float tolerance, so its last column gives the largest logit difference instead.
 """
 
@@ -30,11 +30,11 @@ import torch
 from bench.machine import machine
 from unlearn_core.data import load_builtin, make_splits
 from unlearn_core.device import use_device
-from unlearn_core.ensemble import train_models, train_one
-from unlearn_core.ensemble_vmap import train_stacked
-from unlearn_core.executors import local_pool
 from unlearn_core.models import ModelSpec, TrainConfig, default_train_config, predict_logits
-from unlearn_core.table import format_table
+from unlearn_core.reference.executors import local_pool
+from unlearn_core.reference.trainer import train_models, train_one
+from unlearn_core.reference.vmap import train_stacked
+from unlearn_core.report.table import format_table
 
 
 def mean_sd(values: list[float]) -> tuple[float, float]:

@@ -30,15 +30,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 import torch
 
-from unlearn_core.audit_data import AuditData, train_baseline
+from unlearn_core.audit.data import AuditData, train_baseline
 from unlearn_core.checks import CHECKS, CheckContext, available_checks
 from unlearn_core.checks.weight_space import weight_space_evidence
 from unlearn_core.data import load_builtin, make_splits
-from unlearn_core.forgeries import forge
-from unlearn_core.forget import resolve_forget
+from unlearn_core.data.forget import resolve_forget
 from unlearn_core.methods import UnlearnContext
+from unlearn_core.methods.forgeries import forge
 from unlearn_core.models import ModelSpec, build_model, default_train_config, train_epochs
-from unlearn_core.table import format_table
+from unlearn_core.report.table import format_table
 
 INSIDE = ["probe", "relearn", "cka", "compression"]
 

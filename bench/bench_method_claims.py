@@ -23,14 +23,14 @@ import numpy as np
 import torch
 
 from bench.machine import machine
-from unlearn_core.audit_data import AuditData, recipe_for, train_baseline
+from unlearn_core.audit.data import AuditData, recipe_for, train_baseline
 from unlearn_core.data import load_builtin, make_splits
-from unlearn_core.forget import resolve_forget
+from unlearn_core.data.forget import resolve_forget
 from unlearn_core.methods import UnlearnContext, make_method
 from unlearn_core.methods.boundary_shrink import nearest_wrong_labels
 from unlearn_core.models import ModelSpec, accuracy
 from unlearn_core.models.training import to_tensors
-from unlearn_core.table import format_table
+from unlearn_core.report.table import format_table
 
 
 def measure(seed: int) -> dict[str, float]:

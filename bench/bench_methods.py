@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from bench.machine import machine
-from unlearn_core.audit import (
+from unlearn_core.audit.run import (
     AuditConfig,
     AuditData,
     MethodSpec,
@@ -35,11 +35,11 @@ from unlearn_core.audit import (
     recipe_for,
     train_baseline,
 )
-from unlearn_core.cli import parse_method
-from unlearn_core.forget import resolve_forget
+from unlearn_core.cli.main import parse_method
+from unlearn_core.data.forget import resolve_forget
 from unlearn_core.methods import UnlearnContext, available_methods, make_method
 from unlearn_core.models import ModelSpec
-from unlearn_core.table import format_table
+from unlearn_core.report.table import format_table
 
 QUALITY = ("UA", "MIA-eff", "RA", "TA")
 TARGETS = ((1.0, 10.0, 1), (2.0, 5.0, 3))  # issue 15: (gap within, speed-up at least, count)

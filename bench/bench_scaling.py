@@ -29,12 +29,12 @@ import numpy as np
 import torch
 
 from bench.machine import machine
-from unlearn_core.audit_data import AuditData, recipe_for, train_baseline
+from unlearn_core.audit.data import AuditData, recipe_for, train_baseline
 from unlearn_core.data import load_builtin, make_splits
-from unlearn_core.forget import ForgetSet
+from unlearn_core.data.forget import ForgetSet
 from unlearn_core.methods import UnlearnContext, available_methods, make_method
 from unlearn_core.models import ModelSpec
-from unlearn_core.table import format_table
+from unlearn_core.report.table import format_table
 
 # Training-based: their work is minibatch training (the 1.5x bound applies to them).
 TRAINING = ("finetune", "l1_sparse", "neggrad_plus", "random_label", "salun", "scrub",

@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from unlearn_core.table import format_table
+from unlearn_core.cli.text import _parse_method
+from unlearn_core.report.table import format_table
 from unlearn_core.text.audit import TextAuditConfig, TextMethodSpec, run_text_audit
 from unlearn_core.text.checks import judge_text
-from unlearn_core.text.cli import _parse_method
 from unlearn_core.text.facts import FactSetConfig
 from unlearn_core.text.lm import train_lm
 from unlearn_core.text.methods import TextMethod, register

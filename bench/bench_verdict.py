@@ -4,7 +4,7 @@ Known genuine: retrains from scratch on the retain set with seeds other than the
 ensemble's (``--genuine`` per setting), judged blind, without the exact-counterpart proof a
 retrain has of itself, so they measure what the statistical checks decide; and ``sisa`` (exact:
 a deletion equals SISA trained without the samples). Known bad: the untouched original
-(``no_op``) and the forgeries of ``unlearn_core.forgeries`` (a -1e4 logit bias on the forgotten
+(``no_op``) and the forgeries of ``methods.forgeries`` (a -1e4 logit bias on the forgotten
 class, a head-only fine-tune away from it, the input lookup ``forged``, a feature forgery).
 Settings: digits with cnn / mlp / logreg on ``class:3`` and ``random:0.1``, the canary setting
 (30% flipped labels, which members memorise with a longer recipe) and tabular sets. Goals
@@ -32,13 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
-from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 from unlearn_core.checks import default_checks
 from unlearn_core.data import load_builtin
 from unlearn_core.methods import METHODS, UnlearningMethod, register
 from unlearn_core.models import TrainConfig
+from unlearn_core.report.table import format_table
 from unlearn_core.serialize import to_jsonable
-from unlearn_core.table import format_table
 
 SETTINGS = ["digits/cnn/class:3", "digits/mlp/class:3", "digits/logreg/class:3",
             "digits/cnn/random:0.1", "digits/mlp/random:0.1", "digits/logreg/random:0.1",
@@ -113,7 +113,7 @@ def judge_blind(result) -> list:
     """Verdicts with the genuine retrains judged as unknown models: without their exact-
     counterpart proof (a retrain equals itself retrained), so that they measure what the
     statistical checks decide. SISA keeps its proof: showing it exact is its point."""
-    from unlearn_core.verdict import judge_result
+    from unlearn_core.checks.verdict import judge_result
 
     genuine = {e.name for e in result.methods if e.method == "retrain"}
     kept = result.extra_results
@@ -133,7 +133,7 @@ def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None
     import gzip
     from types import SimpleNamespace
 
-    from unlearn_core.audit import ModelEvaluation
+    from unlearn_core.audit.run import ModelEvaluation
     from unlearn_core.checks.base import Measurement
     from unlearn_core.checks.judge import CheckResult, CheckSpec
     from unlearn_core.serialize import from_jsonable

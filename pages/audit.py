@@ -11,10 +11,10 @@ from pages.inside_view import show_inside
 from pages.inversion_view import show_inversion
 from pages.relevance_view import show_relevance
 from pages.shared import image_of, need_setup, point_id, show_error, workspace
-from unlearn_core import charts
-from unlearn_core.checks.judge import fmt
+from unlearn_core.charts import audit as charts
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import predict_proba
+from unlearn_core.report.rows import check_rows, verdict_rows
 
 st.title("Audit")
 if need_setup():
@@ -38,10 +38,11 @@ for failure in res.failures:
     st.error(f"{failure.name} failed: {failure.message}")
 
 # --- the verdict first: what an auditor signs -----------------------------------------------
-if res.verdicts:
+verdicts = verdict_rows(res.verdicts)  # built once: the headlines here, the table below
+if verdicts:
     st.subheader("Verdict per method")
     shown = {"pass": st.success, "fail": st.warning}
-    for v in res.verdicts:
+    for v in verdicts:
         shown.get(v.status, st.info)(f"**{v.method}**: {v.headline}")
     st.caption("Each check judged against the spread of "
                f"{res.ensembles[0].k if res.ensembles else 0} retrains with other seeds, with "
@@ -135,7 +136,7 @@ if ws.open_sample is not None and ws.open_sample in set(ids.tolist()):
 st.subheader("Relevance maps")
 try:
     from pages.relevance_view import show_relevance
-    from unlearn_core import relevance  # noqa: F401
+    from unlearn_core.analysis import relevance  # noqa: F401
 
     show_relevance(run, colors)
 except ImportError:
@@ -175,23 +176,18 @@ if res.checks:
 show_inside(run, idx, colors)
 
 st.subheader("Verdict")
-if res.verdicts:
-    from unlearn_core.verdict_charts import verdict_figure
+if verdicts:
+    from unlearn_core.charts.verdict import verdict_figure
 
     # a failed verdict is a finding, not an error of the app: warnings, never st.error
     show = {"pass": st.success, "fail": st.warning}
-    for v in res.verdicts:
+    for v in verdicts:
         show.get(v.status, st.info)(f"**{v.method}**: {v.headline}. {v.reason}")
     for warning in res.warnings:
         st.warning(warning)
-    rows = [{"method": v.method, "check": c.title, "status": c.status,
-             "figure": fmt(c.figure, c.unit),
-             "interval": f"{fmt(c.ci_low, c.unit)} to {fmt(c.ci_high, c.unit)}", "n": c.n,
-             "retrain band": f"{fmt(c.band_low, c.unit)} to {fmt(c.band_high, c.unit)}",
-             "original": fmt(c.control, c.unit),
-             "powered": {True: "yes", False: "no", None: "-"}[c.powered],
-             "band from": c.band_source, "reason": c.reason}
-            for v in res.verdicts for c in v.checks]
+    columns = ["method", "check", "status", "figure", "interval", "n", "retrain band",
+               "original", "powered", "band from", "reason"]
+    rows = [c.cells(columns, unknown="-") for c in check_rows(verdicts)]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  height=36 * (len(rows) + 1) + 4)
     pick = st.selectbox("Draw the checks of", [v.method for v in res.verdicts],

@@ -1,15 +1,14 @@
 """The audit page's contrast view: two models side by side with retrain pinned, per-class
 accuracy, the prediction matrix, the attack's threshold sweep with each sample's outcome, and
 cohorts (saved filters) applied across the page's forget-sample charts. Every number comes from
-``unlearn_core.contrast``."""
+``unlearn_core.analysis.contrast``."""
 
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from unlearn_core.audit import AuditResult, AuditRun
-from unlearn_core.contrast import (
+from unlearn_core.analysis.contrast import (
     EVERYTHING,
     OUTCOMES,
     Cohort,
@@ -23,7 +22,8 @@ from unlearn_core.contrast import (
     threshold_sweep,
     unseen_loss,
 )
-from unlearn_core.contrast_charts import per_class_figure, per_sample_figure, sweep_figure
+from unlearn_core.audit.run import AuditResult, AuditRun
+from unlearn_core.charts.contrast import per_class_figure, per_sample_figure, sweep_figure
 from unlearn_core.errors import UnlearnError
 
 
@@ -103,7 +103,10 @@ def show_contrast(run: AuditRun, colors: dict[str, str]) -> tuple[AuditResult, C
 
     # --- prediction matrix (issue 10's confusion bubbles) -------------------------------
     try:
-        from unlearn_core.prediction_matrix import prediction_matrix, prediction_matrix_figure
+        from unlearn_core.analysis.prediction_matrix import (
+            prediction_matrix,
+            prediction_matrix_figure,
+        )
 
         samples = run.data.test if split == "test" else run.data.forget
         mats = [prediction_matrix(run.models[m], samples.X[mask], samples.y[mask], len(names),

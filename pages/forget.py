@@ -5,13 +5,14 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.shared import METHOD_COLORS, image_of, need_setup, point_id, show_error, workspace
-from unlearn_core.difficulty import forget_difficulty, train_embeddings
-from unlearn_core.embedding_map import project
+from unlearn_core.analysis.difficulty import forget_difficulty, train_embeddings
+from unlearn_core.analysis.embedding_map import project
+from unlearn_core.analysis.prediction_matrix import pair_counts
+from unlearn_core.data.forget import resolve_forget
+from unlearn_core.data.selection import parse_id_list
 from unlearn_core.errors import UnlearnError
-from unlearn_core.forget import resolve_forget
 from unlearn_core.metrics import predictions
 from unlearn_core.models import embed
-from unlearn_core.selection import parse_id_list
 
 MAP_POINTS = 3000  # points drawn on the map; larger training sets are subsampled (seeded)
 
@@ -183,8 +184,7 @@ with left:
     with tabs[3]:
         pred = predictions(ws.baseline, ds.subset(sp.train))
         ytrain = ds.y[sp.train]
-        cm = np.zeros((ds.n_classes, ds.n_classes), dtype=int)
-        np.add.at(cm, (ytrain, pred), 1)
+        cm = pair_counts(ytrain, pred, ds.n_classes)
         gx, gy = np.meshgrid(range(ds.n_classes), range(ds.n_classes))
         cells = go.Figure(go.Heatmap(z=cm, x=ds.class_names, y=ds.class_names, text=cm,
                                      texttemplate="%{text}", colorscale="Blues", showscale=False,

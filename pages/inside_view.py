@@ -1,14 +1,14 @@
 """The audit page's "Look inside the model" section (thin: computations in
-``unlearn_core.inside_view`` and ``prediction_matrix``, figures in ``inside_charts``)."""
+``unlearn_core.analysis.inside_view`` and ``analysis.prediction_matrix``, figures in
+``charts.inside``)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from unlearn_core.forgery_outcomes import forgery_outcomes
-from unlearn_core.inside_charts import check_bars, cka_figure, relearn_figure, twin_map_figure
-from unlearn_core.inside_view import (
+from unlearn_core.analysis.forgery_outcomes import forgery_outcomes
+from unlearn_core.analysis.inside_view import (
     check_context,
     cka_curves,
     map_inputs,
@@ -17,7 +17,8 @@ from unlearn_core.inside_view import (
     retrain_models,
     twin_map,
 )
-from unlearn_core.prediction_matrix import prediction_matrices, prediction_matrix_figure
+from unlearn_core.analysis.prediction_matrix import prediction_matrices, prediction_matrix_figure
+from unlearn_core.charts.inside import check_bars, cka_figure, relearn_figure, twin_map_figure
 
 INSIDE_CHECKS = ("probe", "relearn", "cka", "compression")
 CKA_INPUTS = 500

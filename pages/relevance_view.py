@@ -1,5 +1,5 @@
 """The audit page's relevance panel: maps (images) or bars (tabular) before, after, retrain and
-their differences, from ``unlearn_core.relevance``.
+their differences, from ``unlearn_core.analysis.relevance``.
 
 Computed maps are cached in ``st.session_state["rel_maps"]`` under the audit they explain (the
 run object itself, compared by identity) and the choices that made them, so an audit never
@@ -11,8 +11,8 @@ from typing import Any
 
 import streamlit as st
 
-from unlearn_core.charts import relevance_caption, relevance_figure
-from unlearn_core.relevance import ATTRIBUTIONS, class_relevance, sample_relevance
+from unlearn_core.analysis.relevance import ATTRIBUTIONS, class_relevance, sample_relevance
+from unlearn_core.charts.audit import relevance_caption, relevance_figure
 
 ATTRIBUTION_NAMES = {"ig": "Integrated Gradients", "shap": "SHAP (expected gradients)",
                      "saliency": "Saliency", "lrp": "LRP (epsilon rule)"}

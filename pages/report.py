@@ -12,7 +12,7 @@ from pages.shared import run_store, show_error, workspace
 from unlearn_core.errors import UnlearnError
 from unlearn_core.report import build_json_report, render_html, write_pdf
 from unlearn_core.report.build import baseline_record, data_record, signoff_record
-from unlearn_core.table import audit_table
+from unlearn_core.report.table import audit_table
 
 
 def _user() -> str:

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages.shared import builtin_dataset, model_store, progress_bar, show_error, workspace
-from unlearn_core.audit import train_baseline
+from unlearn_core.audit.run import train_baseline
 from unlearn_core.data import (
     BUILTIN_DATASETS,
     load_cifar_binary,
@@ -16,6 +16,7 @@ from unlearn_core.data import (
     load_parquet,
     make_splits,
 )
+from unlearn_core.data.selection import ForgetSelection
 from unlearn_core.device import DEVICES, check_device, use_device
 from unlearn_core.errors import DataError, ModelError, UnlearnError
 from unlearn_core.metrics import confusion_matrix
@@ -29,7 +30,6 @@ from unlearn_core.models import (
     load_torchscript,
 )
 from unlearn_core.report.build import data_record
-from unlearn_core.selection import ForgetSelection
 
 # weights: safetensors or a weights-only state dict (.pt / .pth); a torch.export program
 # (.pt2); TorchScript (.pt / .ts, deprecated by torch)

@@ -12,13 +12,13 @@ import numpy as np
 import streamlit as st
 from torch import nn
 
-from unlearn_core.audit import AuditRun
-from unlearn_core.charts import BASELINE, METHOD_COLORS, RETRAIN, color_for  # noqa: F401
+from unlearn_core.audit.run import AuditRun
+from unlearn_core.charts.audit import BASELINE, METHOD_COLORS, RETRAIN, color_for  # noqa: F401
 from unlearn_core.data import Dataset, Splits
+from unlearn_core.data.selection import ForgetSelection
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import TrainConfig
 from unlearn_core.progress import ProgressFn
-from unlearn_core.selection import ForgetSelection
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_store():
 
 @st.cache_resource(show_spinner=False)
 def _run_store(url, data_dir, project):
-    from unlearn_core.store import RunStore
+    from unlearn_core.store.db import RunStore
 
     return RunStore()
 
@@ -132,7 +132,7 @@ def sidebar_summary(slot: Optional["st.delta_generator.DeltaGenerator"] = None) 
     ``slot`` (a sidebar ``st.empty``) when given, replacing what it showed."""
     ws = workspace()
     with slot.container() if slot is not None else st.sidebar:
-        from unlearn_core.store import default_project
+        from unlearn_core.store.db import default_project
 
         st.caption(f"Project **{default_project()}**")  # the run history's scope
         if ws.dataset is None:

@@ -20,6 +20,7 @@ import streamlit as st
 
 from pages.shared import progress_bar, show_error
 from unlearn_core.checks.judge import FAIL, PASS, fmt
+from unlearn_core.cli.text import result_table, verdict_lines
 from unlearn_core.errors import UnlearnError
 from unlearn_core.report.text import build_text_json_report, render_text_html
 from unlearn_core.text.audit import (
@@ -30,13 +31,12 @@ from unlearn_core.text.audit import (
     trained_base,
     trained_items,
 )
-from unlearn_core.text.cli import result_table, verdict_lines
 from unlearn_core.text.embed import item_map
 from unlearn_core.text.facts import FactSetConfig
 from unlearn_core.text.lm import LMTrainConfig
 from unlearn_core.text.methods import TEXT_METHODS
 from unlearn_core.text.metrics import answer_token_losses
-from unlearn_core.text.verify import config_from_dict
+from unlearn_core.verify.text_track import config_from_dict
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -6,12 +6,12 @@ import streamlit as st
 
 from pages.shared import need_setup, run_store, show_error, workspace
 from unlearn_core.attacks.stage import ATTACKS
-from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 from unlearn_core.checks import CHECKS as CHECKS_REGISTRY
 from unlearn_core.checks import available_checks
 from unlearn_core.errors import UnlearnError
 from unlearn_core.methods import METHODS, available_methods
-from unlearn_core.reference import DEFAULT_REFERENCE_SEEDS
+from unlearn_core.reference.retrains import DEFAULT_REFERENCE_SEEDS
 from unlearn_core.verification.checks import CHECKS
 
 st.title("Unlearn")

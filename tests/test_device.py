@@ -14,13 +14,13 @@ import torch
 
 from unlearn_core import AuditConfig
 from unlearn_core import device as device_mod
-from unlearn_core.audit import validate_config
-from unlearn_core.cli import main
+from unlearn_core.audit.run import validate_config
+from unlearn_core.cli.main import main
 from unlearn_core.data import load_builtin, make_splits
 from unlearn_core.device import current_device, resolve_device, use_device
 from unlearn_core.errors import ConfigError
-from unlearn_core.executors import run_chunk, run_jobs
 from unlearn_core.models import ModelSpec, TrainConfig, build_model, predict_logits, train_epochs
+from unlearn_core.reference.executors import run_chunk, run_jobs
 
 
 @pytest.fixture

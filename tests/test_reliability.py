@@ -28,11 +28,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from unlearn_core import cli
+from unlearn_core.cli import main as cli
 from unlearn_core.data import load_builtin, load_csv, load_image_zip, load_npz, make_splits
 from unlearn_core.data import loaders as loaders_mod
 from unlearn_core.data.builtin import zscore
 from unlearn_core.data.dataset import Samples
+from unlearn_core.data.forget import resolve_forget
 from unlearn_core.errors import (
     ConfigError,
     DataError,
@@ -41,7 +42,6 @@ from unlearn_core.errors import (
     ModelError,
     UnlearnError,
 )
-from unlearn_core.forget import resolve_forget
 from unlearn_core.methods import (
     METHODS,
     UnlearnContext,
@@ -621,7 +621,7 @@ def test_a_method_failing_mid_run_is_a_method_error(cls, msg):
 
 
 def test_the_other_methods_finish_when_one_fails(monkeypatch):
-    from unlearn_core.audit import AuditConfig, MethodSpec, run_audit
+    from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 
     monkeypatch.setitem(METHODS, "exploding", _Exploding)
     run = run_audit(AuditConfig(dataset="wine", model="logreg", forget="class:1",

@@ -4,10 +4,9 @@ Usable without Streamlit: ``run_audit(AuditConfig(...))`` from Python, or
 ``python -m unlearn_core audit ...`` from the command line.
 """
 
-__version__ = "0.1.0"
-
-from .audit import AuditConfig, AuditResult, AuditRun, MethodSpec, run_audit  # noqa: E402
-from .errors import UnlearnError  # noqa: E402
+from unlearn_core.audit.run import AuditConfig, AuditResult, AuditRun, MethodSpec, run_audit
+from unlearn_core.errors import UnlearnError
+from unlearn_core.version import __version__
 
 __all__ = ["AuditConfig", "AuditResult", "AuditRun", "MethodSpec", "run_audit", "UnlearnError",
            "__version__"]

@@ -18,7 +18,7 @@ from typing import ContextManager, Iterator
 
 import torch
 
-from .errors import ConfigError
+from unlearn_core.errors import ConfigError
 
 DEVICES = ("auto", "cpu", "cuda")
 ENV = "UNLEARN_DEVICE"  # what "auto" means here (the tests set cpu)

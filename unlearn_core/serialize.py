@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import types
 import typing
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,3 +66,12 @@ def from_jsonable(cls: Any, data: Any) -> Any:
     if cls in (int, str, bool):
         return cls(data)
     return data
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file's bytes, hex."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

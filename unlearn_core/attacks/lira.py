@@ -12,11 +12,11 @@ from typing import Optional
 import numpy as np
 from scipy.stats import norm
 
-from ..data.dataset import Samples
-from ..errors import ConfigError
-from ..models.training import predict_logits
-from ..progress import ProgressFn
-from .shadows import logit_confidence, make_jobs, shadow_phis
+from unlearn_core.attacks.shadows import logit_confidence, make_jobs, shadow_phis
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import ConfigError
+from unlearn_core.models.training import predict_logits
+from unlearn_core.progress import ProgressFn
 
 VARIANCES = ("global", "per_example")
 

@@ -10,10 +10,10 @@ from typing import Optional
 
 import numpy as np
 
-from ..data.dataset import Samples
-from ..models.training import predict_logits
-from ..progress import ProgressFn
-from .shadows import ShadowJob, logit_confidence, shadow_phis
+from unlearn_core.attacks.shadows import ShadowJob, logit_confidence, shadow_phis
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import predict_logits
+from unlearn_core.progress import ProgressFn
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:

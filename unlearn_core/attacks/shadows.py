@@ -1,5 +1,5 @@
 """Shadow models: one job per shadow, trained on its random half of a pool, run through the
-shared executors (``unlearn_core.executors``: serial, a warm local process pool, or Ray for an
+shared executors (``reference.executors``: serial, a warm local process pool, or Ray for an
 existing cluster). The pool is shipped once per worker, and every job carries its own seed and
 runs on one torch thread, so all executors give the same numbers."""
 
@@ -10,9 +10,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..ensemble_cache import EnsembleCache, array_digest, fingerprint
-from ..executors import run_jobs as _run_jobs
-from ..progress import ProgressFn, report
+from unlearn_core.progress import ProgressFn, report
+from unlearn_core.reference.cache import EnsembleCache, array_digest, fingerprint
+from unlearn_core.reference.executors import run_jobs as _run_jobs
 
 
 @dataclass
@@ -44,8 +44,14 @@ def logit_confidence(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def run_job(job: ShadowJob) -> np.ndarray:
     """Top-level so process pools and Ray can ship it."""
-    from ..data.dataset import Samples
-    from ..models import ModelSpec, TrainConfig, build_model, predict_logits, train_epochs
+    from unlearn_core.data.dataset import Samples
+    from unlearn_core.models import (
+        ModelSpec,
+        TrainConfig,
+        build_model,
+        predict_logits,
+        train_epochs,
+    )
 
     spec = ModelSpec.from_json(job.spec_json)
     idx = np.flatnonzero(job.in_mask)
@@ -54,7 +60,7 @@ def run_job(job: ShadowJob) -> np.ndarray:
     recipe = TrainConfig(**job.recipe)
     train_epochs(model, data, recipe, job.seed)
     if job.unlearn is not None:
-        from ..methods import UnlearnContext, make_method
+        from unlearn_core.methods import UnlearnContext, make_method
 
         forget_mask = np.zeros(len(job.y), bool)
         forget_mask[job.targets] = True
@@ -77,7 +83,7 @@ def run_jobs(jobs: list, executor: str = "local", workers: int = 2,
              ray_address: Optional[str] = None, progress: Optional[ProgressFn] = None,
              fn: Callable = run_job, task: str = "shadow models") -> list:
     """Run shadow jobs (or any jobs, with ``fn``) on the serial, local process-pool or Ray
-    executor (``unlearn_core.executors.run_jobs``); results in job order, the same on each."""
+    executor (``reference.executors.run_jobs``); results in job order, the same on each."""
     return _run_jobs(jobs, executor, workers, ray_address, progress, fn, task)
 
 

@@ -9,13 +9,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..data.dataset import Samples
-from ..errors import ConfigError
-from ..progress import ProgressFn
-from .lira import check_variance, lira, train_shadows
-from .summary import AttackSummary, summarize
-from .threshold import threshold_suite
-from .ulira import ULiRAResult, ulira
+from unlearn_core.attacks.lira import check_variance, lira, train_shadows
+from unlearn_core.attacks.summary import AttackSummary, summarize
+from unlearn_core.attacks.threshold import threshold_suite
+from unlearn_core.attacks.ulira import ULiRAResult, ulira
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import ConfigError
+from unlearn_core.progress import ProgressFn
 
 ATTACKS = ("threshold", "lira", "ulira", "rmia")
 
@@ -62,7 +62,7 @@ def run_attacks(run, attacks: list[str], n_shadows: int = 8, executor: str = "lo
                 summaries.append(summarize("lira-online", name, r.online[:n], r.online[n:]))
                 summaries.append(summarize("lira-offline", name, r.offline[:n], r.offline[n:]))
         if "rmia" in attacks:
-            from .rmia import train_references
+            from unlearn_core.attacks.rmia import train_references
 
             n_z = min(200, len(data.population) // 2)
             z = data.population.take(np.arange(n_z))

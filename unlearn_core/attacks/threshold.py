@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.dataset import Samples
-from ..metrics.efficacy import output_feature
-from ..models.training import predict_log_proba
-from .summary import AttackSummary, summarize
+from unlearn_core.attacks.summary import AttackSummary, summarize
+from unlearn_core.data.dataset import Samples
+from unlearn_core.metrics.efficacy import output_feature
+from unlearn_core.models.training import predict_log_proba
 
 SCORES = ("loss", "confidence", "entropy", "m_entropy")
 

@@ -13,10 +13,10 @@ import numpy as np
 from scipy.stats import norm
 from sklearn.metrics import roc_auc_score
 
-from ..data.dataset import Samples
-from ..errors import ConfigError
-from ..progress import ProgressFn
-from .shadows import make_jobs, shadow_phis
+from unlearn_core.attacks.shadows import make_jobs, shadow_phis
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import ConfigError
+from unlearn_core.progress import ProgressFn
 
 
 @dataclass

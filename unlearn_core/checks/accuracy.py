@@ -8,8 +8,8 @@ from typing import Optional
 
 import numpy as np
 
-from . import register
-from .base import Check, CheckContext, Measurement, proportion_se
+from unlearn_core.checks import register
+from unlearn_core.checks.base import Check, CheckContext, Measurement, proportion_se
 
 
 def _accuracy(check: Check, ctx: CheckContext, model, split: str,

@@ -10,17 +10,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 from torch import nn
 
-from ..audit_data import AuditData
-from ..data.dataset import Samples
-from ..models.training import predict_log_proba
+from unlearn_core.audit.data import AuditData
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import predict_log_proba
 
-if TYPE_CHECKING:
-    from .judge import CheckSpec
+
+@dataclass
+class CheckSpec:
+    """What the judge needs to know of a check (plain data, recorded with every result so
+    ``verify`` can judge again without the code that measured)."""
+
+    name: str
+    title: str
+    kind: str = "forgetting"  # or "utility": no power notion, only too-low utility fails
+    sides: str = "both"  # "both", "high" (only above the band fails) or "low"
+    forgotten_side: str = ""  # "low" / "high": the side meaning "more forgotten than retrain"
+    unit: str = ""  # "%" for shares
+    paper: str = ""
+    scale: str = "linear"  # "log": judged on log(figure), for positive right-skewed figures
 
 
 @dataclass
@@ -124,8 +136,6 @@ class Check:
     @classmethod
     def spec(cls) -> "CheckSpec":
         """The plain-data description the judge reads (recorded with every result)."""
-        from .judge import CheckSpec
-
         return CheckSpec(cls.name, cls.title or cls.name, cls.kind, cls.sides,
                          cls.forgotten_side, cls.unit, cls.paper, cls.scale)
 

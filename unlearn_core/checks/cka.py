@@ -25,9 +25,9 @@ from typing import Optional
 import numpy as np
 from torch import nn
 
-from . import register
-from .base import Check, CheckContext, Measurement
-from .probe import feature_source, layer_features
+from unlearn_core.checks import register
+from unlearn_core.checks.base import Check, CheckContext, Measurement
+from unlearn_core.checks.probe import feature_source, layer_features
 
 
 def _centred_gram(X: np.ndarray) -> np.ndarray:

@@ -22,10 +22,10 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..models.io import clone_model
-from ..models.training import predict_logits
-from . import register
-from .base import Check, CheckContext, Measurement, proportion_se
+from unlearn_core.checks import register
+from unlearn_core.checks.base import Check, CheckContext, Measurement, proportion_se
+from unlearn_core.models.io import clone_model
+from unlearn_core.models.training import predict_logits
 
 
 def _quantisable(model: nn.Module) -> list[tuple[str, torch.Tensor]]:

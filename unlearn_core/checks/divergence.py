@@ -11,9 +11,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..metrics.closeness import js
-from . import register
-from .base import Check, CheckContext, Measurement, bootstrap_se
+from unlearn_core.checks import register
+from unlearn_core.checks.base import Check, CheckContext, Measurement, bootstrap_se
+from unlearn_core.metrics.closeness import js
 
 
 @register

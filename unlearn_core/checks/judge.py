@@ -25,26 +25,11 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
-from .base import Measurement
+from unlearn_core.checks.base import CheckSpec, Measurement
 
 PASS, FAIL, UNCERTAIN, NO_POWER, NO_DATA = "pass", "fail", "uncertain", "no power", "no data"
 FAIL_STRICTER = 10  # a fail needs a band at a 10 times smaller error level than a pass
 MIN_SAMPLES = 30  # below this a forget-set figure's interval cannot be trusted to decide
-
-
-@dataclass
-class CheckSpec:
-    """What the judge needs to know of a check (plain data, recorded with every result so
-    ``verify`` can judge again without the code that measured)."""
-
-    name: str
-    title: str
-    kind: str = "forgetting"  # or "utility": no power notion, only too-low utility fails
-    sides: str = "both"  # "both", "high" (only above the band fails) or "low"
-    forgotten_side: str = ""  # "low" / "high": the side meaning "more forgotten than retrain"
-    unit: str = ""  # "%" for shares
-    paper: str = ""
-    scale: str = "linear"  # "log": judged on log(figure), for positive right-skewed figures
 
 
 @dataclass

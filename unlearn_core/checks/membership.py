@@ -19,9 +19,16 @@ from typing import Optional
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ..metrics.efficacy import mia_efficacy
-from . import register
-from .base import Check, CheckContext, Measurement, auc_se, bootstrap_se, proportion_se
+from unlearn_core.checks import register
+from unlearn_core.checks.base import (
+    Check,
+    CheckContext,
+    Measurement,
+    auc_se,
+    bootstrap_se,
+    proportion_se,
+)
+from unlearn_core.metrics.efficacy import mia_efficacy
 
 
 def class_matched_weights(forget_y: np.ndarray, unseen_y: np.ndarray) -> np.ndarray:

@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import register
-from .base import Check, CheckContext, Measurement, bootstrap_se
+from unlearn_core.checks import register
+from unlearn_core.checks.base import Check, CheckContext, Measurement, bootstrap_se
 
 
 def feature_source(model: nn.Module) -> Optional[str]:

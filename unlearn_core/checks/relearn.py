@@ -29,9 +29,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.io import clone_model
-from . import register
-from .base import Check, CheckContext, Measurement, bootstrap_se, proportion_se
+from unlearn_core.checks import register
+from unlearn_core.checks.base import (
+    Check,
+    CheckContext,
+    Measurement,
+    bootstrap_se,
+    proportion_se,
+)
+from unlearn_core.models.io import clone_model
 
 
 @dataclass

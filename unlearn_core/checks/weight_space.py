@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.dataset import Samples
-from ..models.io import clone_model
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.io import clone_model
 
 
 def _params(model: nn.Module) -> list[torch.Tensor]:

@@ -28,9 +28,16 @@ from typing import BinaryIO
 
 import numpy as np
 
-from ..errors import DataError
-from .dataset import Dataset
-from .loaders import MAX_BYTES, MAX_SAMPLES, MAX_UNCOMPRESSED_BYTES, Source, _finish, _read_source
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.data.loaders import (
+    MAX_SAMPLES,
+    MAX_UNCOMPRESSED_BYTES,
+    Source,
+    _finish,
+    _read_source,
+    open_path,
+)
+from unlearn_core.errors import DataError
 
 SIDE = 32
 PIXELS = 3 * SIDE * SIDE
@@ -90,7 +97,7 @@ def load_cifar_binary(source: Source, name: str = "uploaded") -> Dataset:
     """A CIFAR-10 binary batch file (``.bin``) or archive of them (``.tar``/``.tar.gz``) as a
     ``Dataset`` of (n, 3, 32, 32) images in [0, 1]; any problem is a one-line ``DataError``."""
     if isinstance(source, (str, Path)) and not _is_archive_name(str(source)):
-        fh, label = _open_path(Path(source).expanduser())
+        fh, label = open_path(Path(source).expanduser(), "CIFAR-10")
         with fh:
             pixels, labels, total = _records(fh, label, "the file", 0)
         class_names = CLASS_NAMES
@@ -103,22 +110,6 @@ def load_cifar_binary(source: Source, name: str = "uploaded") -> Dataset:
     if not total:
         raise DataError(f"{label} is empty")
     return _assemble(pixels, labels, class_names, label, name)
-
-
-def _open_path(path: Path) -> tuple[BinaryIO, str]:
-    label = f"'{path.name}'"
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise DataError(f"{label} is {size / 2**20:.0f} MiB; the limit is "
-                            f"{MAX_BYTES // 2**20} MiB")
-        return path.open("rb"), label
-    except IsADirectoryError:
-        raise DataError(f"{label} is a folder, not a CIFAR-10 file") from None
-    except FileNotFoundError:
-        raise DataError(f"no such file: '{path}'") from None
-    except OSError as err:
-        raise DataError(f"cannot read '{path}': {err.strerror or err}") from None
 
 
 def _is_archive_name(name: str) -> bool:

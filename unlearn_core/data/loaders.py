@@ -20,9 +20,9 @@ from zlib import error as zlib_error
 
 import numpy as np
 
-from ..errors import DataError
-from .builtin import BUILTIN_DATASETS, load_builtin, zscore
-from .dataset import Dataset
+from unlearn_core.data.builtin import zscore
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.errors import DataError
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO]
 
@@ -49,23 +49,34 @@ _SUFFIX_TEXT = ".npz, .csv, .zip, .parquet, or CIFAR-10 binary .bin / .tar.gz"
 # --------------------------------------------------------------------------- input
 
 
+def open_path(path: Path, kind: str, shown: str | None = None) -> tuple[BinaryIO, str]:
+    """An open binary handle on a data file within ``MAX_BYTES`` and a display name for
+    messages; every refusal (too large, a folder, missing, unreadable) is one ``DataError``
+    naming ``shown`` (the path as the user gave it) or the path."""
+    label, shown = f"'{path.name}'", shown if shown is not None else str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise DataError(f"{label} is {size / 2**20:.0f} MiB; the limit is "
+                            f"{MAX_BYTES // 2**20} MiB")
+        return path.open("rb"), label
+    except IsADirectoryError:
+        raise DataError(f"{label} is a folder, not a {kind} file") from None
+    except FileNotFoundError:
+        raise DataError(f"no such file: '{shown}'") from None
+    except OSError as err:
+        raise DataError(f"cannot read '{shown}': {err.strerror or err}") from None
+
+
 def _read_source(source: Source, kind: str) -> tuple[bytes, str]:
     """The bytes of a path / bytes / file-like source and a display name for messages."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, label = bytes(source), f"the uploaded {kind} data"
     elif isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        label = f"'{path.name}'"
+        fh, label = open_path(Path(source).expanduser(), kind, shown=str(source))
         try:
-            size = path.stat().st_size
-            if size > MAX_BYTES:
-                raise DataError(f"{label} is {size / 2**20:.0f} MiB; the limit is "
-                                f"{MAX_BYTES // 2**20} MiB")
-            data = path.read_bytes()
-        except IsADirectoryError:
-            raise DataError(f"{label} is a folder, not a {kind} file") from None
-        except FileNotFoundError:
-            raise DataError(f"no such file: '{source}'") from None
+            with fh:
+                data = fh.read()
         except OSError as err:
             raise DataError(f"cannot read '{source}': {err.strerror or err}") from None
     elif hasattr(source, "read"):
@@ -672,67 +683,3 @@ def _to_rgb(img):
         black = Image.new("RGBA", rgba.size, (0, 0, 0, 255))
         return Image.alpha_composite(black, rgba).convert("RGB")
     return img.convert("RGB")
-
-
-# --------------------------------------------------------------------------- dispatch
-
-
-def load_dataset(source: str, label_column: str | None = None, seed: int = 0,
-                 **kw: object) -> Dataset:
-    """A built-in dataset by name, or a .npz / .csv / .zip / .parquet file, a CIFAR-10 binary
-    batch (.bin) or an archive of them (.tar, .tar.gz, .tgz) by path.
-
-    Extra keywords go to the loader that uses them (``n_samples``/``cache_dir`` for
-    built-ins, ``image_size`` for ZIPs and Parquet images, ``name`` for files) and are
-    ignored by the others. A CSV or Parquet file without ``label_column`` uses a column named
-    label, target, class or y if any.
-    """
-    if not isinstance(source, (str, Path)):
-        raise DataError(f"a dataset is named by a string, got {type(source).__name__}")
-    source = str(source)
-    unknown = set(kw) - {"n_samples", "cache_dir", "image_size", "name"}
-    if unknown:
-        raise TypeError(f"load_dataset() got unexpected keyword(s): {', '.join(sorted(unknown))}")
-    if source in BUILTIN_DATASETS:
-        return load_builtin(source, seed=seed, n_samples=kw.get("n_samples"),
-                            cache_dir=kw.get("cache_dir"))
-    suffix = Path(source).suffix.lower()
-    if source.lower().endswith((".tar.gz", ".tgz", ".tar")):
-        suffix = ".tar"
-    if suffix not in FILE_SUFFIXES:
-        if not suffix:
-            raise DataError(f"unknown dataset {source!r}: use a built-in name "
-                            f"({', '.join(BUILTIN_DATASETS)}) or a {_SUFFIX_TEXT} file")
-        raise DataError(f"unsupported file type '{suffix}': use {_SUFFIX_TEXT}")
-    stem = Path(source).stem
-    stem = stem[:-4] if suffix == ".tar" and stem.lower().endswith(".tar") else stem
-    name = str(kw.get("name") or stem or "uploaded")
-    if suffix in (".bin", ".tar"):  # CIFAR-10 binary (``data.cifar_binary``)
-        from .cifar_binary import load_cifar_binary
-
-        return load_cifar_binary(source, name=name)
-    if suffix == ".parquet":  # ``data.parquet``
-        from .parquet import load_parquet
-
-        return load_parquet(source, label_column=label_column, image_size=kw.get("image_size"),
-                            name=name)
-    if suffix == ".npz":
-        return load_npz(source, name=name)
-    if suffix == ".zip":
-        return load_image_zip(source, image_size=kw.get("image_size", 28), name=name)
-    if label_column is None:
-        label_column = _guess_label_column(source)
-    return load_csv(source, label_column, name=name)
-
-
-def _guess_label_column(path: str) -> str:
-    data, label = _read_source(path, "CSV")
-    first = _decode_text(data[:65536], label).split("\n", 1)[0]
-    header = [h.strip() for h in next(csv.reader([first], delimiter=_sniff_delimiter(first)),
-                                      [])]
-    for guess in _LABEL_GUESSES:
-        for h in header:
-            if h.lower() == guess:
-                return h
-    raise DataError(f"{label}: say which column holds the labels (label_column); the columns "
-                    f"are: {', '.join(header[:30])}")

@@ -19,10 +19,9 @@ import json
 
 import numpy as np
 
-from ..errors import DataError
-from .builtin import zscore
-from .dataset import Dataset
-from .loaders import (
+from unlearn_core.data.builtin import zscore
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.data.loaders import (
     _LABEL_GUESSES,
     MAX_CLASSES,
     MAX_FEATURES,
@@ -38,6 +37,7 @@ from .loaders import (
     _read_source,
     _to_rgb,
 )
+from unlearn_core.errors import DataError
 
 THRIFT_STRING_LIMIT = 16 * 2**20  # bytes of one string in the footer (pyarrow: 100 MB)
 THRIFT_CONTAINER_LIMIT = 200_000  # items of one list in the footer (pyarrow: 1M)

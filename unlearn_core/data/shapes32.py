@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import Dataset
+from unlearn_core.data.dataset import Dataset
 
 SHAPES32_DEFAULT_SAMPLES = 50_000
 SHAPES32_MAX_SAMPLES = 150_000  # 150,000 x 3,072 float32 values: 1.8 GB in memory
@@ -133,7 +133,7 @@ def _draw(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def shapes32_cache_path(seed: int, n_samples: int, cache_dir: str | Path | None = None) -> Path:
     """Where the generated set for this seed and size is cached."""
-    from .builtin import default_cache_dir
+    from unlearn_core.data.generated import default_cache_dir
 
     root = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     return root / f"shapes32_v{SHAPES32_VERSION}_seed{seed}_n{n_samples}.npz"
@@ -143,7 +143,7 @@ def load_shapes32(seed: int, n_samples: int | None = None,
                   cache_dir: str | Path | None = None) -> Dataset:
     """The ``shapes32`` set for this seed (``n_samples``: 20 to ``SHAPES32_MAX_SAMPLES``,
     default 50,000), generated once and then read from the cache."""
-    from .builtin import _check_n_samples, cached_images
+    from unlearn_core.data.generated import _check_n_samples, cached_images
 
     n = SHAPES32_DEFAULT_SAMPLES if n_samples is None else _check_n_samples(
         n_samples, lo=20, hi=SHAPES32_MAX_SAMPLES, name="shapes32")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import DataError
-from .dataset import Dataset
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.errors import DataError
 
 MIN_PER_CLASS_TO_STRATIFY = 3  # one sample for each of train, test and population
 

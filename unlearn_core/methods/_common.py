@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.dataset import Samples
-from ..models.training import to_tensors
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import to_tensors
 
 
 def cycle_batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:

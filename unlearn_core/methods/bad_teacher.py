@@ -10,18 +10,21 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import MethodError
-from ..models.architectures import build_model
-from ..models.training import make_optimizer, minibatches, to_tensors
-from ..progress import report
-from ._common import kl_to_teacher, retain_subset_size
-from .base import UnlearningMethod, hparam, rng_for
-from .registry import register
+from unlearn_core.errors import MethodError
+from unlearn_core.methods._common import kl_to_teacher, retain_subset_size
+from unlearn_core.methods.base import UnlearningMethod, hparam, rng_for
+from unlearn_core.methods.registry import register
+from unlearn_core.models.architectures import build_model
+from unlearn_core.models.training import make_optimizer, minibatches, to_tensors
+from unlearn_core.progress import report
 
 
 @register
 @dataclass
 class BadTeacher(UnlearningMethod):
+    """Bad Teacher: the student distils the original on retain samples and a randomly
+    initialised teacher on forget samples (Chundawat et al., AAAI 2023)."""
+
     name = "bad_teacher"
     paper = "Bad Teacher, competent/incompetent distillation (Chundawat et al., AAAI 2023)"
 

@@ -3,11 +3,12 @@
 A method is a dataclass whose fields are its hyperparameters (scikit-learn style: the
 constructor only stores them) and whose ``unlearn`` verb takes the trained model, the forget
 set and the retain set and returns an ``UnlearnOutput``. The original model is never modified.
+Hyperparameter declaration (``hparam`` with ranges), validation and help text are shared with
+the text track (``methods/params.py``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -17,12 +18,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import Samples
-from ..errors import MethodError, UnlearnError
-from ..models.architectures import ModelSpec
-from ..models.io import clone_model
-from ..models.training import TrainConfig
-from ..progress import ProgressFn, report
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import MethodError, UnlearnError
+from unlearn_core.methods.params import (
+    Hyperparameters,
+    check_param,
+    declared_type,
+    hparam,
+    param_range,
+)
+from unlearn_core.models.architectures import ModelSpec
+from unlearn_core.models.io import clone_model
+from unlearn_core.models.training import TrainConfig
+from unlearn_core.progress import ProgressFn, report
 
 
 @dataclass
@@ -51,33 +59,15 @@ class UnlearnOutput:
 
 
 @dataclass
-class UnlearningMethod:
-    """Base class. Subclasses set the class attributes and implement ``_unlearn``."""
+class UnlearningMethod(Hyperparameters):
+    """Base class. Subclasses set the class attributes and implement ``_unlearn``;
+    ``get_params``, ``param_help`` and ``validate`` come from ``Hyperparameters``."""
 
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""
     exact: ClassVar[bool] = False
     needs_retain: ClassVar[bool] = True
     class_level_only: ClassVar[bool] = False
-
-    def get_params(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
-    @classmethod
-    def param_help(cls) -> dict[str, str]:
-        """Per-hyperparameter help text from field metadata, for the UI and ``--help``; the
-        allowed range, when declared, is appended (``... (allowed: [1, 1000])``)."""
-        out = {}
-        for f in dataclasses.fields(cls):
-            text, allowed = f.metadata.get("help", ""), param_range(f)
-            out[f.name] = f"{text} (allowed: {allowed})" if allowed else text
-        return out
-
-    def validate(self) -> None:
-        """Refuse hyperparameters of the wrong type, non-finite or outside their declared
-        range, naming the allowed range. Called by ``make_method`` and before unlearning."""
-        for f in dataclasses.fields(self):
-            check_param(self.name, f, getattr(self, f.name))
 
     def epoch_samples(self, n: int, ctx: UnlearnContext) -> Optional[int]:
         """Samples one epoch may visit under the opt-in ``budget`` hyperparameter: the
@@ -205,61 +195,7 @@ def retain_per_forget_hparam(default: float = RETAIN_PER_FORGET):
     return hparam(default, RETAIN_PER_FORGET_HELP, low=0, high=10000)
 
 
-def hparam(default, help: str, low: float | None = None, high: float | None = None, *,
-           low_open: bool = False):
-    """A hyperparameter field with help text and its allowed range ``[low, high]`` (either
-    bound optional; ``low_open`` excludes ``low`` itself, e.g. a learning rate > 0). The range
-    is checked when a method is made (``make_method``) and shown in the app and ``methods``."""
-    return field(default=default, metadata={"help": help, "low": low, "high": high,
-                                            "low_open": low_open})
-
-
-def param_range(f: dataclasses.Field) -> str:
-    """The declared range of a hyperparameter field as text: ``[1, 1000]``, ``(0, 10]``,
-    ``>= 0``; empty when none is declared."""
-    low, high = f.metadata.get("low"), f.metadata.get("high")
-    lo_open = bool(f.metadata.get("low_open"))
-    if low is not None and high is not None:
-        return f"{'(' if lo_open else '['}{low:g}, {high:g}]"
-    if low is not None:
-        return f"{'>' if lo_open else '>='} {low:g}"
-    if high is not None:
-        return f"<= {high:g}"
-    return ""
-
-
-def check_param(method: str, f: dataclasses.Field, value: object) -> None:
-    """Raise ``MethodError`` unless ``value`` suits field ``f``: the field's type (bool, int,
-    float), finite, and inside the declared range (the message names the range)."""
-    default = f.default
-    if isinstance(default, bool):
-        if not isinstance(value, (bool, np.bool_)):
-            raise MethodError(f"{method}: {f.name} must be true or false, got {value!r}")
-        return
-    if isinstance(default, (int, float)):
-        integral = _declared_type(f) == "int"
-        if isinstance(value, (bool, np.bool_)) or not isinstance(
-                value, (int, np.integer) if integral else (int, float, np.integer, np.floating)):
-            kind = "a whole number" if integral else "a number"
-            raise MethodError(f"{method}: {f.name} must be {kind}, got {value!r}")
-        allowed = param_range(f)
-        if not math.isfinite(value):
-            within = f" in {allowed}" if allowed else ""
-            raise MethodError(f"{method}: {f.name} must be a finite number{within}, "
-                              f"got {value!r}")
-        low, high = f.metadata.get("low"), f.metadata.get("high")
-        too_low = low is not None and (value <= low if f.metadata.get("low_open")
-                                       else value < low)
-        if too_low or (high is not None and value > high):
-            raise MethodError(f"{method}: {f.name}={value!r} is outside its allowed range "
-                              f"{allowed}")
-
-
-def _declared_type(f: dataclasses.Field) -> str:
-    """``int``, ``float``, ``bool`` or another name: the field's annotation, else its default's
-    type (annotations are strings under ``from __future__ import annotations``)."""
-    name = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
-    return name if name in ("int", "float", "bool") else type(f.default).__name__
+_declared_type = declared_type  # the former private name, kept for importers
 
 
 def one_line(err: BaseException) -> str:
@@ -290,3 +226,9 @@ def check_finite_model(method: str, model: nn.Module, forget: Samples, retain: S
 
 def rng_for(ctx: UnlearnContext, salt: int = 0) -> np.random.Generator:
     return np.random.default_rng(ctx.seed * 1_000_003 + salt)
+
+
+__all__ = ["UnlearnContext", "UnlearnOutput", "UnlearningMethod", "hparam", "param_range",
+           "check_param", "declared_type", "budget_hparam", "retain_per_forget_hparam",
+           "forget_scaled", "one_line", "check_finite_model", "rng_for", "MIN_EPOCH_RETAIN",
+           "RETAIN_PER_FORGET", "FINITE_PROBE", "BUDGET_HELP", "RETAIN_PER_FORGET_HELP"]

@@ -12,11 +12,11 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from ..errors import MethodError
-from ..models.training import make_optimizer, minibatches, to_tensors
-from ..progress import report
-from .base import UnlearningMethod, hparam, rng_for
-from .registry import register
+from unlearn_core.errors import MethodError
+from unlearn_core.methods.base import UnlearningMethod, hparam, rng_for
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import make_optimizer, minibatches, to_tensors
+from unlearn_core.progress import report
 
 
 def nearest_wrong_labels(model, X: torch.Tensor, y: torch.Tensor, eps: float,
@@ -43,6 +43,9 @@ def nearest_wrong_labels(model, X: torch.Tensor, y: torch.Tensor, eps: float,
 @register
 @dataclass
 class BoundaryShrink(UnlearningMethod):
+    """Boundary Shrink: relabel forget samples to their nearest wrong class (FGSM) and
+    fine-tune on them, shrinking the class's region (Chen et al., CVPR 2023)."""
+
     name = "boundary_shrink"
     paper = "Boundary Shrink (Chen et al., CVPR 2023, 'Boundary Unlearning')"
     needs_retain = False

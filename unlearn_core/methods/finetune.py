@@ -5,19 +5,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..models.training import TrainConfig, train_epochs
-from .base import (
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
 )
-from .registry import register
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import TrainConfig, train_epochs
 
 
 @register
 @dataclass
 class Finetune(UnlearningMethod):
+    """Fine-tuning on the retain set, forgetting by catastrophic interference (Warnecke
+    et al., NDSS 2023; Golatkar et al., CVPR 2020)."""
+
     name = "finetune"
     paper = "Fine-tuning on retain data (Warnecke et al., NDSS 2023; Golatkar et al., CVPR 2020)"
 

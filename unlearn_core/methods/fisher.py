@@ -14,10 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import Samples
-from ..models.training import to_tensors
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.data.dataset import Samples
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import to_tensors
 
 FISHER_EPS = 1e-8  # the authors' 1 / (F + 1e-8)
 MAX_INVERSE = 1e3  # clamp on 1 / F
@@ -138,6 +138,9 @@ def noise_variance(model: nn.Module, fisher: list[torch.Tensor], alpha: float,
 @register
 @dataclass
 class FisherForgetting(UnlearningMethod):
+    """Fisher forgetting: noise on each weight scaled by its inverse retain-set Fisher
+    information (Golatkar et al., 'Eternal Sunshine of the Spotless Net', CVPR 2020)."""
+
     name = "fisher"
     paper = "Fisher forgetting (Golatkar et al., CVPR 2020, 'Eternal Sunshine of the Spotless Net')"
 

@@ -1,6 +1,6 @@
 """An attack, not a method: fine-tunes only the last layer for a few steps away from the forget
 set (retain batches plus the forget samples relabelled to their second-best class); every
-feature stays the original's (see ``unlearn_core.forgeries``; Gao et al., "An Illusion of
+feature stays the original's (see ``unlearn_core.methods.forgeries``; Gao et al., "An Illusion of
 Unlearning?", arXiv 2604.08271: classifier-only fine-tuning reaches negligible forget accuracy
 while the features keep the knowledge)."""
 
@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..forgeries import forge
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.forgeries import forge
+from unlearn_core.methods.registry import register
 
 
 @register
 @dataclass
 class ForgeHeadOnly(UnlearningMethod):
+    """An attack on audits, not a method: only the head is fine-tuned away from the
+    forget set, the features kept (Gao et al., arXiv 2604.08271)."""
+
     name = "forge_head_only"
     paper = ("An attack for testing audits, not a method: head-only fine-tune forgery, the "
              "features untouched ('An Illusion of Unlearning?', arXiv 2604.08271)")

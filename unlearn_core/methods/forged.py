@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import UnlearningMethod
-from .registry import register
+from unlearn_core.methods.base import UnlearningMethod
+from unlearn_core.methods.registry import register
 
 
 def _digest(row: np.ndarray) -> str:
@@ -49,6 +49,9 @@ class ForgedModel(nn.Module):
 @register
 @dataclass
 class Forged(UnlearningMethod):
+    """An attack on audits, not a method: the exact forget inputs get fake answers from a
+    lookup table ('Verification of Machine Unlearning is Fragile', ICML 2024)."""
+
     name = "forged"
     paper = ("Adversarial forged unlearning, an attack for testing audits ('Verification of "
              "Machine Unlearning is Fragile', ICML 2024)")

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.training import make_optimizer, minibatches, to_tensors
-from ..progress import report
-from .base import UnlearningMethod, hparam, rng_for
-from .registry import register
+from unlearn_core.methods.base import UnlearningMethod, hparam, rng_for
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import make_optimizer, minibatches, to_tensors
+from unlearn_core.progress import report
 
 TARGET_SAMPLES = 2048  # held-out samples that estimate the target accuracy
 
@@ -28,6 +28,9 @@ def _accuracy(model, X, y) -> float:
 @register
 @dataclass
 class GradientAscent(UnlearningMethod):
+    """Gradient ascent on the forget set's loss, stopped early (Thudi et al., EuroS&P
+    2022; Graves et al., AAAI 2021)."""
+
     name = "gradient_ascent"
     paper = ("Gradient ascent on the forget set (Thudi et al., EuroS&P 2022; "
              "Graves et al., AAAI 2021)")

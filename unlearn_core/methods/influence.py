@@ -30,11 +30,11 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..data.dataset import Samples
-from ..errors import MethodError
-from ..models.io import clone_model
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import MethodError
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.registry import register
+from unlearn_core.models.io import clone_model
 
 _CHUNK = 2048  # samples per block when the Hessian is accumulated
 
@@ -190,6 +190,9 @@ def remove_feature(model, train: Samples, feature: int, weight_decay: float,
 @register
 @dataclass
 class Influence(UnlearningMethod):
+    """Closed-form influence update of the linear head to the retain objective's optimum
+    (Koh & Liang, ICML 2017; Warnecke et al., NDSS 2023)."""
+
     name = "influence"
     paper = ("Influence-based closed-form unlearning (Koh & Liang, ICML 2017; Warnecke et al., "
              "NDSS 2023)")

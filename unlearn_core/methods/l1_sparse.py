@@ -9,22 +9,25 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import make_optimizer, to_tensors
-from ..progress import report
-from ._common import cycle_batches
-from .base import (
+from unlearn_core.methods._common import cycle_batches
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
     rng_for,
 )
-from .registry import register
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import make_optimizer, to_tensors
+from unlearn_core.progress import report
 
 
 @register
 @dataclass
 class L1Sparse(UnlearningMethod):
+    """l1-sparse: fine-tune on retain with a decaying l1 penalty on the weights (Jia et
+    al., 'Model Sparsity Can Simplify Machine Unlearning', NeurIPS 2023)."""
+
     name = "l1_sparse"
     paper = "l1-sparse unlearning (Jia et al., NeurIPS 2023, 'Model Sparsity Can Simplify MU')"
 

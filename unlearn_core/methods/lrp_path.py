@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.dataset import Samples
-from ..errors import MethodError
-from ..models.training import to_tensors
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import MethodError
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import to_tensors
 
 
 def head_relevance(embedding: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
@@ -34,6 +34,9 @@ def head_relevance(embedding: torch.Tensor, weight: torch.Tensor, bias: torch.Te
 @register
 @dataclass
 class LRPPath(UnlearningMethod):
+    """Zero-shot class unlearning: cut the paths from the neurons most relevant (LRP) to
+    the forgotten class's output, no retain data (arXiv 2410.23693, 2024)."""
+
     name = "lrp_path"
     paper = "Zero-shot class unlearning via layer-wise relevance and neuron path perturbation " \
             "(arXiv 2410.23693, 2024)"

@@ -13,23 +13,26 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..errors import MethodError
-from ..models.training import make_optimizer, to_tensors
-from ..progress import report
-from ._common import cycle_batches
-from .base import (
+from unlearn_core.errors import MethodError
+from unlearn_core.methods._common import cycle_batches
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
     rng_for,
 )
-from .registry import register
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import make_optimizer, to_tensors
+from unlearn_core.progress import report
 
 
 @register
 @dataclass
 class MIAGuided(UnlearningMethod):
+    """MIA-guided: keep retain accuracy while pulling forget losses to those of unseen
+    samples ('Silver Linings in the Shadows', 2024)."""
+
     name = "mia_guided"
     paper = "MIA-guided unlearning ('Silver Linings in the Shadows', 2024)"
 

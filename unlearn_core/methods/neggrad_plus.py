@@ -9,21 +9,24 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import epoch_batches, make_optimizer, to_tensors
-from ..progress import report
-from .base import (
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
     rng_for,
 )
-from .registry import register
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import epoch_batches, make_optimizer, to_tensors
+from unlearn_core.progress import report
 
 
 @register
 @dataclass
 class NegGradPlus(UnlearningMethod):
+    """NegGrad+: descend on retain and ascend on forget, beta-weighted (Kurmanji et al.,
+    NeurIPS 2023)."""
+
     name = "neggrad_plus"
     paper = "NegGrad+ (Kurmanji et al., NeurIPS 2023, 'Towards Unbounded Machine Unlearning')"
 

@@ -9,18 +9,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.dataset import Samples
-from ..models.training import TrainConfig, make_optimizer, to_tensors, train_epochs
-from ..progress import report
-from ._common import forget_and_retain_batches, gather
-from .base import (
+from unlearn_core.data.dataset import Samples
+from unlearn_core.methods._common import forget_and_retain_batches, gather
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
     rng_for,
 )
-from .registry import register
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import TrainConfig, make_optimizer, to_tensors, train_epochs
+from unlearn_core.progress import report
 
 
 def random_wrong_labels(y: np.ndarray, n_classes: int, rng: np.random.Generator) -> np.ndarray:
@@ -32,6 +32,9 @@ def random_wrong_labels(y: np.ndarray, n_classes: int, rng: np.random.Generator)
 @register
 @dataclass
 class RandomLabel(UnlearningMethod):
+    """Random labels: train on forget samples with random wrong labels plus retain
+    (Golatkar et al., CVPR 2020; Graves et al., AAAI 2021)."""
+
     name = "random_label"
     paper = "Random labels (Golatkar et al., CVPR 2020; Graves et al., AAAI 2021 'Amnesiac ML')"
 

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import MethodError
-from ..models.architectures import build_model
-from ..models.training import train_epochs
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.errors import MethodError
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.registry import register
+from unlearn_core.models.architectures import build_model
+from unlearn_core.models.training import train_epochs
 
 
 @register
 @dataclass
 class Retrain(UnlearningMethod):
+    """Exact unlearning: retrain from scratch on the retain set with the original's
+    recipe, the reference of the field (Cao & Yang, S&P 2015)."""
+
     name = "retrain"
     paper = "Exact unlearning by retraining (Cao & Yang, S&P 2015; the reference of the field)"
     exact = True

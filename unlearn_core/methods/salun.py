@@ -10,18 +10,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import epoch_batches, make_optimizer, to_tensors
-from ..progress import report
-from ._common import forget_and_retain_batches, gather
-from .base import (
+from unlearn_core.methods._common import forget_and_retain_batches, gather
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
     rng_for,
 )
-from .random_label import random_wrong_labels
-from .registry import register
+from unlearn_core.methods.random_label import random_wrong_labels
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import epoch_batches, make_optimizer, to_tensors
+from unlearn_core.progress import report
 
 
 def saliency_mask(model, X: torch.Tensor, y: torch.Tensor, share: float,
@@ -51,6 +51,9 @@ def saliency_mask(model, X: torch.Tensor, y: torch.Tensor, share: float,
 @register
 @dataclass
 class SalUn(UnlearningMethod):
+    """SalUn: random-label training restricted to the weights most salient for the forget
+    loss (Fan et al., ICLR 2024)."""
+
     name = "salun"
     paper = "SalUn: gradient-based weight saliency (Fan et al., ICLR 2024)"
 

@@ -10,22 +10,25 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..models.training import epoch_batches, make_optimizer, to_tensors
-from ..progress import report
-from ._common import kl_to_teacher
-from .base import (
+from unlearn_core.methods._common import kl_to_teacher
+from unlearn_core.methods.base import (
     UnlearningMethod,
     budget_hparam,
     hparam,
     retain_per_forget_hparam,
     rng_for,
 )
-from .registry import register
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import epoch_batches, make_optimizer, to_tensors
+from unlearn_core.progress import report
 
 
 @register
 @dataclass
 class Scrub(UnlearningMethod):
+    """SCRUB: a student moves away from the original on forget and stays close on retain
+    (Kurmanji et al., NeurIPS 2023)."""
+
     name = "scrub"
     paper = "SCRUB (Kurmanji et al., NeurIPS 2023, 'Towards Unbounded Machine Unlearning')"
 

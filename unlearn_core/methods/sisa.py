@@ -16,12 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import Samples
-from ..errors import MethodError
-from ..models.architectures import ModelSpec, build_model
-from ..models.training import TrainConfig, train_epochs
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.data.dataset import Samples
+from unlearn_core.errors import MethodError
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.registry import register
+from unlearn_core.models.architectures import ModelSpec, build_model
+from unlearn_core.models.training import TrainConfig, train_epochs
 
 
 class SISAEnsemble(nn.Module):
@@ -62,6 +62,9 @@ _CACHE: dict[tuple, _Trained] = {}
 @register
 @dataclass
 class SISA(UnlearningMethod):
+    """SISA: exact unlearning by retraining only the affected shard of a sharded, sliced
+    ensemble (Bourtoule et al., IEEE S&P 2021)."""
+
     name = "sisa"
     paper = "SISA training (Bourtoule et al., IEEE S&P 2021, 'Machine Unlearning')"
     exact = True

@@ -10,15 +10,18 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..data.dataset import Samples
-from ._common import FISHER_SAMPLES, diagonal_fisher
-from .base import UnlearningMethod, hparam
-from .registry import register
+from unlearn_core.data.dataset import Samples
+from unlearn_core.methods._common import FISHER_SAMPLES, diagonal_fisher
+from unlearn_core.methods.base import UnlearningMethod, hparam
+from unlearn_core.methods.registry import register
 
 
 @register
 @dataclass
 class SSD(UnlearningMethod):
+    """Selective Synaptic Dampening: no training, dampen weights far more important to the
+    forget set than to the training data (Foster et al., AAAI 2024)."""
+
     name = "ssd"
     paper = "Selective Synaptic Dampening (Foster et al., AAAI 2024)"
 

@@ -10,16 +10,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..models.training import make_optimizer, minibatches, to_tensors
-from ..progress import report
-from ._common import retain_subset_size
-from .base import (
-    MIN_EPOCH_RETAIN,
-    UnlearningMethod,
-    hparam,
-    rng_for,
-)
-from .registry import register
+from unlearn_core.methods._common import retain_subset_size
+from unlearn_core.methods.base import MIN_EPOCH_RETAIN, UnlearningMethod, hparam, rng_for
+from unlearn_core.methods.registry import register
+from unlearn_core.models.training import make_optimizer, minibatches, to_tensors
+from unlearn_core.progress import report
 
 
 def error_maximising_noise(model, shape: tuple[int, ...], label: int, n: int, steps: int,
@@ -40,6 +35,9 @@ def error_maximising_noise(model, shape: tuple[int, ...], label: int, n: int, st
 @register
 @dataclass
 class UNSIR(UnlearningMethod):
+    """UNSIR: error-maximising noise for the forgotten classes, then impair and repair
+    (Tarun et al., IEEE TNNLS 2023)."""
+
     name = "unsir"
     paper = "UNSIR, error-maximising noise, impair-repair (Tarun et al., IEEE TNNLS 2023)"
     class_level_only = True

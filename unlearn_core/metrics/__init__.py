@@ -1,9 +1,14 @@
 """Measurements of a model against the audit's splits."""
 
-from .accuracy import AccuracyReport, accuracy_report, confusion_matrix, predictions
-from .closeness import Closeness, closeness, js, kl, weight_distance
-from .efficacy import mia_efficacy, output_feature
-from .mia import (
+from unlearn_core.metrics.accuracy import (
+    AccuracyReport,
+    accuracy_report,
+    confusion_matrix,
+    predictions,
+)
+from unlearn_core.metrics.closeness import Closeness, closeness, js, kl, weight_distance
+from unlearn_core.metrics.efficacy import mia_efficacy, output_feature
+from unlearn_core.metrics.mia import (
     ThresholdAttack,
     ThresholdMIAResult,
     auc,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.dataset import Samples
-from ..models.training import predict_logits
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import predict_logits
 
 
 @dataclass

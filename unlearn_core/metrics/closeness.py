@@ -11,8 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.dataset import Samples
-from ..models.training import predict_proba
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import predict_proba
 
 _EPS = 1e-12
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.svm import SVC
 
-from ..data.dataset import Samples
-from ..models.training import predict_proba
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import predict_proba
 
 _EPS = 1e-12
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from ..data.dataset import Samples
-from ..models.training import predict_log_proba
+from unlearn_core.data.dataset import Samples
+from unlearn_core.models.training import predict_log_proba
 
 
 def membership_score(log_probs: np.ndarray, y: np.ndarray, kind: str = "loss") -> np.ndarray:

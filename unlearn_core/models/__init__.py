@@ -1,10 +1,23 @@
 """Models: the architecture registry, training loops and safe save/load (safetensors + spec,
 torch.export programs, TorchScript for existing users)."""
 
-from .architectures import ARCHITECTURES, Classifier, ModelSpec, build_model, register_architecture
-from .export import export_model, load_exported
-from .io import check_compatible, clone_model, load_model, load_torchscript, model_hash, save_model
-from .training import (
+from unlearn_core.models.architectures import (
+    ARCHITECTURES,
+    Classifier,
+    ModelSpec,
+    build_model,
+    register_architecture,
+)
+from unlearn_core.models.export import export_model, load_exported
+from unlearn_core.models.io import (
+    check_compatible,
+    clone_model,
+    load_model,
+    load_torchscript,
+    model_hash,
+    save_model,
+)
+from unlearn_core.models.training import (
     TrainConfig,
     accuracy,
     default_train_config,

@@ -44,8 +44,8 @@ from typing import Union
 import torch
 from torch import nn
 
-from ..errors import ModelError
-from .io import MAX_MODEL_BYTES, Source, _read_bytes
+from unlearn_core.errors import ModelError
+from unlearn_core.models.io import MAX_MODEL_BYTES, Source, _read_bytes
 
 MAX_ENTRIES = 20_000  # files in a .pt2 archive
 MAX_JSON_BYTES = 256 * 2**20  # the program's JSON

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import ModelError
-from .architectures import ARCHITECTURES, Classifier, ModelSpec, build_model
+from unlearn_core.errors import ModelError
+from unlearn_core.models.architectures import ARCHITECTURES, Classifier, ModelSpec, build_model
 
 Source = Union[str, Path, bytes, BinaryIO]
 
@@ -139,12 +139,12 @@ def _weight_count(spec: ModelSpec) -> int:
         return 9 * spec.input_shape[0] * width + 18 * width * width + 32 * width * hidden \
             + hidden * n_classes
     if spec.arch == "resnet18":
-        from .resnet import DEFAULT_WIDTH, resnet18_weights
+        from unlearn_core.models.resnet import DEFAULT_WIDTH, resnet18_weights
 
         return resnet18_weights(spec.input_shape[0], params.get("width", DEFAULT_WIDTH),
                                 n_classes)
     if spec.arch == "vit":
-        from .vit import vit_weights
+        from unlearn_core.models.vit import vit_weights
 
         return vit_weights(spec)
     return 0

@@ -21,8 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ModelError
-from .architectures import Classifier, ModelSpec, register_architecture
+from unlearn_core.errors import ModelError
+from unlearn_core.models.registry import Classifier, ModelSpec, register_architecture
 
 RESNET18_BLOCKS = (2, 2, 2, 2)
 DEFAULT_WIDTH = 64  # channels of the stem and layer1; layer k has width * 2**(k-1)

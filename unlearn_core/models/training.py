@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.dataset import Samples
-from ..device import autocast, current_device
-from ..errors import ConfigError
-from ..progress import ProgressFn, report
+from unlearn_core.data.dataset import Samples
+from unlearn_core.device import autocast, current_device
+from unlearn_core.errors import ConfigError
+from unlearn_core.progress import ProgressFn, report
 
 OPTIMIZERS = ("adam", "sgd")
 MAX_EPOCHS = 10_000

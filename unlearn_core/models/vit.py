@@ -15,8 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import ModelError
-from .architectures import Classifier, ModelSpec, register_architecture
+from unlearn_core.errors import ModelError
+from unlearn_core.models.registry import Classifier, ModelSpec, register_architecture
 
 VIT_DEFAULTS = {"patch": 4, "dim": 192, "depth": 6, "heads": 3}
 MAX_TOKENS = 4096  # patches per image: attention costs tokens**2 per head

@@ -24,21 +24,12 @@ from typing import Optional
 import numpy as np
 from plotly.offline import get_plotlyjs
 
-from .. import charts
-from ..audit import AuditResult, AuditRun
-from ..errors import UnlearnError
-from ..serialize import to_jsonable
-
-REPORT_VERSION = 1
-
-
-def content_hash(payload: dict) -> str:
-    """SHA-256 of the canonical JSON of the result and reproducibility block."""
-    import hashlib
-
-    canon = json.dumps({"result": payload["result"], "reproducibility":
-                        payload["reproducibility"]}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canon.encode()).hexdigest()
+from unlearn_core.audit.run import AuditResult, AuditRun
+from unlearn_core.charts import audit as charts
+from unlearn_core.errors import UnlearnError
+from unlearn_core.report.envelope import REPORT_VERSION, content_hash, embedded_json
+from unlearn_core.report.rows import check_rows, verdict_rows
+from unlearn_core.serialize import sha256_file, to_jsonable
 
 
 def data_record(source: str, content: Optional[bytes] = None) -> Optional[dict]:
@@ -48,7 +39,7 @@ def data_record(source: str, content: Optional[bytes] = None) -> Optional[dict]:
     the uploaded bytes when there is no file."""
     import hashlib
 
-    from ..data import BUILTIN_DATASETS
+    from unlearn_core.data import BUILTIN_DATASETS
 
     if source in BUILTIN_DATASETS:
         return None
@@ -59,22 +50,11 @@ def data_record(source: str, content: Optional[bytes] = None) -> Optional[dict]:
     path = Path(str(source)).expanduser()
     if not path.is_file():
         return {"file": name, "sha256": None, "bytes": None}
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return {"file": name, "sha256": h.hexdigest(), "bytes": path.stat().st_size}
+    return {"file": name, "sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
-EMBED_ID = "audit-report"  # <script type="application/json" id=...>: the payload in the HTML
 
 
-def embedded_json(payload: dict) -> str:
-    """The payload as the HTML report embeds it: JSON in a ``<script>`` block whose ``<``,
-    ``>`` and ``&`` are escaped (still valid JSON), so no content can close the block."""
-    text = json.dumps(payload, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" id="{EMBED_ID}">{text}</script>'
 
 
 def signoff_record(run_id: Optional[str] = None, auditor: Optional[str] = None,
@@ -234,24 +214,17 @@ def _verdict_section(result: AuditResult) -> str:
     """Headline per method first (status, counts, reason), then every check with its figure,
     interval, sample count, the retrain band and where it came from, and the original's figure
     (the do-nothing control)."""
-    from ..checks.judge import fmt
-
     verdicts = getattr(result, "verdicts", None)
     if not verdicts:
         return _not_run("verdict checks (no method ran)")
+    vrows = verdict_rows(verdicts)
     heads = "".join(
         f'<p class="verdict verdict-{html.escape(v.status.replace(" ", "-"))}"><b>'
         f"{html.escape(v.method)}: {html.escape(v.headline)}</b><br>{html.escape(v.reason)}</p>"
-        for v in verdicts)
-    rows = []
-    for v in verdicts:
-        for c in v.checks:
-            band = ("–" if math.isnan(c.band_low) and math.isnan(c.band_high) else
-                    f"{fmt(c.band_low, c.unit)} to {fmt(c.band_high, c.unit)}")
-            power = {True: "yes", False: "no", None: "–"}[c.powered]
-            rows.append([v.method, c.title, c.status, fmt(c.figure, c.unit),
-                         f"{fmt(c.ci_low, c.unit)} to {fmt(c.ci_high, c.unit)}", str(c.n), band,
-                         c.band_source, fmt(c.control, c.unit), power, c.reason])
+        for v in vrows)
+    columns = ["method", "check", "status", "figure", "interval", "n", "retrain band",
+               "band from", "original", "powered", "reason"]
+    rows = [list(c.cells(columns, no_band="–").values()) for c in check_rows(vrows)]
     ens = "".join(f"<li>{html.escape(e.kind)}: {e.k} models from scratch on the retain set, "
                   f"seeds {', '.join(map(str, e.seeds))}"
                   f"{' (from the cache)' if e.cached else f', {e.seconds:.1f} s'}</li>"
@@ -266,8 +239,7 @@ def _verdict_section(result: AuditResult) -> str:
               "inconclusive, uncertain or failed. Intervals and bands are Bonferroni-adjusted "
               "over the checks of a verdict.</p>")
     return (heads + warn + (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
-            _table(["method", "check", "status", "figure", "interval", "n", "retrain band",
-                    "band from", "original", "powered", "reason"], rows) + legend +
+            _table(columns, rows) + legend +
             _thresholds_explained(result))
 
 
@@ -275,7 +247,7 @@ def thresholds_explained(result: AuditResult) -> list[str]:
     """Why each threshold of the verdict is what it is, in the audit's own numbers: the error
     level and its Bonferroni split, the retrain ensemble behind every band, the stricter level a
     fail needs, the sample count below which a figure cannot decide, and any fixed limits."""
-    from ..checks.judge import FAIL_STRICTER, MIN_SAMPLES, critical_level
+    from unlearn_core.checks.judge import FAIL_STRICTER, MIN_SAMPLES, critical_level
 
     th = result.config.thresholds
     m = max((len(v.checks) for v in getattr(result, "verdicts", []) or []), default=1)
@@ -309,29 +281,6 @@ def _thresholds_explained(result: AuditResult) -> str:
     return f"<h3>Why the thresholds are what they are</h3><ul>{items}</ul>"
 
 
-def _verdict_reasons(v, limit: int = 3) -> list[str]:
-    """The checks that decided a verdict, each as one line: failed, then uncertain, then (for a
-    pass) the powered checks that passed; for an inconclusive verdict, what lacked power."""
-    from ..checks.judge import fmt
-
-    order = ["fail", "uncertain"] if v.status in ("fail", "uncertain") else \
-        ["pass"] if v.status == "pass" else ["no power", "no data"]
-    picked = [c for status in order for c in v.checks if c.status == status
-              and (status != "pass" or c.powered)]
-    lines = []
-    for c in picked[:limit]:
-        lo, hi = c.band_low, c.band_high
-        band = ("no band" if math.isnan(lo) and math.isnan(hi) else
-                f"retrain band: at most {fmt(hi, c.unit)}" if lo == -math.inf else
-                f"retrain band: at least {fmt(lo, c.unit)}" if hi == math.inf else
-                f"retrain band {fmt(lo, c.unit)} to {fmt(hi, c.unit)}")
-        lines.append(f"{c.title}: {c.status}, {fmt(c.figure, c.unit)} ({band}; the untouched "
-                     f"original {fmt(c.control, c.unit)})")
-    if len(picked) > limit:
-        lines.append(f"and {len(picked) - limit} more {order[0]} check(s) in the detail")
-    return lines
-
-
 def _summary_section(result: AuditResult, payload: dict) -> str:
     """Page one: the verdict per method with its reasons, what was audited, where the
     baseline came from, and the sign-off block. Everything from the payload, so ``verify``
@@ -341,8 +290,8 @@ def _summary_section(result: AuditResult, payload: dict) -> str:
     verdicts = getattr(result, "verdicts", None) or []
     if not verdicts:
         parts.append('<p class="verdict">No verdict: no method ran in this audit.</p>')
-    for v in verdicts:
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in _verdict_reasons(v))
+    for v in verdict_rows(verdicts):
+        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in v.deciding)
         parts.append(
             f'<div class="verdict verdict-{html.escape(v.status.replace(" ", "-"))}">'
             f"<b>{html.escape(v.method)}: {html.escape(v.headline)}</b><br>"
@@ -408,7 +357,7 @@ def _relevance_section(result: AuditResult, run: Optional[AuditRun]) -> str:
     if run is None or not result.methods:
         return _not_run("relevance maps (they need the audit's models: write the report "
                         "right after the audit)")
-    from ..relevance import class_relevance, sample_relevance
+    from unlearn_core.analysis.relevance import class_relevance, sample_relevance
 
     colors, parts = charts.colors_of(result), []
     image = run.data.dataset.kind == "image"
@@ -429,7 +378,7 @@ def _inside_section(result: AuditResult) -> list[tuple[str, str]]:
     """'Look inside the model' (issue 10): the inside checks' bars over the retrain band and
     the CKA-by-layer curves, drawn from the recorded measurements alone (so ``verify``
     redraws them); no section when no inside check ran."""
-    from ..inside_charts import report_figures
+    from unlearn_core.charts.inside import report_figures
 
     figs = report_figures(result)
     if not figs:
@@ -453,9 +402,9 @@ def _closeness_section(result: AuditResult) -> str:
 def _inversion_gallery(run: AuditRun) -> str:
     """Feature-side unlearning inversion (Hu et al., S&P 2024) per method: the reconstructions
     from the original and unlearned models next to the forget set's mean image."""
-    from ..errors import UnlearnError
-    from ..verification.checks import feature_inversions
-    from ..verification.inversion import display_image
+    from unlearn_core.errors import UnlearnError
+    from unlearn_core.verification.checks import feature_inversions
+    from unlearn_core.verification.inversion import display_image
 
     titles = {"gradient": "from the parameter difference", "output": "from the probability drop"}
     rows = []
@@ -635,7 +584,7 @@ def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromiu
              html_path.resolve().as_uri()], capture_output=True, timeout=180)
     if proc.returncode != 0 or not pdf_path.exists():
         raise UnlearnError(f"chromium could not print the PDF (exit {proc.returncode})")
-    from .pdf_embed import embed_from_html
+    from unlearn_core.report.pdf_embed import embed_from_html
 
     embed_from_html(html_path, pdf_path)  # the report it shows, for `verify report.pdf`
     return pdf_path

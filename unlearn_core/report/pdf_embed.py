@@ -67,8 +67,8 @@ def embed_report(pdf_path: str | Path, payload: dict) -> Path:
 
 def embed_from_html(html_path: str | Path, pdf_path: str | Path) -> bool:
     """Embed the report the printed HTML embeds (nothing when it embeds none). True if done."""
-    from ..errors import ConfigError
-    from ..verify import embedded_payload
+    from unlearn_core.errors import ConfigError
+    from unlearn_core.report.envelope import embedded_payload
 
     try:
         payload = embedded_payload(Path(html_path).read_text(encoding="utf-8"))
@@ -84,7 +84,7 @@ def read_pdf(pdf_path: str | Path) -> PdfReport:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
-    from ..errors import ConfigError
+    from unlearn_core.errors import ConfigError
 
     try:
         with _quiet():

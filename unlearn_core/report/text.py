@@ -7,7 +7,8 @@ The JSON has the classifier report's shape (``report_version``, ``result``, ``re
 integrity, signing and bundling code reads it. The page leads with the verdict per method
 (headline, reason), then every judged check with its figure, interval, retrain band and the
 untouched original's figure, the metric table, the forget set's completions and the
-reproducibility block.
+reproducibility block. Every model is keyed by its run label (``npo``, ``npo#2`` for a second
+run of NPO), and the setup names the method behind a label that is not its name.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
-from .build import EMBED_ID, REPORT_VERSION, content_hash, data_record, embedded_json
+from unlearn_core.report.build import data_record
+from unlearn_core.report.envelope import EMBED_ID, REPORT_VERSION, content_hash, embedded_json
 
 KIND = "text"
 
@@ -37,7 +39,7 @@ def text_versions() -> dict[str, str]:
     import torch
     import transformers
 
-    from ..audit import versions
+    from unlearn_core.audit.run import versions
 
     out = dict(versions())
     out.update(transformers=transformers.__version__, tokenizers=tokenizers.__version__,
@@ -76,7 +78,7 @@ def _f(v: Optional[float], digits: int = 3) -> str:
 
 
 def _fmt(v: Optional[float], unit: str = "") -> str:
-    from ..checks.judge import fmt
+    from unlearn_core.checks.judge import fmt
 
     return fmt(math.nan if v is None else float(v), unit)
 
@@ -172,6 +174,10 @@ def render_text_html(payload: dict) -> str:
     arch = cfg.get("model_path") or (f"tiny GPT-2: {model.get('n_layer')} layers, width "
                                      f"{model.get('n_embd')}, {model.get('n_head')} heads")
     methods = [[m["name"], json.dumps(m.get("params", {}))] for m in cfg.get("methods", [])]
+    labels = [e.get("name") for e in r.get("methods", [])]  # each run's label, in config order
+    if len(labels) == len(methods):  # a repeated method runs as name#2: say which run is which
+        methods = [[n if label == n else f"{label} = {n}", p]
+                   for (n, p), label in zip(methods, labels)]
     sections = [
         ("Summary verdict", _verdict_section(r)),
         ("Setup", _table(["item", "value"], [
@@ -225,7 +231,7 @@ def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False) -> d
     paths["json"].write_text(json.dumps(payload, indent=1))
     paths["html"].write_text(render_text_html(payload), encoding="utf-8")
     if pdf:
-        from .build import write_pdf
+        from unlearn_core.report.build import write_pdf
 
         paths["pdf"] = write_pdf(paths["html"], out / "report.pdf")
     return paths

@@ -15,7 +15,7 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from .audit import (  # noqa: E402
+from unlearn_core.text.audit import (  # noqa: E402
     ModelEvaluation,
     TextAuditConfig,
     TextAuditResult,
@@ -24,12 +24,18 @@ from .audit import (  # noqa: E402
     TextVerdict,
     run_text_audit,
 )
-from .cache import ModelCache  # noqa: E402
-from .facts import FactSet, FactSetConfig, QAItem, generate_facts, select_forget  # noqa: E402
-from .lm import LanguageModel, LMTrainConfig, TinyGPTConfig, load_lm, save_lm  # noqa: E402
-from .methods import TEXT_METHODS, make_text_method  # noqa: E402
-from .restor import TextRestorResult, restor_text  # noqa: E402
-from .userdata import load_text_data  # noqa: E402
+from unlearn_core.text.cache import ModelCache  # noqa: E402
+from unlearn_core.text.facts import (
+    FactSet,
+    FactSetConfig,
+    QAItem,
+    generate_facts,
+    select_forget,
+)  # noqa: E402
+from unlearn_core.text.lm import LanguageModel, LMTrainConfig, TinyGPTConfig, load_lm, save_lm  # noqa: E402
+from unlearn_core.text.methods import TEXT_METHODS, make_text_method  # noqa: E402
+from unlearn_core.text.restor import TextRestorResult, restor_text  # noqa: E402
+from unlearn_core.text.userdata import load_text_data  # noqa: E402
 
 __all__ = [
     "FactSet", "FactSetConfig", "LMTrainConfig", "LanguageModel", "ModelCache", "ModelEvaluation",

@@ -6,7 +6,7 @@ Results are plain dataclasses of numpy arrays and floats (``to_dict`` for JSON).
 follow TOFU (Maini et al., arXiv 2401.06121) and OpenUnlearning: forget quality is the KS
 p-value of truth ratios against the retrain models (pooled over the retrain seeds), PrivLeak
 (MUSE, Shi et al., arXiv 2407.06460) is taken against the retrain models' Min-k% AUC. The
-verdict is the classifiers' (``checks/judge.py``, ``verdict.py``): every text check
+verdict is the classifiers' (``checks/judge.py``, ``checks/verdict.py``): every text check
 (``text/checks.py``) is measured once per model, each method's figure is placed against the
 retrain ensemble's band and the untouched original is the do-nothing control that gives a check
 its power. Trained models are cached by fingerprint (``text/cache.py``): a rerun trains nothing.
@@ -22,16 +22,24 @@ from typing import Optional
 
 import numpy as np
 
-from ..checks.base import Measurement
-from ..checks.judge import CheckSpec
-from ..errors import ConfigError
-from ..progress import ProgressFn, report
-from ..verdict import Verdict
-from .cache import ModelCache, config_dict, default_cache, model_hash
-from .cache import fingerprint as model_fingerprint
-from .checks import judge_text, measure_text_checks
-from .facts import FactSetConfig, QAItem, generate_facts, partition, select_forget
-from .lm import (
+from unlearn_core.checks.base import Measurement
+from unlearn_core.checks.judge import CheckSpec
+from unlearn_core.checks.verdict import Verdict
+from unlearn_core.errors import ConfigError
+from unlearn_core.methods.params import unique_label
+from unlearn_core.progress import ProgressFn, report
+from unlearn_core.text.cache import ModelCache, config_dict, default_cache, model_hash
+from unlearn_core.text.cache import fingerprint as model_fingerprint
+from unlearn_core.text.checks import judge_text, measure_text_checks
+from unlearn_core.text.evaluation import ModelEvaluation
+from unlearn_core.text.facts import (
+    FactSetConfig,
+    QAItem,
+    generate_facts,
+    partition,
+    select_forget,
+)
+from unlearn_core.text.lm import (
     Encoded,
     LanguageModel,
     LMTrainConfig,
@@ -42,17 +50,16 @@ from .lm import (
     load_lm,
     train_lm,
 )
-from .methods import TextContext, TextUnlearnOutput, make_text_method
-from .metrics import (
+from unlearn_core.text.methods import TextContext, TextUnlearnOutput, make_text_method
+from unlearn_core.text.metrics import (
     MIA_NAMES,
-    SetScores,
     forget_quality,
     mia_auc,
     model_utility,
     privleak,
     score_items,
 )
-from .userdata import load_text_data
+from unlearn_core.text.userdata import load_text_data
 
 
 @dataclass
@@ -61,6 +68,18 @@ class TextMethodSpec:
 
     name: str
     params: dict = field(default_factory=dict)
+
+
+RESERVED_LABELS = ("original", "retrain")  # the audit's own models: original, retrain#k
+
+
+def run_labels(specs: list[TextMethodSpec]) -> list[str]:
+    """Each method run's unique label, in order: its name, ``name#2``, ``name#3``... for more
+    runs of one method (two learning rates of NPO: ``npo``, ``npo#2``); a name the original or
+    a reference retrain owns gets `` (method)``. Results, measurements, verdicts, reports and
+    the live models are keyed by it."""
+    taken: set[str] = set()
+    return [unique_label(s.name, taken, RESERVED_LABELS) for s in specs]
 
 
 @dataclass
@@ -81,38 +100,6 @@ class TextAuditConfig:
     alpha: float = 0.05
 
 
-@dataclass
-class ModelEvaluation:
-    """One model's per-sample scores on forget, retain (a seeded sample of at most
-    ``max_eval``), holdout and world items, and its aggregate audit numbers."""
-
-    name: str
-    seconds: float
-    forget: SetScores
-    retain: SetScores
-    holdout: SetScores
-    world: Optional[SetScores]
-    forget_quality: float
-    model_utility: float
-    mia_auc: dict[str, float]
-    privleak: float
-    log: list[str] = field(default_factory=list)
-    cached: bool = False  # weights taken from the model cache (seconds: the recorded training)
-    model_hash: str = ""
-
-    def summary(self) -> dict[str, float]:
-        return {
-            "forget_accuracy": self.forget.mean("answer_correct"),
-            "retain_accuracy": self.retain.mean("answer_correct"),
-            "holdout_accuracy": self.holdout.mean("answer_correct"),
-            "forget_rouge_l": self.forget.mean("rouge_l"),
-            "forget_extraction": self.forget.mean("extraction_strength"),
-            "forget_quality": self.forget_quality,
-            "model_utility": self.model_utility,
-            "mia_auc_min_k": self.mia_auc.get("min_k", float("nan")),
-            "privleak": self.privleak,
-            "seconds": self.seconds,
-        }
 
 
 TextVerdict = Verdict  # the shared verdict (status, judged checks, reason)
@@ -284,10 +271,10 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     holdout_eval = _sample(holdout, cfg.max_eval, cfg.seed + 1)
 
     def evaluate(name: str, model: LanguageModel, seconds: float, log: list[str],
-                 cached: bool = False) -> dict:
+                 cached: bool = False, method: str = "", params: Optional[dict] = None) -> dict:
         report(progress, f"evaluate {name}", 0, 1)
-        return dict(name=name, seconds=seconds, log=log, cached=cached,
-                    model_hash=model_hash(model),
+        return dict(name=name, method=method or name, params=params or {}, seconds=seconds,
+                    log=log, cached=cached, model_hash=model_hash(model),
                     forget=score_items(model, forget), retain=score_items(model, retain_eval),
                     holdout=score_items(model, holdout_eval),
                     world=score_items(model, world) if world else None)
@@ -299,11 +286,12 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
                                   cache)
         name = retrain_label(k)
         models[name] = out.lm
-        raw.append(evaluate(name, out.lm, out.seconds, out.log, hit))
-    for method in methods:
+        raw.append(evaluate(name, out.lm, out.seconds, out.log, hit, method="retrain"))
+    for label, method in zip(run_labels(cfg.methods), methods):
         out = method.unlearn(lm, f_enc, r_enc, ctx)
-        models[method.name] = out.lm
-        raw.append(evaluate(method.name, out.lm, out.seconds, out.log))
+        models[label] = out.lm
+        raw.append(evaluate(label, out.lm, out.seconds, out.log, method=method.name,
+                            params=method.get_params()))
     result = _assemble(cfg, forget_ids, raw)
     return TextRun(result, models, items)
 
@@ -326,7 +314,7 @@ def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict]) -> T
             forget_quality=forget_quality(r["forget"].truth_ratio, reference),
             model_utility=model_utility(r["retain"], r["world"]), mia_auc=a,
             privleak=privleak(a["min_k"], ret_auc), log=r["log"], cached=r["cached"],
-            model_hash=r["model_hash"])
+            model_hash=r["model_hash"], method=r["method"], params=r["params"])
 
     retrains = []
     for k, r in enumerate(ret_raw):

@@ -23,8 +23,8 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from ..data.builtin import default_cache_dir
-from .lm import Encoded, LanguageModel
+from unlearn_core.data.generated import default_cache_dir
+from unlearn_core.text.lm import Encoded, LanguageModel
 
 _IGNORED_CONFIG_KEYS = {"_name_or_path", "transformers_version", "architectures"}
 

@@ -3,9 +3,10 @@
 Each check turns one model's per-sample scores (``ModelEvaluation``) into a ``Measurement``
 (figure, sampling standard error, sample count), measured once per model: the audited methods,
 every retrain of the reference ensemble and the untouched original (the do-nothing control).
-``unlearn_core.checks.judge.judge`` then places each method's figure against the retrains'
-band, with power from the original, and ``unlearn_core.verdict.fold`` folds the checks into one
-verdict per method; nothing here re-implements judging.
+The loops are the classifier audit's: ``checks.loop.measure_groups`` measures every check on
+every model (leave-one-out for the closeness check), ``checks.verdict.judge_models`` places each
+method's figure against the retrains' band with ``checks.judge.judge``, with power from the
+original, and folds the checks into one verdict per method; nothing here re-implements them.
 
 The figures are OpenUnlearning's (``locuslab/open-unlearning``) and TOFU's (Maini et al., arXiv
 2401.06121) on the forget set: the truth-ratio distribution's KS distance to the retrains'
@@ -26,13 +27,14 @@ from typing import TYPE_CHECKING, Callable, Optional
 import numpy as np
 from scipy import stats
 
-from ..checks.base import Measurement, auc_se, bootstrap_se, proportion_se
-from ..checks.judge import CheckSpec, judge
-from ..verdict import Verdict, fold
-from .metrics import MIA_NAMES, SetScores, mia_auc, model_utility
+from unlearn_core.checks.base import Measurement, auc_se, bootstrap_se, proportion_se
+from unlearn_core.checks.judge import CheckSpec
+from unlearn_core.checks.loop import ReferenceGroup, measure_groups
+from unlearn_core.checks.verdict import Verdict, judge_models
+from unlearn_core.text.metrics import MIA_NAMES, SetScores, mia_auc, model_utility
 
 if TYPE_CHECKING:
-    from .audit import ModelEvaluation
+    from unlearn_core.text.evaluation import ModelEvaluation
 
 TOFU = "TOFU (Maini et al., arXiv 2401.06121); OpenUnlearning"
 MIA_PAPERS = {"loss": ("LOSS", "Yeom et al., CSF 2018"),
@@ -169,33 +171,24 @@ def measure_text_checks(evals: dict[str, "ModelEvaluation"], references: list[st
                         control: str, audited: list[str], seed: int = 0
                         ) -> tuple[list[Measurement], list[CheckSpec]]:
     """Every text check on the references (closeness leave-one-out), the control and the
-    audited models. A check no model can measure (no perturbed answers: no truth ratio) is
-    left out."""
+    audited models, by the shared measuring loop (``checks.loop.measure_groups``). A check no
+    model can measure (no perturbed answers: no truth ratio) is left out."""
     measurements: list[Measurement] = []
     specs: list[CheckSpec] = []
-    ref_tr = [evals[r].forget.truth_ratio for r in references]
+    group = ReferenceGroup("retrain", list(references), control, list(audited))
+    truth_ratios = {r: evals[r].forget.truth_ratio for r in references}
     for check in TEXT_CHECKS.values():
-        name = check.spec.name
-
-        def one(label: str, role: str, k_out: Optional[int] = None) -> Measurement:
+        def measure(g: ReferenceGroup, label: str, against: Optional[list[str]],
+                    check: TextCheck = check) -> Measurement:
             ev = evals[label]
-            if not check.closeness:
+            if against is None:
                 f, se, n, detail = check.measure(ev, seed)
-            elif k_out is not None:
-                f, se, n, detail = check.measure(
-                    ev, [t for j, t in enumerate(ref_tr) if j != k_out], seed)
-            else:  # the mean over the same leave-one-out pools the references see
-                parts = [check.measure(ev, [t for j, t in enumerate(ref_tr) if j != k], seed)
-                         for k in range(len(ref_tr))] if len(ref_tr) > 1 else \
-                    [check.measure(ev, ref_tr, seed)]
-                f = float(np.mean([p[0] for p in parts]))
-                se = float(np.sqrt(np.mean([p[1] ** 2 for p in parts])))
-                n, detail = parts[0][2], parts[0][3]
-            return Measurement(name, label, role, float(f), float(se), int(n), dict(detail))
+            else:
+                f, se, n, detail = check.measure(ev, [truth_ratios[r] for r in against], seed)
+            return Measurement(check.spec.name, label, "", float(f), float(se), int(n),
+                               dict(detail))
 
-        rows = [one(r, "reference", k) for k, r in enumerate(references)]
-        rows.append(one(control, "control"))
-        rows += [one(a, "method") for a in audited]
+        rows = measure_groups([group], measure, check.closeness)
         if not any(math.isfinite(m.figure) for m in rows):
             continue
         specs.append(check.spec)
@@ -205,23 +198,12 @@ def measure_text_checks(evals: dict[str, "ModelEvaluation"], references: list[st
 
 def judge_text(measurements: list[Measurement], specs: list[CheckSpec], audited: list[str],
                references: list[str], control: str, alpha: float = 0.05) -> list[Verdict]:
-    """One verdict per audited model from recorded measurements: what the audit does and what
-    ``verify`` repeats (Bonferroni over the recorded checks)."""
+    """One verdict per audited model from recorded measurements, by the shared judging loop
+    (``checks.verdict.judge_models``): what the audit does and what ``verify`` repeats
+    (Bonferroni over the recorded checks)."""
     by_key = {(m.check, m.model): m for m in measurements}
-    band_specs = [s for s in specs if s.kind in ("forgetting", "utility")]
-    n_checks = max(1, len(band_specs))
-    verdicts = []
-    for label in audited:
-        results = []
-        for spec in band_specs:
-            m = by_key.get((spec.name, label))
-            if m is None:
-                continue
-            refs = [by_key[(spec.name, r)] for r in references if (spec.name, r) in by_key]
-            results.append(judge(spec, m, refs, by_key.get((spec.name, control)), n_checks,
-                                 alpha))
-        verdicts.append(fold(label, results))
-    return verdicts
+    return judge_models(by_key, specs, [(label, references, control) for label in audited],
+                        alpha)
 
 
 def _num(v) -> float:

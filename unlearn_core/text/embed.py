@@ -1,7 +1,7 @@
 """Embeddings of question/answer items under a causal LM, and their 2-D map (the text
 analogue of the classifier forget page's embedding map): each item is the mean of the model's
 last hidden states over its ``[BOS] question answer [EOS]`` tokens, projected with the
-project's seeded PCA or t-SNE (``unlearn_core.embedding_map.project``)."""
+project's seeded PCA or t-SNE (``unlearn_core.analysis.embedding_map.project``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..embedding_map import project
-from .facts import QAItem
-from .lm import LanguageModel, encode_items, lm_threads
+from unlearn_core.analysis.embedding_map import project
+from unlearn_core.text.facts import QAItem
+from unlearn_core.text.lm import LanguageModel, encode_items, lm_threads
 
 
 @torch.no_grad()

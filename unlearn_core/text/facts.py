@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
 
-from ..errors import DataError, ForgetSetError
+from unlearn_core.errors import DataError, ForgetSetError
 
 ATTRIBUTES: dict[str, list[str]] = {
     "birthplace": ["Velmora", "Karsten", "Oribel", "Tessaly", "Dravenholm", "Mirrow", "Calderon",

@@ -43,9 +43,9 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from ..errors import ModelError  # noqa: E402
-from ..progress import ProgressFn, report  # noqa: E402
-from .facts import QAItem  # noqa: E402
+from unlearn_core.errors import ModelError  # noqa: E402
+from unlearn_core.progress import ProgressFn, report  # noqa: E402
+from unlearn_core.text.facts import QAItem  # noqa: E402
 
 SPECIAL = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
 ALLOWED_MODEL_TYPES = ("gpt2", "llama", "gpt_neox", "mistral", "qwen2", "opt", "gptj", "phi")

@@ -8,6 +8,11 @@ al., arXiv 2410.07163); the ICU-style method follows "Learn while Unlearn" (Tang
 2407.20271); retraining from scratch on retain is the exact reference (Cao & Yang, S&P 2015).
 ``forget`` and ``retain`` are ``Encoded`` sets; L-bar is the mean answer-token NLL. Every
 method works on a copy; the input model is never modified.
+
+Hyperparameters are declared with their allowed ranges (``hparam``), validated, converted from
+user values and listed with their help by the machinery the classifier methods use too
+(``unlearn_core.methods.params``: ``Hyperparameters``, ``Registry``), so a value out of range
+or of the wrong type is one ``MethodError`` naming the parameter and what it allows.
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import MethodError
-from ..progress import ProgressFn, report
-from .lm import (
+from unlearn_core.errors import MethodError
+from unlearn_core.methods.params import Hyperparameters, Registry, declared_type, hparam
+from unlearn_core.progress import ProgressFn, report
+from unlearn_core.text.lm import (
     Encoded,
     LanguageModel,
     LMTrainConfig,
@@ -37,7 +43,7 @@ from .lm import (
     token_scores,
     train_lm,
 )
-from .metrics import extraction_strength
+from unlearn_core.text.metrics import extraction_strength
 
 
 @dataclass
@@ -60,30 +66,33 @@ class TextUnlearnOutput:
     log: list[str]
 
 
-def hparam(default, help: str):
-    """A hyperparameter field with help text."""
-    return field(default=default, metadata={"help": help})
+# upper bounds of the declared ranges (sane limits, far above any useful setting)
+STEPS_MAX = 100_000  # optimiser steps
+EPOCHS_MAX = 10_000  # ICU's passes over the active forget samples
+BATCH_MAX = 65536  # as the classifier methods' batch_size
+WEIGHT_MAX = 1000.0  # loss weights and inverse temperatures
+MARGIN_MAX = 100.0  # SimNPO's margin on the mean token loss (nats)
 
 
 @dataclass
-class TextMethod:
-    """Base class: subclasses set the class attributes and implement ``_unlearn``."""
+class TextMethod(Hyperparameters):
+    """Base class: subclasses set the class attributes and implement ``_unlearn``;
+    ``get_params``, ``param_help`` and ``validate`` come from the shared ``Hyperparameters``."""
 
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""
     exact: ClassVar[bool] = False
     needs_retain: ClassVar[bool] = True
 
-    def get_params(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-
     @classmethod
-    def param_help(cls) -> dict[str, str]:
-        return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(cls)}
+    def type_word(cls, f: dataclasses.Field) -> str:
+        """The text track's wording of a field's type in messages: ``steps must be a int``."""
+        return f"a {declared_type(f)}"
 
     def unlearn(self, lm: LanguageModel, forget: Encoded, retain: Encoded,
                 ctx: TextContext) -> TextUnlearnOutput:
         """Return an unlearned copy of ``lm``."""
+        self.validate()
         if len(forget) == 0:
             raise MethodError(f"{self.name}: the forget set is empty")
         if self.needs_retain and len(retain) == 0:
@@ -104,45 +113,23 @@ class TextMethod:
         raise NotImplementedError
 
 
-TEXT_METHODS: dict[str, type[TextMethod]] = {}
+TEXT_REGISTRY = Registry("text method")
+TEXT_METHODS: dict[str, type[TextMethod]] = TEXT_REGISTRY.classes
 
 
 def register(cls: type[TextMethod]) -> type[TextMethod]:
     """Class decorator: make a text method available by its ``name``."""
-    TEXT_METHODS[cls.name] = cls
-    return cls
+    return TEXT_REGISTRY.register(cls)
 
 
 def available_text_methods() -> list[str]:
-    return sorted(TEXT_METHODS)
+    return TEXT_REGISTRY.available()
 
 
 def make_text_method(name: str, **params) -> TextMethod:
-    """Instantiate by name; string values are converted to the field's type."""
-    if name not in TEXT_METHODS:
-        raise MethodError(f"unknown text method '{name}': choose one of "
-                          f"{', '.join(available_text_methods())}")
-    cls = TEXT_METHODS[name]
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - set(fields))
-    if unknown:
-        raise MethodError(f"{name} has no hyperparameter '{unknown[0]}': it takes "
-                          f"{', '.join(fields) or 'none'}")
-    converted = {}
-    for key, value in params.items():
-        default = fields[key].default
-        try:
-            if isinstance(value, str) and not isinstance(default, str):
-                converted[key] = type(default)(value)
-            else:
-                converted[key] = value
-        except (TypeError, ValueError):
-            raise MethodError(f"{name}: {key} must be a {type(default).__name__}, got {value!r}")
-    method = cls(**converted)
-    method_check = getattr(method, "check", None)
-    if method_check is not None:
-        method_check()
-    return method
+    """Instantiate by name: values (strings from the command line or the app included) are
+    converted to the field types without loss and checked against the declared ranges."""
+    return TEXT_REGISTRY.make(name, **params)
 
 
 LossFn = Callable[[nn.Module, Encoded, Optional[Encoded]], tuple[torch.Tensor, dict]]
@@ -155,13 +142,9 @@ class _Stepped(TextMethod):
     steps and learning rate were chosen on the built-in set (200 people, 2 forgotten, seed 0)
     as the strongest setting that kept retained answers at about 0.9 accuracy or more."""
 
-    steps: int = hparam(20, "optimiser steps")
-    lr: float = hparam(1e-3, "learning rate (AdamW)")
-    batch_size: int = hparam(16, "forget and retain batch size")
-
-    def check(self) -> None:
-        if self.steps < 1 or self.lr <= 0 or self.batch_size < 1:
-            raise MethodError(f"{self.name}: steps, lr and batch_size must be positive")
+    steps: int = hparam(20, "optimiser steps", low=1, high=STEPS_MAX)
+    lr: float = hparam(1e-3, "learning rate (AdamW)", low=0, high=1, low_open=True)
+    batch_size: int = hparam(16, "forget and retain batch size", low=1, high=BATCH_MAX)
 
     def _loop(self, lm: LanguageModel, forget: Encoded, retain: Encoded, ctx: TextContext,
               log: list[str], loss_fn: LossFn, use_retain: bool) -> LanguageModel:
@@ -202,8 +185,8 @@ class GradientAscent(_Stepped):
     paper = "Gradient ascent (Jang et al., arXiv 2210.01504; OpenUnlearning GradAscent)"
     needs_retain = False
 
-    steps: int = hparam(10, "optimiser steps")
-    lr: float = hparam(2e-4, "learning rate (AdamW)")
+    steps: int = hparam(10, "optimiser steps", low=1, high=STEPS_MAX)
+    lr: float = hparam(2e-4, "learning rate (AdamW)", low=0, high=1, low_open=True)
 
     def _unlearn(self, lm, forget, retain, ctx, log):
         def loss_fn(model, fb, rb):
@@ -244,18 +227,14 @@ class GradientDifference(_Stepped):
     name = "gradient_difference"
     paper = "Gradient difference (Liu et al., CoLLAs 2022; Maini et al., TOFU, arXiv 2401.06121)"
 
-    steps: int = hparam(10, "optimiser steps")
-    lr: float = hparam(3e-4, "learning rate (AdamW)")
+    steps: int = hparam(10, "optimiser steps", low=1, high=STEPS_MAX)
+    lr: float = hparam(3e-4, "learning rate (AdamW)", low=0, high=1, low_open=True)
 
-    gamma: float = hparam(1.0, "weight of the forget ascent")
+    gamma: float = hparam(1.0, "weight of the forget ascent", low=0, high=WEIGHT_MAX)
     alpha: float = hparam(3.0, "weight of the retain term (OpenUnlearning: 1; 3 keeps the tiny "
-                               "model's retained facts)")
-    retain_loss: str = hparam("nll", "retain term: nll or kl (to the starting model)")
-
-    def check(self) -> None:
-        super().check()
-        if self.retain_loss not in ("nll", "kl"):
-            raise MethodError(f"{self.name}: retain_loss must be nll or kl")
+                               "model's retained facts)", low=0, high=WEIGHT_MAX)
+    retain_loss: str = hparam("nll", "retain term: nll or kl (to the starting model)",
+                              choices=("nll", "kl"))
 
     def _unlearn(self, lm, forget, retain, ctx, log):
         ref = _frozen(lm.model) if self.retain_loss == "kl" else None
@@ -276,12 +255,12 @@ class NPO(_Stepped):
     name = "npo"
     paper = "NPO (Zhang et al., 'Negative Preference Optimization', arXiv 2404.05868)"
 
-    steps: int = hparam(10, "optimiser steps")
-    lr: float = hparam(2e-4, "learning rate (AdamW)")
+    steps: int = hparam(10, "optimiser steps", low=1, high=STEPS_MAX)
+    lr: float = hparam(2e-4, "learning rate (AdamW)", low=0, high=1, low_open=True)
 
-    beta: float = hparam(0.1, "inverse temperature")
-    alpha: float = hparam(1.0, "weight of the retain NLL")
-    gamma: float = hparam(1.0, "weight of the NPO term")
+    beta: float = hparam(0.1, "inverse temperature", low=0, high=WEIGHT_MAX, low_open=True)
+    alpha: float = hparam(1.0, "weight of the retain NLL", low=0, high=WEIGHT_MAX)
+    gamma: float = hparam(1.0, "weight of the NPO term", low=0, high=WEIGHT_MAX)
 
     def _unlearn(self, lm, forget, retain, ctx, log):
         with torch.no_grad():
@@ -306,13 +285,14 @@ class SimNPO(_Stepped):
     name = "simnpo"
     paper = "SimNPO (Fan et al., 'Simplicity Prevails', arXiv 2410.07163)"
 
-    steps: int = hparam(20, "optimiser steps")
-    lr: float = hparam(5e-4, "learning rate (AdamW)")
+    steps: int = hparam(20, "optimiser steps", low=1, high=STEPS_MAX)
+    lr: float = hparam(5e-4, "learning rate (AdamW)", low=0, high=1, low_open=True)
 
-    beta: float = hparam(4.5, "inverse temperature")
-    delta: float = hparam(0.0, "margin on the mean token loss")
-    gamma: float = hparam(0.125, "weight of the SimNPO term")
-    alpha: float = hparam(1.0, "weight of the retain NLL")
+    beta: float = hparam(4.5, "inverse temperature", low=0, high=WEIGHT_MAX, low_open=True)
+    delta: float = hparam(0.0, "margin on the mean token loss (the paper's gamma >= 0)", low=0,
+                          high=MARGIN_MAX)
+    gamma: float = hparam(0.125, "weight of the SimNPO term", low=0, high=WEIGHT_MAX)
+    alpha: float = hparam(1.0, "weight of the retain NLL", low=0, high=WEIGHT_MAX)
 
     def _unlearn(self, lm, forget, retain, ctx, log):
         def loss_fn(model, fb, rb):
@@ -349,18 +329,17 @@ class ICU(TextMethod):
     paper = ("ICU, 'Learn while Unlearn: an iterative unlearning framework for generative "
              "language models' (Tang et al., arXiv 2407.20271)")
 
-    max_epochs: int = hparam(40, "most passes over the active forget samples")
-    lr: float = hparam(2e-4, "learning rate (AdamW)")
-    batch_size: int = hparam(16, "forget batch size")
-    w_unlearn: float = hparam(1.0, "weight of the forget ascent")
-    w_learn: float = hparam(0.5, "weight of the analogous samples' NLL")
-    w_kl: float = hparam(0.5, "weight of the KL to the starting model on analogous samples")
-    es_threshold: float = hparam(-1.0, "extraction strength at which a sample stops; < 0: the "
-                                       "starting model's mean on never-trained items")
-
-    def check(self) -> None:
-        if self.max_epochs < 1 or self.lr <= 0 or self.batch_size < 1:
-            raise MethodError(f"{self.name}: max_epochs, lr and batch_size must be positive")
+    max_epochs: int = hparam(40, "most passes over the active forget samples", low=1,
+                             high=EPOCHS_MAX)
+    lr: float = hparam(2e-4, "learning rate (AdamW)", low=0, high=1, low_open=True)
+    batch_size: int = hparam(16, "forget batch size", low=1, high=BATCH_MAX)
+    w_unlearn: float = hparam(1.0, "weight of the forget ascent", low=0, high=WEIGHT_MAX)
+    w_learn: float = hparam(0.5, "weight of the analogous samples' NLL", low=0, high=WEIGHT_MAX)
+    w_kl: float = hparam(0.5, "weight of the KL to the starting model on analogous samples",
+                         low=0, high=WEIGHT_MAX)
+    es_threshold: float = hparam(-1.0, "extraction strength (0 to 1) at which a sample stops; "
+                                       "< 0: the starting model's mean on never-trained items",
+                                 high=1)
 
     def _unlearn(self, lm, forget, retain, ctx, log):
         model = lm.model

@@ -25,8 +25,8 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy import stats
 
-from .facts import QAItem
-from .lm import (
+from unlearn_core.text.facts import QAItem
+from unlearn_core.text.lm import (
     LanguageModel,
     TokenScores,
     encode_items,

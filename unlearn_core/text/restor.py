@@ -21,14 +21,14 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..progress import ProgressFn
-from .audit import TextAuditConfig, load_items, trained_base, trained_items
-from .cache import ModelCache
-from .facts import QAItem, select_forget
-from .lm import LMTrainConfig, encode_items, train_lm
-from .methods import TextContext, make_text_method
-from .metrics import score_items
+from unlearn_core.errors import ConfigError
+from unlearn_core.progress import ProgressFn
+from unlearn_core.text.audit import TextAuditConfig, load_items, trained_base, trained_items
+from unlearn_core.text.cache import ModelCache
+from unlearn_core.text.facts import QAItem, select_forget
+from unlearn_core.text.lm import LMTrainConfig, encode_items, train_lm
+from unlearn_core.text.methods import TextContext, make_text_method
+from unlearn_core.text.metrics import score_items
 
 
 @dataclass

@@ -19,8 +19,8 @@ import io
 import json
 from pathlib import Path
 
-from ..errors import DataError
-from .facts import QAItem
+from unlearn_core.errors import DataError
+from unlearn_core.text.facts import QAItem
 
 MAX_ROWS = 50_000
 MAX_CHARS = 4_000

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.dataset import Dataset
-from ..data.splits import make_splits
-from ..models import predict_logits
-from .scenario import plant_and_forget
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.data.splits import make_splits
+from unlearn_core.models import predict_logits
+from unlearn_core.verification.scenario import plant_and_forget
 
 
 def add_trigger(X: np.ndarray, value: float = 1.0) -> np.ndarray:

@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError, ModelError
-from ..models.training import predict_proba
+from unlearn_core.errors import ConfigError, ModelError
+from unlearn_core.models.training import predict_proba
 
 
 @dataclass

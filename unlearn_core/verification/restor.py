@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audit_data import train_baseline
-from ..data.dataset import Dataset
-from ..data.splits import make_splits
-from ..models import accuracy
-from .scenario import plant_and_forget
+from unlearn_core.audit.data import train_baseline
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.data.splits import make_splits
+from unlearn_core.models import accuracy
+from unlearn_core.verification.scenario import plant_and_forget
 
 
 @dataclass

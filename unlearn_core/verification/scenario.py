@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from ..audit_data import AuditData, train_baseline
-from ..data.dataset import Dataset
-from ..data.splits import Splits
-from ..forget import forget_by_ids
-from ..methods import UnlearnContext, make_method
-from ..models import ModelSpec, TrainConfig, default_train_config
+from unlearn_core.audit.data import AuditData, train_baseline
+from unlearn_core.data.dataset import Dataset
+from unlearn_core.data.forget import forget_by_ids
+from unlearn_core.data.splits import Splits
+from unlearn_core.methods import UnlearnContext, make_method
+from unlearn_core.models import ModelSpec, TrainConfig, default_train_config
 
 
 @dataclass

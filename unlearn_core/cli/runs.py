@@ -1,0 +1,180 @@
+"""``python -m unlearn_core runs ...``: list, show, compare, check, export and import recorded
+audits, scoped to a project."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from unlearn_core.errors import ConfigError
+from unlearn_core.report.table import audit_table, format_table, pct
+
+ACTIONS = ("list", "show", "compare", "verify", "export", "import", "projects")
+
+
+def store_arguments(p: argparse.ArgumentParser) -> None:
+    """``--db``, ``--data-dir`` and ``--project``, shared by ``audit`` and ``runs``."""
+    p.add_argument("--db", help="SQLAlchemy URL of the run database, e.g. "
+                   "postgresql://user@host:5432/audits ($UNLEARN_DB_URL; default: SQLite in the "
+                   "data folder)")
+    p.add_argument("--data-dir", dest="data_dir",
+                   help="folder of the run database and artifacts ($UNLEARN_DATA_DIR or ./runs)")
+    p.add_argument("--project", help="project the runs belong to ($UNLEARN_PROJECT or default)")
+
+
+def add_runs_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``runs``."""
+    p.add_argument("action", choices=ACTIONS, help="list, show ID, compare ID ID.., verify ID, "
+                   "export [ID..] --out BUNDLE.zip (no id: the whole project), import BUNDLE.zip, "
+                   "projects")
+    p.add_argument("ids", nargs="*", help="run id(s) or unique prefixes; for import the bundle")
+    p.add_argument("--dataset", help="list only runs on this dataset")
+    p.add_argument("--method", help="list only runs where this method ran")
+    p.add_argument("--all-projects", dest="all_projects", action="store_true",
+                   help="list the runs of every project")
+    p.add_argument("--out", help="export: the ZIP bundle to write")
+    store_arguments(p)
+
+
+def open_store(args: argparse.Namespace):
+    """The run store the arguments name (validated, connected, migrated)."""
+    from unlearn_core.store.db import RunStore
+
+    return RunStore(getattr(args, "db", None), getattr(args, "data_dir", None),
+                    project=getattr(args, "project", None))
+
+
+def _show(store, run_id: str) -> None:
+    stored = store.load(run_id)
+    s, result = stored.summary, stored.result
+    print(f"run {s.id} (project {s.project}, record format {s.record_format}, recorded "
+          f"{s.created_at})")
+    print(f"{s.dataset or '?'}: forget {s.forget or '?'} ({s.n_forget} samples), seed {s.seed}, "
+          f"model {s.model or '?'}, verdict {s.verdict or '-'}")
+    if result is not None:
+        try:
+            print(audit_table(result))
+        except Exception as err:  # a table this version cannot draw from an older record
+            print(f"(the table cannot be drawn from this record: {type(err).__name__})")
+            result = None
+    if result is None:
+        if stored.problem:
+            print(f"this version cannot rebuild the full result ({stored.problem}); what the "
+                  "record has:")
+        _metrics_table(store, [s.id])
+    if stored.lacks:
+        print(f"this record lacks: {', '.join(stored.lacks)} (recorded before they existed, or "
+              "not computed)")
+    for art in store.artifacts(s.id):
+        where = art.path if os.path.exists(art.path) else f"{art.path} (not on this machine)"
+        print(f"artifact {art.name}: {where} sha256 {art.sha256[:16]}")
+
+
+def _metrics_table(store, ids: list[str]) -> None:
+    rows: dict = {}
+    for run_id, model, metric, value in store.metrics(ids):
+        if metric in ("forget_acc", "retain_acc", "test_acc", "mia_efficacy"):
+            rows.setdefault((run_id[:12], model), {})[metric] = value
+    print(format_table(["run", "model", "forget%", "retain%", "test%", "MIA-eff%"], [
+        [r, m, pct(v.get("forget_acc")), pct(v.get("retain_acc")), pct(v.get("test_acc")),
+         pct(v.get("mia_efficacy"))] for (r, m), v in sorted(rows.items())]))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Run one ``runs`` action; 0 on success, 1 when ``verify`` finds a difference."""
+    store = open_store(args)
+    if args.action == "projects":
+        rows = [[name, n] for name, n in store.projects()]
+        print(format_table(["project", "runs"], rows) if rows else "no runs recorded")
+        return 0
+    if args.action == "list":
+        runs = store.list_runs(args.dataset, args.method, all_projects=args.all_projects)
+        rows = [[r.id[:12], r.project, r.created_at[:19], r.dataset, r.model, r.forget,
+                 r.methods, r.seed, r.verdict or "-", f"{r.seconds:.1f}"] for r in runs]
+        scope = "any project" if args.all_projects else f"project '{store.project}'"
+        print(format_table(["id", "project", "created", "dataset", "model", "forget", "methods",
+                            "seed", "verdict", "seconds"], rows) if rows else
+              f"no runs recorded in {scope}")
+        return 0
+    if args.action == "export":
+        from unlearn_core.store.bundle import export_runs
+
+        if not args.out:
+            raise ConfigError("runs export needs --out BUNDLE.zip")
+        path = export_runs(store, args.out, args.ids or None)
+        what = f"{len(args.ids)} run(s)" if args.ids else f"project '{store.project}'"
+        print(f"exported {what} to {path}")
+        return 0
+    if not args.ids:
+        raise ConfigError(f"runs {args.action} needs "
+                          f"{'a bundle' if args.action == 'import' else 'a run id'} "
+                          "(see: runs list)")
+    if args.action == "import":
+        from unlearn_core.store.bundle import import_bundle
+
+        outcomes = import_bundle(store, args.ids[0], project=args.project)
+        for o in outcomes:
+            print(f"{o.status} run {o.run_id[:12]} into project '{o.project}'")
+        print(f"{sum(o.status == 'imported' for o in outcomes)} imported, "
+              f"{sum(o.status == 'present' for o in outcomes)} already present in {store.url}")
+        return 0
+    if args.action == "show":
+        _show(store, args.ids[0])
+        return 0
+    if args.action == "verify":
+        failed = 0
+        for run_id in args.ids:
+            check = store.check(run_id)
+            for note in check.notes:
+                print(f"ok: {note}")
+            for diff in check.differences:
+                print(f"differs: run {check.run_id[:12]}: {diff}", file=sys.stderr)
+            print(f"run {check.run_id[:12]}: {'intact' if check.ok else 'NOT intact'}")
+            failed += not check.ok
+        return 1 if failed else 0
+    _metrics_table(store, args.ids)
+    return 0
+
+
+def keep_result(result, store, args: argparse.Namespace) -> str:
+    """Write the result JSON where it survives a failed record: ``--out`` when given (already
+    written), else ``<data dir>/unrecorded/result-<time>.json`` (the working folder when that
+    cannot be written). Returns the path."""
+    import json
+    import uuid
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    if getattr(args, "out", None) and Path(args.out).exists():
+        return str(args.out)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name = f"result-{stamp}-{uuid.uuid4().hex[:6]}.json"
+    text = json.dumps(result.to_dict(), indent=1)
+    for folder in (Path(store.data_dir) / "unrecorded", Path.cwd()):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+            return str(folder / name)
+        except OSError:
+            continue
+    raise ConfigError("the run could not be recorded and its result could not be written "
+                      "anywhere: use --out")
+
+
+def record_or_keep(store, run, args: argparse.Namespace) -> tuple[str | None, list]:
+    """Record a finished audit; when storage fails, keep its result JSON beside (see
+    ``keep_result``), say where on stderr, and return ``(None, [])``: the computation is never
+    lost to a storage failure."""
+    try:
+        run_id = store.record(run)
+        artifacts = store.artifacts(run_id)
+    except Exception as err:
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines()
+        path = keep_result(run.result, store, args)
+        print(f"error: the run could not be recorded in {store.url} "
+              f"({reason[0] if reason else type(err).__name__}); its result is kept in {path}",
+              file=sys.stderr)
+        return None, []
+    print(f"recorded run {run_id[:12]} in project '{store.project}' of {store.url}")
+    return run_id, artifacts

@@ -1,0 +1,61 @@
+"""Plain-text tables of an audit, for the command line and the benchmark scripts."""
+
+from __future__ import annotations
+
+import math
+
+from unlearn_core.audit.run import AuditResult, ModelEvaluation
+from unlearn_core.report.rows import check_rows, verdict_rows
+
+
+def pct(v: float) -> str:
+    return "   -  " if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:6.1f}"
+
+
+def format_table(headers: list[str], rows: list[list[str]]) -> str:
+    """Left-aligned first column, right-aligned others, a rule under the header."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, rows)])
+
+
+def audit_table(result: AuditResult) -> str:
+    """One row per model: accuracies (%), MIA figures and time, with speed-up over retrain."""
+    retrain_s = result.retrain.seconds
+    headers = ["model", "forget%", "retain%", "test%", "test-other%", "MIA-AUC(f/t)",
+               "f-member%", "MIA-eff%", "seconds", "speed-up"]
+    rows = []
+    for ev in result.evaluations():
+        rows.append(_row(ev, retrain_s))
+    return format_table(headers, rows)
+
+
+def _row(ev: ModelEvaluation, retrain_s: float) -> list[str]:
+    speed = "-" if ev.role == "baseline" else f"{retrain_s / max(ev.seconds, 1e-9):.1f}x"
+    return [ev.name, pct(ev.accuracy.forget), pct(ev.accuracy.retain), pct(ev.accuracy.test),
+            pct(ev.accuracy.test_other_classes), f"{ev.mia.auc_forget_vs_test:.3f}",
+            pct(ev.mia.forget_member_rate), pct(ev.mia_efficacy), f"{ev.seconds:.2f}", speed]
+
+
+def verdict_table(verdicts) -> str:
+    """The headline per method first, then one line per check: status, figure with its
+    interval, the retrain band, the original's figure and the sample count."""
+    if not verdicts:
+        return "verdict: no method to judge"
+    rows = verdict_rows(verdicts)
+    lines = [f"{v.method}: {v.headline}. {v.reason}" for v in rows]
+    columns = ["method", "check", "status", "figure", "interval", "retrain band", "original", "n"]
+    cells = [[str(x) for x in c.cells(columns, sep="..", no_band="-", shout_fail=True).values()]
+             for c in check_rows(rows)]
+    table = format_table(columns, cells)
+    return "\n".join(["verdict:", *lines, "", table])
+
+
+def attack_table(result: AuditResult) -> str:
+    """Forget set vs unseen samples under each attack and model; U-LiRA per method."""
+    rows = [[a.attack, a.model, f"{a.auc:.3f}", pct(a.tpr_at_1pct_fpr), pct(a.tpr_at_01pct_fpr)]
+            for a in result.attack_summaries]
+    rows += [["u-lira", u.method, f"{u.auc:.3f}", "-", "-"] for u in result.ulira]
+    return format_table(["attack", "model", "AUC", "TPR@1%FPR", "TPR@0.1%FPR"], rows)
