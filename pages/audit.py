@@ -6,20 +6,35 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from pages.claim_view import show_claim
 from pages.contrast_view import show_contrast
 from pages.inside_view import show_inside
 from pages.inversion_view import show_inversion
 from pages.relevance_view import show_relevance
-from pages.shared import image_of, need_setup, point_id, show_error, workspace
+from pages.shared import (
+    image_of,
+    lacks_models,
+    need_setup,
+    point_id,
+    run_id_of,
+    set_address,
+    show_context,
+    show_error,
+    through_app,
+    workspace,
+)
 from unlearn_core.charts import audit as charts
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import predict_proba
 from unlearn_core.report.rows import check_rows, verdict_rows
+from unlearn_core.report.table import speed_cell
 
+through_app()  # opened by its own address before the app ran: app.py first
 st.title("Audit")
-if need_setup():
-    st.stop()
 ws = workspace()
+if ws.current is None and need_setup():  # a reopened run shows without a live baseline
+    st.stop()
+context_slot = st.empty()  # data set · forget request · run of the audit shown
 if ws.current is None:
     st.info("No audit yet: run methods on the **Unlearn** page.")
     st.page_link("pages/unlearn.py", label="Go to Unlearn", icon=":material/auto_delete:")
@@ -32,6 +47,10 @@ idx = st.selectbox("Audit", range(len(ws.runs)), index=len(ws.runs) - 1,
                    format_func=lambda i: labels[i], key="audit_pick")
 run = ws.runs[idx]
 res = run.result
+show_context(run, context_slot)
+set_address(run_id_of(run))  # ?run=<id>: this audit after a reload or in a new tab
+for note in ws.run_notes.get(run_id_of(run), []):  # what its reopening left out
+    st.caption(f"Reopened from the run store: {note}.")
 evals = res.evaluations()
 colors = charts.colors_of(res)
 for failure in res.failures:
@@ -42,12 +61,14 @@ verdicts = verdict_rows(res.verdicts)  # built once: the headlines here, the tab
 if verdicts:
     st.subheader("Verdict per method")
     shown = {"pass": st.success, "fail": st.warning}
-    for v in verdicts:
-        shown.get(v.status, st.info)(f"**{v.method}**: {v.headline}")
+    for v in verdicts:  # a pass on outputs only is not shown as a plain pass
+        shown.get("qualified" if v.qualifier else v.status, st.info)(
+            f"**{v.method}**: {v.headline}" + (f"  \n{v.assurance}" if v.qualifier else ""))
     st.caption("Each check judged against the spread of "
                f"{res.ensembles[0].k if res.ensembles else 0} retrains with other seeds, with "
                "the untouched original as the do-nothing control; the reasons, intervals and "
                "bands are in the Verdict section at the end of this page.")
+show_claim(res)  # a third-party claim: its fit check and submitted files (pages/claim_view.py)
 
 # --- headline table -------------------------------------------------------------------------
 st.subheader("Accuracy and membership at a glance")
@@ -61,11 +82,11 @@ table = pd.DataFrame([{
     "called members %": 100 * e.mia.forget_member_rate,
     "MIA-efficacy %": 100 * e.mia_efficacy,
     "seconds": e.seconds,
-    "speed-up": res.retrain.seconds / max(e.seconds, 1e-9) if e.role == "method" else None,
+    "speed-up": speed_cell(e, res.retrain.seconds),  # an en dash where none applies
 } for e in evals])
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(format="%.2f")
-                            for c in table.columns if c != "model"})
+                            for c in table.columns if c not in ("model", "speed-up")})
 st.caption(f"Forget set: {res.forget_description} ({res.n_forget} samples). Good unlearning "
            "looks like the **retrain** row, not like the original.")
 
@@ -125,7 +146,8 @@ if ws.open_sample is not None and ws.open_sample in set(ids.tolist()):
     if ds.kind == "image":
         cols[0].image(image_of(ds, pos), width=120, clamp=True)
     probs = go.Figure()
-    for e in evals:
+    lacks_models(run, [e.name for e in evals], "Each model's probabilities for this sample")
+    for e in [e for e in evals if e.name in run.models]:
         p = predict_proba(run.models[e.name], ds.X[pos:pos + 1])[0]
         probs.add_trace(go.Bar(name=e.name, x=ds.class_names, y=p, marker_color=colors[e.name]))
     probs.update_layout(barmode="group", height=260, yaxis_title="probability",
@@ -182,7 +204,9 @@ if verdicts:
     # a failed verdict is a finding, not an error of the app: warnings, never st.error
     show = {"pass": st.success, "fail": st.warning}
     for v in verdicts:
-        show.get(v.status, st.info)(f"**{v.method}**: {v.headline}. {v.reason}")
+        show.get("qualified" if v.qualifier else v.status, st.info)(
+            f"**{v.method}**: {v.headline}. {v.reason}"
+            + (f"  \n{v.assurance}" if v.assurance else ""))
     for warning in res.warnings:
         st.warning(warning)
     columns = ["method", "check", "status", "figure", "interval", "n", "retrain band",

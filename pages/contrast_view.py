@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from pages.shared import lacks_models
 from unlearn_core.analysis.contrast import (
     EVERYTHING,
     OUTCOMES,
@@ -84,6 +85,8 @@ def show_contrast(run: AuditRun, colors: dict[str, str]) -> tuple[AuditResult, C
     cohort = saved.get(pick, EVERYTHING)
     st.caption(f"Retrain ({res.retrain.name}) is pinned beside the two models. Cohort: "
                f"**{cohort.describe(names)}**.")
+    if lacks_models(run, shown, "The contrast view"):
+        return res, EVERYTHING
     try:
         forget = _facts(run, "forget")
         test = _facts(run, "test")

@@ -4,7 +4,15 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared import METHOD_COLORS, image_of, need_setup, point_id, show_error, workspace
+from pages.shared import (
+    METHOD_COLORS,
+    image_of,
+    need_setup,
+    point_id,
+    show_error,
+    through_app,
+    workspace,
+)
 from unlearn_core.analysis.difficulty import forget_difficulty, train_embeddings
 from unlearn_core.analysis.embedding_map import project
 from unlearn_core.analysis.prediction_matrix import pair_counts
@@ -16,6 +24,7 @@ from unlearn_core.models import embed
 
 MAP_POINTS = 3000  # points drawn on the map; larger training sets are subsampled (seeded)
 
+through_app()  # opened by its own address before the app ran: app.py first
 st.title("Forget set")
 if need_setup():
     st.stop()

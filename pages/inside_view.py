@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from pages.shared import lacks_models
 from unlearn_core.analysis.forgery_outcomes import forgery_outcomes
 from unlearn_core.analysis.inside_view import (
     check_context,
@@ -68,8 +69,10 @@ def show_inside(run, idx: int, colors: dict[str, str]) -> None:
         st.caption("No looking-inside check ran for this audit (choose probe, relearn, cka or "
                    "compression under 'Audit depth' on the Unlearn page to judge them); the "
                    "views below are drawn from the audit's models.")
-    if "baseline" not in run.models or not res.methods:
+    if not res.methods:
         st.info("The live views need the audit's models and at least one method.")
+        return
+    if lacks_models(run, ["baseline", *(e.name for e in res.methods)], "Looking inside"):
         return
     names = [e.name for e in res.methods]
     method = st.selectbox("Method to look inside", names, key="inside_method")

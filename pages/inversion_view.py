@@ -4,6 +4,7 @@ reconstructions come from ``unlearn_core.verification.checks.feature_inversions`
 
 import streamlit as st
 
+from pages.shared import lacks_models
 from unlearn_core.errors import UnlearnError
 from unlearn_core.verification.checks import feature_inversions
 from unlearn_core.verification.inversion import display_image
@@ -14,6 +15,8 @@ TITLES = {"gradient": "from the parameter difference", "output": "from the proba
 def show_inversion(run, run_index: int) -> None:
     res = run.result
     st.markdown("**Unlearning inversion: what the two models reveal of the forgotten data**")
+    if lacks_models(run, ["baseline", *(e.name for e in res.methods)], "The inversion"):
+        return
     method = st.selectbox("Method to invert", [e.name for e in res.methods], key="inv_method")
     cache = st.session_state.setdefault("inv_cache", {})
     key = (run_index, id(run), method)

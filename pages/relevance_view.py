@@ -11,6 +11,7 @@ from typing import Any
 
 import streamlit as st
 
+from pages.shared import lacks_models
 from unlearn_core.analysis.relevance import ATTRIBUTIONS, class_relevance, sample_relevance
 from unlearn_core.charts.audit import relevance_caption, relevance_figure
 
@@ -44,6 +45,8 @@ def show_relevance(run, colors: dict) -> None:
     ds = run.data.dataset
     c1, c2, c3 = st.columns(3)
     method = c1.selectbox("Method", methods, key="rel_method")
+    if lacks_models(run, ["baseline", method, res.retrain.name], "Relevance maps"):
+        return
     attribution = c2.selectbox("Attribution", ATTRIBUTIONS, key="rel_attr",
                                format_func=ATTRIBUTION_NAMES.get)
     scopes = [f"class:{c}" for c in res.forget_classes] + ["sample"]

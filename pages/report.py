@@ -1,31 +1,29 @@
 """Report: download the audit report (HTML, JSON, PDF) and browse earlier recorded runs."""
 
 import contextlib
-import json
-import tempfile
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from pages.shared import run_store, show_error, workspace
+from pages.shared import (
+    open_run,
+    run_store,
+    show_context,
+    show_error,
+    through_app,
+    workspace,
+)
 from unlearn_core.errors import UnlearnError
-from unlearn_core.report import build_json_report, render_html, write_pdf
+from unlearn_core.report import build_json_report
 from unlearn_core.report.build import baseline_record, data_record, signoff_record
+from unlearn_core.report.exports import html_export, json_export, pdf_export
+from unlearn_core.report.names import report_file_name
 from unlearn_core.report.table import audit_table
 
-
-def _user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in this environment
-        return ""
-
-
+through_app()  # opened by its own address before the app ran: app.py first
 st.title("Report")
 ws = workspace()
+context_slot = st.empty()  # data set · forget request · run of the audit exported
 try:
     store = run_store()
 except UnlearnError as err:  # a bad $UNLEARN_DB_URL, an unreachable server: said in the page
@@ -59,38 +57,36 @@ def downloads(result, run, run_id: str, key: str) -> None:
                                 data=data_record(result.config.dataset, uploaded),
                                 signoff=signoff(run_id), baseline=provenance(result, run))
     st.session_state[f"report_payload_{key}"] = payload  # what the downloads hold
-    page = render_html(result, run, payload)
+    page = html_export(result, run, payload)  # the buttons hand out exactly these exports
+    names = {ext: report_file_name(result.dataset_name, run_id, ext)
+             for ext in ("html", "json", "pdf")}  # audit_<dataset>_<run id>.<ext>
     c1, c2, c3 = st.columns(3)
-    c1.download_button("Download HTML report", page, file_name="audit_report.html",
+    c1.download_button("Download HTML report", page, file_name=names["html"],
                        mime="text/html", key=f"{key}_html", icon=":material/download:")
-    c2.download_button("Download JSON report", json.dumps(payload, indent=1),
-                       file_name="audit_report.json", mime="application/json",
+    c2.download_button("Download JSON report", json_export(payload),
+                       file_name=names["json"], mime="application/json",
                        key=f"{key}_json", icon=":material/download:")
     if c3.button("Build PDF", key=f"{key}_pdf_go", icon=":material/picture_as_pdf:"):
         try:
-            with st.spinner("Printing the report with chromium..."), \
-                    tempfile.TemporaryDirectory() as tmp:
-                html_path = Path(tmp) / "report.html"
-                html_path.write_text(render_html(result, run, payload, static=True),
-                                     encoding="utf-8")  # SVG charts: no toolbar, no clipping
-                st.session_state[f"{key}_pdf"] = write_pdf(html_path,
-                                                           Path(tmp) / "r.pdf").read_bytes()
+            with st.spinner("Printing the report with chromium..."):
+                # SVG charts: no toolbar, no clipping
+                st.session_state[f"{key}_pdf"] = pdf_export(result, run, payload)
         except UnlearnError as err:
             show_error(err)
     if st.session_state.get(f"{key}_pdf"):
         c3.download_button("Download PDF report", st.session_state[f"{key}_pdf"],
-                           file_name="audit_report.pdf", mime="application/pdf",
+                           file_name=names["pdf"], mime="application/pdf",
                            key=f"{key}_pdf_dl")
     st.caption("The HTML works offline (charts inlined). The JSON holds every figure, the config, "
                "seeds, fingerprints, model and weight-file hashes: "
-               "`python -m unlearn_core verify audit_report.json` re-checks it.")
+               f"`python -m unlearn_core verify {names['json']}` re-checks it.")
 
 
 st.subheader("Sign-off")
 c1, c2 = st.columns(2)
 c1.text_input("Auditor (who signs the report)", key="report_auditor",
               placeholder="left blank: a line to sign by hand")
-c2.text_input("Run by", key="report_run_by", value=_user(),
+c2.text_input("Run by", key="report_run_by", placeholder="left blank: not named",
               help="Who ran the audit; printed in the report's sign-off block with the date "
                    "and run id.")
 st.caption("The report opens with a one-page summary: the verdict per method with its reasons, "
@@ -106,6 +102,7 @@ else:
                        f"{ws.runs[i].result.forget_description}, "
                        f"{', '.join(e.name for e in ws.runs[i].result.methods)}")
     run_id = ws.run_ids[idx] if idx < len(ws.run_ids) else ""
+    show_context(ws.runs[idx], context_slot)
     downloads(ws.runs[idx].result, ws.runs[idx], run_id, "cur")
 
 st.subheader("Run history")
@@ -115,16 +112,37 @@ c1, c2 = st.columns(2)
 dataset = c1.text_input("Filter by dataset", key="hist_dataset")
 method = c2.text_input("Filter by method", key="hist_method")
 runs = store.list_runs(dataset or None, method or None)
+
+
+def open_on_audit_page(run_id: str) -> None:
+    """Open a recorded run with all its views on the Audit page (its address: ?run=<id>)."""
+    try:
+        open_run(run_id)
+    except UnlearnError as err:
+        show_error(err)
+        return
+    st.switch_page("pages/audit.py")
+
+
 if not runs:
     st.caption("No recorded runs match.")
 else:
-    st.dataframe(pd.DataFrame([{"id": r.id[:12], "created": r.created_at, "dataset": r.dataset,
-                                "model": r.model, "forget": r.forget, "methods": r.methods,
-                                "seed": r.seed, "verdict": r.verdict or "-",
-                                "seconds": round(r.seconds, 1)} for r in runs]),
-                 hide_index=True, width="stretch")
+    table = st.dataframe(
+        pd.DataFrame([{"id": r.id[:12], "created": r.created_at, "dataset": r.dataset,
+                       "model": r.model, "forget": r.forget, "methods": r.methods,
+                       "seed": r.seed, "verdict": r.verdict or "-",
+                       "seconds": round(r.seconds, 1)} for r in runs]),
+        hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="hist_table")
+    st.caption("Tick a row (the box on its left) to open that run on the Audit page, with "
+               "all its views.")
+    clicked = list(getattr(getattr(table, "selection", None), "rows", None) or [])
+    if clicked and clicked[0] < len(runs):
+        open_on_audit_page(runs[clicked[0]].id)
     pick = st.selectbox("Open a recorded run", [r.id for r in runs], key="hist_pick",
                         format_func=lambda i: i[:12])
+    if st.button("Open on the Audit page", key="hist_open", icon=":material/fact_check:"):
+        open_on_audit_page(pick)
     stored = store.load(pick)
     if stored.result is not None:
         st.code(audit_table(stored.result), language=None)

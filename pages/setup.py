@@ -1,11 +1,20 @@
 """Setup: pick or upload a dataset and a model, train or load the baseline."""
 
 import time
+import warnings
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared import builtin_dataset, model_store, progress_bar, show_error, workspace
+from pages.csv_view import csv_column_choices
+from pages.shared import (
+    builtin_dataset,
+    model_store,
+    progress_bar,
+    show_error,
+    switch_data,
+    workspace,
+)
 from unlearn_core.audit.run import train_baseline
 from unlearn_core.data import (
     BUILTIN_DATASETS,
@@ -16,6 +25,7 @@ from unlearn_core.data import (
     load_parquet,
     make_splits,
 )
+from unlearn_core.data.id_columns import IdColumnWarning
 from unlearn_core.data.selection import ForgetSelection
 from unlearn_core.device import DEVICES, check_device, use_device
 from unlearn_core.errors import DataError, ModelError, UnlearnError
@@ -25,14 +35,13 @@ from unlearn_core.models import (
     accuracy,
     check_compatible,
     default_train_config,
-    load_exported,
-    load_model,
-    load_torchscript,
+    load_model_file,
 )
 from unlearn_core.report.build import data_record
 
 # weights: safetensors or a weights-only state dict (.pt / .pth); a torch.export program
-# (.pt2); TorchScript (.pt / .ts, deprecated by torch)
+# (.pt2). TorchScript (.pt / .ts) is accepted by the uploader only to be refused by name: it
+# carries code (``models.io.TORCHSCRIPT_REFUSED``)
 WEIGHT_TYPES = ["safetensors", "pt", "pth", "pt2", "ts"]
 # data files: NPZ, CSV, image ZIP, Parquet, CIFAR-10 binary (.bin, or the .tar.gz it ships in)
 DATA_TYPES = ["npz", "csv", "zip", "parquet", "bin", "gz", "tgz", "tar"]
@@ -56,6 +65,7 @@ for wkey, value in (("setup_source", "Built-in" if loaded_builtin else "Upload")
 source = st.radio("Data", ["Built-in", "Upload"], horizontal=True, key="setup_source")
 col1, col2, col3 = st.columns(3)
 upload = label_col = None
+id_col, drop_cols = None, []  # a CSV's id column ("" for row numbers) and dropped columns
 if source == "Built-in":
     name = col1.selectbox("Dataset", BUILTIN_DATASETS, key="setup_dataset",
                           help="digits: 8x8 images; breast_cancer, wine: tabular; digits28: "
@@ -71,6 +81,8 @@ else:
                                      "cifar-10-binary.tar.gz)")
     label_col = col1.text_input("CSV / Parquet label column", value="label", key="setup_label")
     name = upload.name if upload is not None else None
+    if upload is not None and upload.name.lower().endswith(".csv"):
+        id_col, drop_cols = csv_column_choices(upload, label_col, col1)
 st.session_state.setdefault("setup_arch", "cnn")
 arch = col2.selectbox("Model", sorted(ARCHITECTURES), key="setup_arch",
                       help="cnn for images; resnet18 (CIFAR stem) or vit for 32x32 colour "
@@ -83,13 +95,12 @@ device = col3.selectbox("Device", DEVICES, key="setup_device",
 with st.expander("Bring your own trained model (optional)"):
     st.caption("Safetensors weights + JSON spec (as written by `save_model`; ResNet-18 "
                "weights in torchvision's or pytorch-cifar's key layout load as they are), a "
-               "weights-only PyTorch state dict, a torch.export program (.pt2, checked before "
-               "loading), or a TorchScript file (deprecated by torch). Uploaded files are never "
-               "unpickled.")
-    weights_file = st.file_uploader("Weights (.safetensors / .pt), a torch.export program "
-                                    "(.pt2) or TorchScript (.pt / .ts)",
-                                    type=WEIGHT_TYPES, key="setup_weights")
-    spec_file = st.file_uploader("Spec (.json); leave empty for .pt2 or TorchScript",
+               "weights-only PyTorch state dict + spec, or a torch.export program (.pt2, checked "
+               "against its allow list before loading). Uploaded files are never unpickled and "
+               "never run: TorchScript is refused (deprecated by torch, and it carries code).")
+    weights_file = st.file_uploader("Weights (.safetensors / .pt) or a torch.export program "
+                                    "(.pt2)", type=WEIGHT_TYPES, key="setup_weights")
+    spec_file = st.file_uploader("Spec (.json); leave empty for .pt2",
                                  type=["json"], key="setup_spec")
 
 
@@ -106,7 +117,8 @@ def load_data():
     if lower.endswith((".bin", ".tar", ".tar.gz", ".tgz")):
         return load_cifar_binary(data, name=upload.name), upload.name
     if upload.name.lower().endswith(".csv"):
-        return load_csv(data, label_column=label_col, name=upload.name), upload.name
+        return load_csv(data, label_column=label_col, name=upload.name, id_column=id_col,
+                        drop_columns=drop_cols), upload.name
     if upload.name.lower().endswith(".zip"):
         return load_image_zip(data, name=upload.name), upload.name
     if upload.name.lower().endswith(".npz"):
@@ -119,20 +131,22 @@ failed = False  # an error in this run hides the previous setup's figures
 if st.button("Load data and train the baseline", type="primary", key="setup_go"):
     try:
         check_device(device)  # "cuda" without a GPU: one error line, before any work
-        dataset, label = load_data()
+        with warnings.catch_warnings(record=True) as caught:  # an id column taken: said below
+            warnings.simplefilter("always", IdColumnWarning)
+            dataset, label = load_data()
+        for w in caught:
+            if issubclass(w.category, IdColumnWarning):
+                st.warning(str(w.message), icon=":material/badge:")
         if arch in IMAGE_ARCHS and dataset.kind != "image":
             raise ModelError(f"the {arch} needs image data; this dataset is tabular: "
                              "pick mlp or logreg")
         splits = make_splits(dataset, seed)
         recipe = default_train_config(arch, dataset.name, len(splits.train))
         if weights_file is not None:
-            raw = weights_file.getvalue()
-            if spec_file is not None:
-                model = load_model(raw, spec_file.getvalue())
-            elif weights_file.name.lower().endswith(".pt2"):
-                model = load_exported(raw)
-            else:
-                model = load_torchscript(raw)
+            # an upload is never trusted: TorchScript (code) is refused, with the alternatives
+            model = load_model_file(weights_file.getvalue(),
+                                    spec_file.getvalue() if spec_file is not None else None,
+                                    name=weights_file.name, trust_code=False)
             check_compatible(model, dataset.sample_shape, dataset.n_classes,
                              probe=dataset.X[splits.train[:32]])
             seconds = 0.0
@@ -147,7 +161,11 @@ if st.button("Load data and train the baseline", type="primary", key="setup_go")
                                   time.perf_counter() - t0)
                 bar.empty()
             model, seconds = store[key]
+        switch_data(ws, dataset)  # the previous data set's audits are shelved, not shown
         ws.dataset, ws.splits, ws.baseline, ws.arch, ws.seed = dataset, splits, model, arch, seed
+        tabular_file = upload is not None and upload.name.lower().endswith((".csv", ".parquet"))
+        ws.data_options = {"label_column": label_col if tabular_file else None,
+                           "id_column": id_col, "drop_columns": list(drop_cols)}
         ws.recipe, ws.source, ws.baseline_seconds = recipe, label, seconds
         ws.device = device
         ws.source_bytes = upload.getvalue() if upload is not None else None  # its SHA-256

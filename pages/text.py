@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.shared import progress_bar, show_error
+from pages.shared import progress_bar, show_error, through_app
 from unlearn_core.checks.judge import FAIL, PASS, fmt
 from unlearn_core.cli.text import result_table, verdict_lines
 from unlearn_core.errors import UnlearnError
@@ -56,6 +56,7 @@ def model_key(cfg: TextAuditConfig) -> str:
     return json.dumps(d, sort_keys=True, default=str)
 
 
+through_app()  # opened by its own address before the app ran: through app.py first
 st.title("Language models")
 st.caption("A TOFU-style fictitious fact set (or your JSONL/CSV) and a tiny GPT-2 trained from "
            "scratch (or your model folder); forget people or facts, compare every method with "

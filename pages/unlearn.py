@@ -4,7 +4,18 @@ import dataclasses
 
 import streamlit as st
 
-from pages.shared import need_setup, run_store, show_error, workspace
+from pages.claim_view import show_claim_form
+from pages.estimate_view import record_duration, show_estimate
+from pages.shared import (
+    keep_run_data,
+    need_setup,
+    run_store,
+    set_address,
+    show_error,
+    show_request_context,
+    through_app,
+    workspace,
+)
 from unlearn_core.attacks.stage import ATTACKS
 from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 from unlearn_core.checks import CHECKS as CHECKS_REGISTRY
@@ -14,10 +25,13 @@ from unlearn_core.methods import METHODS, available_methods
 from unlearn_core.reference.retrains import DEFAULT_REFERENCE_SEEDS
 from unlearn_core.verification.checks import CHECKS
 
+through_app()  # opened by its own address before the app ran: app.py first
 st.title("Unlearn")
 if need_setup():
     st.stop()
 ws = workspace()
+context_slot = st.empty()  # data set · forget request · run (again at the end: a new run)
+show_request_context(context_slot)
 names = [m for m in available_methods() if m != "retrain"]
 chosen = st.multiselect("Methods (the retrain reference always runs)", names,
                         default=["finetune"] if "finetune" in names else names[:1],
@@ -85,14 +99,23 @@ with st.expander("Audit depth: shadow-model attacks, looking inside and verifica
              "between two classes must remove their confusion (Goel et al.). Each is judged "
              "against retraining.")
 
+
+def audit_config(request: str) -> AuditConfig:
+    """The audit the page would run for ``request`` (the file's columns as Setup read it)."""
+    options = {k: v for k, v in ws.data_options.items() if v is not None}
+    return AuditConfig(dataset=ws.source, model=ws.arch, forget=request, seed=ws.seed,
+                       methods=[MethodSpec(m, params.get(m, {})) for m in chosen],
+                       train=ws.recipe, attacks=list(attacks), shadows=shadows,
+                       checks=[*inside, *checks], reference_seeds=reference_k,
+                       device=ws.device, **options)
+
+
+if chosen:  # before the user starts: how long, roughly
+    show_estimate(audit_config("" if ws.selection.is_empty else ws.selection.to_request()))
 if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not chosen):
     try:
         request = ws.selection.to_request()
-        config = AuditConfig(dataset=ws.source, model=ws.arch, forget=request, seed=ws.seed,
-                             methods=[MethodSpec(m, params.get(m, {})) for m in chosen],
-                             train=ws.recipe, attacks=list(attacks), shadows=shadows,
-                             checks=[*inside, *checks], reference_seeds=reference_k,
-                             device=ws.device)
+        config = audit_config(request)
         with st.status("Unlearning...", expanded=True) as status:
             bar = st.progress(0.0, text="starting")
 
@@ -107,11 +130,19 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
                             baseline_seconds=ws.baseline_seconds, cache=cache)
             status.update(label="Done", state="complete")
         ws.runs.append(run)
+        record_duration(config, run.result.seconds)  # scales the next estimate of this setup
         try:
             ws.run_ids.append(run_store().record(run))
         except Exception as err:  # the audit stays in the session even if the store fails
             ws.run_ids.append("")
             st.warning(f"The run could not be recorded in the run database: {err}")
+        if ws.run_ids[-1]:
+            set_address(ws.run_ids[-1])  # ?run=<id>: a reload or a new tab reopens it
+            try:  # an uploaded file's data, kept so that the run reopens
+                keep_run_data(ws)
+            except Exception as err:
+                st.warning(f"The data set could not be kept beside the run database ({err}): "
+                           "the run reopens only while this data set is loaded.")
         for failure in run.result.failures:
             st.error(f"{failure.name} failed: {failure.message}")
         done = [ev.name for ev in run.result.methods]
@@ -120,5 +151,10 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
     except UnlearnError as err:
         show_error(err)
 
+# instead of, or beside, running methods: a model unlearned elsewhere, judged blind
+show_claim_form(ws, dict(reference_seeds=reference_k, attacks=list(attacks), shadows=shadows,
+                         checks=[*inside, *checks]))
+
 if ws.current is not None:
     st.page_link("pages/audit.py", label="Open the audit", icon=":material/arrow_forward:")
+show_request_context(context_slot)

@@ -96,3 +96,29 @@ def registered_no_op(name: str):
         yield name
     finally:
         del METHODS[name]
+
+
+@contextmanager
+def registered_model(name: str, model):
+    """A fake method that returns a copy of ``model`` (e.g. a retrain with another seed trained
+    beforehand), registered under ``name`` for the duration: a known-genuine model judged
+    without an exact-counterpart proof, so the statistical checks alone decide it."""
+    from dataclasses import dataclass
+
+    from unlearn_core.methods import METHODS, UnlearningMethod, register
+    from unlearn_core.models import clone_model
+
+    @dataclass
+    class Given(UnlearningMethod):
+        paper = "a fake for tests: a model trained beforehand"
+
+        def _unlearn(self, m, forget, retain, ctx, log):
+            log.append("a model trained beforehand")
+            return clone_model(model)
+
+    Given.name = name
+    register(Given)
+    try:
+        yield name
+    finally:
+        del METHODS[name]

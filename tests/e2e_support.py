@@ -68,10 +68,10 @@ def tracked_changes() -> str:
 
 
 @contextmanager
-def browser_page(url: str, request, failed_shot: Path):
-    """A chromium page on ``url`` (1400 x 1000, downloads on); on leaving, a screenshot to
-    ``failed_shot`` when the test failed, then no page error and no request that left the app
-    (it must work offline)."""
+def browser_page(url: str, request, failed_shot: Path, path: str = ""):
+    """A chromium page on ``url`` + ``path`` (1400 x 1000, downloads on); on leaving, a
+    screenshot to ``failed_shot`` when the test failed, then no page error and no request that
+    left the app (it must work offline)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -83,7 +83,7 @@ def browser_page(url: str, request, failed_shot: Path):
         pg.on("pageerror", lambda e: errors.append(str(e)))
         pg.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:"))
               else external.append(r.url))
-        pg.goto(url)
+        pg.goto(url + path)
         yield pg
         if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
             pg.screenshot(path=str(failed_shot), full_page=True)

@@ -355,7 +355,7 @@ def _scripted(module: nn.Module) -> bytes:
 def test_torchscript_returning_nan_refused_at_compatibility_check():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        model = load_torchscript(_scripted(_NaNOut()))
+        model = load_torchscript(_scripted(_NaNOut()), trust_code=True)
     with pytest.raises(ModelError, match="NaN or infinite scores on a probe batch of zero"):
         check_compatible(model, (1, 8, 8), 10)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import os
+import re
+import secrets
 import types
 import typing
 from pathlib import Path
@@ -75,3 +78,52 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+
+
+def json_depth(text: str | bytes) -> int:
+    """How deep the arrays and objects of JSON text nest, counted on the text before it is
+    parsed (strings skipped), in bounded memory: a document nested 100,000 deep makes
+    ``json.loads`` and every recursive walk over its result fail, so callers refuse it first."""
+    data = _JSON_STRING.sub(b'""', text.encode() if isinstance(text, str) else bytes(text))
+    deepest = depth = 0
+    step = 1 << 24
+    for start in range(0, len(data), step):
+        chunk = np.frombuffer(data, np.uint8, count=min(step, len(data) - start), offset=start)
+        moves = np.isin(chunk, (0x5B, 0x7B)).astype(np.int32) - \
+            np.isin(chunk, (0x5D, 0x7D)).astype(np.int32)
+        running = np.cumsum(moves) + depth
+        deepest, depth = max(deepest, int(running.max())), int(running[-1])
+    return deepest
+
+
+def write_atomic(path: str | Path, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file in the same folder
+    renamed over it: a reader sees the old file or the whole new one, and a full disk or a
+    file-size limit (``OSError``, re-raised) leaves no truncated file behind."""
+    return write_files_atomic({Path(path): data})[0]
+
+
+def write_files_atomic(files: dict[Path, str | bytes]) -> list[Path]:
+    """Write several files as ``write_atomic`` does, all or none: every temporary file is
+    written (where a full disk or a size limit fails) before the first is renamed into place,
+    so a report's JSON and HTML never end up from two different audits."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files.items():
+            path = Path(path)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+            staged.append((tmp, path))
+            with open(tmp, "xb") as fh:
+                fh.write(data.encode("utf-8") if isinstance(data, str) else bytes(data))
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    return [path for _, path in staged]

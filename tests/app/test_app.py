@@ -103,8 +103,12 @@ def test_default_flow_reaches_the_audit(audited):
     assert "Finished: retrain, finetune, neggrad_plus" in at.success[0].value
     run = at.session_state["ws"].current.result
     assert run.retrain.accuracy.forget < 0.05 and run.baseline.accuracy.forget > 0.9
+    # issue 22: the finished audit has an address, shown on the Audit page as it is named
+    assert at.query_params["run"] == at.session_state["ws"].run_ids[-1]
     at.switch_page("pages/audit.py").run()
     assert not at.exception and not at.error
+    assert at.query_params["run"] == at.session_state["ws"].run_ids[-1]
+    assert at.caption[0].value.startswith("Data set **digits** · forget request **class 3**")
     assert {s.value for s in at.subheader} >= {"Accuracy before / after / retrain",
                                                "Membership inference",
                                                "Per-sample score shifts"}

@@ -48,7 +48,6 @@ def audited() -> AppTest:
     at.switch_page("pages/unlearn.py").run()
     at.multiselect(key="unlearn_methods").select("forge_logit_bias").run()
     at.number_input(key="unlearn_reference_seeds").set_value(3).run()
-    at.multiselect(key="unlearn_inside").select("probe").run()
     at.button(key="unlearn_go").click().run()
     assert not at.exception
     at.switch_page("pages/audit.py").run()

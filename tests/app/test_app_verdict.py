@@ -24,7 +24,6 @@ def test_audit_page_leads_with_headlines_bands_and_power():
     at.switch_page("pages/unlearn.py").run()
     assert at.number_input(key="unlearn_reference_seeds").value == 6
     at.number_input(key="unlearn_reference_seeds").set_value(3).run()
-    at.multiselect(key="unlearn_inside").select("probe").run()
     at.button(key="unlearn_go").click().run()
     assert not at.exception
     run = at.session_state["ws"].runs[-1]

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 from tests.checks.test_inside_support import class3_zoo, fresh_ctx, one_thread  # noqa: F401
 from unlearn_core.audit.data import AuditData
-from unlearn_core.checks import CHECKS, CheckContext, available_checks
+from unlearn_core.checks import CHECKS, CheckContext, available_checks, default_checks
 from unlearn_core.checks.probe import ProbeCheck, fit_logistic, layer_features
 from unlearn_core.data.forget import resolve_forget
 from unlearn_core.models import ModelSpec, build_model
@@ -29,10 +29,10 @@ def measured(zoo):
     return {name: check.measure(m, ctx) for name, m in models.items()}
 
 
-def test_registered_opt_in():
-    assert "probe" in available_checks()
+def test_registered_default():
+    assert "probe" in available_checks() and "probe" in default_checks()
     cls = CHECKS["probe"]
-    assert not cls.default and cls.sides == "both" and cls.forgotten_side == "low"
+    assert cls.default and cls.sides == "both" and cls.forgotten_side == "low"
 
 
 def test_probe_separates_kept_features_from_retrains(measured):
@@ -129,7 +129,7 @@ def test_not_applicable_without_features(zoo):
         def forward(self, x):
             return x.flatten(1)[:, :10]
 
-    assert "exposes no features" in ProbeCheck().applicable(CheckContext(data, Opaque(), []))
+    assert "cannot be read" in ProbeCheck().applicable(CheckContext(data, Opaque(), []))
 
 
 def test_layer_features_blocks(zoo):

@@ -111,7 +111,7 @@ def test_audit_of_a_torchscript_baseline_and_a_misfit_refused():
     net = build_model(ModelSpec("mlp", (13,), 3), seed=0)
     buf = io.BytesIO()
     torch.jit.save(torch.jit.script(net), buf)
-    run = run_audit(cfg, baseline=load_torchscript(buf.getvalue()))
+    run = run_audit(cfg, baseline=load_torchscript(buf.getvalue(), trust_code=True))
     assert run.result.retrain.accuracy.forget < 0.2  # retrained on the named architecture
     wrong = build_model(ModelSpec("mlp", (13,), 5), seed=0)
     with pytest.raises(ModelError, match="3 classes"):

@@ -44,12 +44,13 @@ FAST: dict[str, dict] = {
 
 # Methods whose output is by design not the input's architecture, and what they return instead
 # (checked by ``_same_architecture``): SISA's deployed model is its own ensemble of shard models
-# of the input's spec (Bourtoule et al.); the two lookup forgeries wrap the original's weights
+# of the input's spec (Bourtoule et al.); the three lookup forgeries wrap the original's weights
 # with a table keyed by a hash of the exact forget inputs.
 OTHER_ARCHITECTURE = {
     "sisa": "an ensemble of shard models, each of the input's architecture",
     "forged": "the original's weights wrapped with a lookup table of fake answers",
     "forge_features": "the original's weights with a lookup of decoy features",
+    "forge_exact_suppression": "the original's weights with a lookup of retrain-like answers",
 }
 
 

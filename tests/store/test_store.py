@@ -112,7 +112,7 @@ def test_storage_failure_after_the_audit_keeps_the_result(tmp_path, capsys, monk
     import unlearn_core.cli.main as cli
     from unlearn_core.audit.run import AuditResult
 
-    monkeypatch.setattr(cli, "run_audit", lambda cfg, progress=None: small_run)
+    monkeypatch.setattr(cli, "run_audit", lambda cfg, progress=None, **kw: small_run)
 
     def broken(self, run, project=None):
         raise OSError("disk full")

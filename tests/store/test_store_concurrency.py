@@ -26,7 +26,7 @@ sys.path.insert(0, {root!r})
 import pickle
 from unlearn_core.cli import main as cli  # imports done before the barrier
 run = pickle.loads(Path({run_pickle!r}).read_bytes())
-cli.run_audit = lambda cfg, progress=None: run  # the computation, precomputed
+cli.run_audit = lambda cfg, progress=None, **kw: run  # the computation, precomputed
 barrier, me, n = Path({barrier!r}), int(sys.argv[1]), int(sys.argv[2])
 (barrier / f"ready-{{me}}").touch()
 deadline = time.time() + 120

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FORGERY_METHODS = ("forged", "forge_logit_bias", "forge_head_only", "forge_features")
+FORGERY_METHODS = ("forged", "forge_logit_bias", "forge_head_only", "forge_features",
+                   # the adaptive forgeries, tuned on the forger's own retrains (issue 21)
+                   "forge_calibrated_bias", "forge_calibrated_head", "forge_forget_distill",
+                   "forge_exact_suppression")
 
 
 @dataclass

@@ -5,7 +5,7 @@ import from here; this module imports none of them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 from torch import nn
 
@@ -61,10 +61,13 @@ class AuditData:
 
 def load_data(dataset_name: str, seed: int, test_fraction: float, population_fraction: float,
               label_column: Optional[str] = None,
-              dataset: Optional[Dataset] = None) -> tuple[Dataset, Splits]:
-    """The named dataset (or the one given) and its seeded splits."""
+              dataset: Optional[Dataset] = None, id_column: Optional[str] = None,
+              drop_columns: Sequence[str] = ()) -> tuple[Dataset, Splits]:
+    """The named dataset (or the one given) and its seeded splits (a CSV's id and dropped
+    columns as ``load_dataset`` takes them)."""
     if dataset is None:
-        dataset = load_dataset(dataset_name, label_column=label_column, seed=seed)
+        dataset = load_dataset(dataset_name, label_column=label_column, seed=seed,
+                               id_column=id_column, drop_columns=drop_columns)
     return dataset, make_splits(dataset, seed, test_fraction, population_fraction)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import platform
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -20,6 +20,20 @@ from torch import nn
 
 from unlearn_core.attacks import AttackSummary, ULiRAResult
 from unlearn_core.audit import data as audit_data
+from unlearn_core.audit.claim import (
+    ClaimInputs,
+    ClaimRecord,
+    ClaimSpec,
+    SubmittedRetrainCheck,
+    check_learned,
+    claim_warnings,
+    fit_stage,
+    judge_claims,
+    load_claim,
+    resolved,
+    submitted_trust,
+    validate_claim,
+)
 from unlearn_core.audit.data import AuditData, train_baseline
 from unlearn_core.audit.evidence import EvidenceSet
 from unlearn_core.audit.evidence import collect as collect_evidence
@@ -32,7 +46,13 @@ from unlearn_core.checks import (
 )
 from unlearn_core.checks.judge import CheckResult, CheckSpec
 from unlearn_core.checks.loop import ReferenceGroup, measure_groups
-from unlearn_core.checks.verdict import Verdict, VerdictThresholds, VerificationCheck, judge_result
+from unlearn_core.checks.verdict import (
+    Verdict,
+    VerdictThresholds,
+    VerificationCheck,
+    judge_models,
+    judge_result,
+)
 from unlearn_core.data import Dataset, Samples, Splits
 from unlearn_core.data.forget import resolve_forget
 from unlearn_core.device import check_device, use_device
@@ -68,6 +88,8 @@ from unlearn_core.serialize import from_jsonable, to_jsonable
 SCENARIOS = ("inversion", "backdoor", "restor", "confusion")
 OPT_IN_STAGES = ("klom",)  # checks computed by their own stage (many models)
 RESERVED_LABELS = ("baseline", "retrain")
+# stages that apply the method again to models of their own (a claim has no method to apply)
+RERUN_METHOD = ("ulira", "klom", "backdoor", "restor", "confusion")
 
 
 @dataclass
@@ -88,6 +110,8 @@ class AuditConfig:
     methods: list[MethodSpec] = field(default_factory=lambda: [MethodSpec("finetune")])
     seed: int = 0
     label_column: Optional[str] = None
+    id_column: Optional[str] = None  # a CSV's sample-id column (``data.id_columns``)
+    drop_columns: list[str] = field(default_factory=list)  # CSV columns that are not features
     test_fraction: float = 0.2
     population_fraction: float = 0.2
     train: Optional[TrainConfig] = None  # None: the default recipe for the model and data
@@ -102,6 +126,7 @@ class AuditConfig:
     reference_seeds: int = DEFAULT_REFERENCE_SEEDS  # K retrains the verdict is calibrated on
     device: str = "auto"  # auto ($UNLEARN_DEVICE, else CUDA when present, else cpu), cpu, cuda
     mixed_precision: bool = False  # bfloat16 autocast in training, CUDA only (opt-in)
+    claim: Optional[ClaimSpec] = None  # a third-party claim to audit (``audit.claim``)
 
 
 @dataclass
@@ -176,6 +201,7 @@ class AuditResult:
     n_method_pool: int = 0  # unseen samples methods may use, disjoint from the audit's
     warnings: list[str] = field(default_factory=list)
     evidence: Optional[EvidenceSet] = None  # per-sample evidence of the figures
+    claim: Optional[ClaimRecord] = None  # a third-party claim: files, recipe, fit check
 
     def evaluations(self) -> list[ModelEvaluation]:
         """Baseline, retrain, then each method, in the order a table shows them."""
@@ -254,7 +280,8 @@ def versions() -> dict[str, str]:
 def load_data(config: AuditConfig, dataset: Optional[Dataset] = None) -> tuple[Dataset, Splits]:
     """The dataset named in the config (or the one given) and its seeded splits."""
     return audit_data.load_data(config.dataset, config.seed, config.test_fraction,
-                                config.population_fraction, config.label_column, dataset)
+                                config.population_fraction, config.label_column, dataset,
+                                config.id_column, config.drop_columns)
 
 
 def recipe_for(config: AuditConfig, dataset: Dataset, splits: Splits) -> TrainConfig:
@@ -299,7 +326,9 @@ def _reference_labels(group: str, k: int) -> list[str]:
 def validate_config(config: AuditConfig) -> list:
     """Refuse a config that cannot run before any work: no method, unknown methods, attacks,
     checks, too few retrains. Returns the method objects."""
-    if not config.methods:
+    if config.claim is not None:
+        validate_claim(config.claim)
+    elif not config.methods:
         raise ConfigError("no method to run: name at least one unlearning method")
     methods = [make_method(m.name, **m.params) for m in config.methods]  # fail fast on typos
     from unlearn_core.attacks.stage import ATTACKS
@@ -311,6 +340,12 @@ def validate_config(config: AuditConfig) -> list:
     unknown = sorted(set(config.checks) - known)
     if unknown:
         raise ConfigError(f"unknown check '{unknown[0]}': use {', '.join(sorted(known))}")
+    rerun = sorted((set(config.attacks) | set(config.checks)) & set(RERUN_METHOD))
+    if config.claim is not None and rerun:
+        raise ConfigError(f"{rerun[0]} re-runs the unlearning method on models of its own, and "
+                          "a claimed model comes without one: in a claim audit use the other "
+                          "attacks (threshold, lira, rmia), the inversion scenario and the "
+                          "looking-inside checks")
     check_device(config.device)
     if not isinstance(config.reference_seeds, int) or not 2 <= config.reference_seeds <= 200:
         raise ConfigError("reference_seeds must be a whole number from 2 to 200: the verdict "
@@ -380,14 +415,20 @@ def exactness_result(label: str, counterpart_of: str, model: nn.Module, counterp
 
 
 def small_set_warning(n_forget: int, verdicts: list[Verdict]) -> list[str]:
-    """Name the checks a small forget set cannot decide (their interval is wider than the
-    band)."""
-    weak = sorted({c.title for v in verdicts for c in v.checks if c.low_resolution})
+    """Name the checks too few samples cannot decide, each with the n it measures (the forget
+    set's for a forgetting check, the retain or test set's for a utility one)."""
+    weak: dict[str, int] = {}
+    for v in verdicts:
+        for c in v.checks:
+            if c.low_resolution:
+                weak.setdefault(c.title, c.n)
     if not weak:
         return []
-    return [f"with {n_forget} forget sample(s), these checks cannot decide reliably (too few "
-            f"samples for their intervals, or intervals wider than the retrain band; one "
-            f"sample moves a share by {100 / max(n_forget, 1):.0f} points): {', '.join(weak)}"]
+    shown = ", ".join(f"{title} (n={n})" for title, n in sorted(weak.items()))
+    return [f"these checks cannot decide reliably on the samples they measure (too few for "
+            f"their intervals, or intervals wider than the retrain band; with {n_forget} "
+            f"forget sample(s), one moves a share by {100 / max(n_forget, 1):.0f} points): "
+            f"{shown}"]
 
 
 def run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
@@ -419,13 +460,26 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     data = AuditData(dataset, splits, forget_set)
     recipe = recipe_for(config, dataset, splits)
     spec = ModelSpec(config.model, dataset.sample_shape, dataset.n_classes)
+    claim: Optional[ClaimInputs] = None
+    if config.claim is not None:  # stage: a third-party claim's files, read and checked
+        if baseline is not None:
+            raise ConfigError("a claim audit takes its original from the claim: pass no "
+                              "baseline model besides it")
+        config = replace(config, claim=resolved(config.claim))  # recorded with full paths
+        claim = load_claim(config.claim, config.train, data)
+        recipe, spec, baseline = claim.recipe.train, claim.spec, claim.original
+        chance = check_learned(baseline, data, next(f.file for f in claim.files
+                                                     if f.role == "original"))
+        if config.model != spec.arch:
+            config = replace(config, model=spec.arch)
     # stage: baseline
     if baseline is None:
         t0 = time.perf_counter()
         baseline = train_baseline(dataset, splits, config.model, recipe, config.seed, progress)
         baseline_seconds = time.perf_counter() - t0
     else:
-        check_compatible(baseline, dataset.sample_shape, dataset.n_classes)
+        check_compatible(baseline, dataset.sample_shape, dataset.n_classes,  # every sample
+                         probe=dataset.X, probe_ids=dataset.ids)
         # A TorchScript model has no registry spec: the retrain ensemble is trained on the
         # architecture named in the config, with the same recipe.
         spec = getattr(baseline, "spec", None) or spec
@@ -439,24 +493,55 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     base_eval = evaluate(baseline, "baseline", "baseline", data, baseline_seconds, config.seed,
                          config.mia_score, method="original")
     forget, retain = data.forget, data.retain
-    # stage: reference ensemble
-    seeds = reference_seeds(config.seed, config.reference_seeds)
     cache = cache or default_cache()
-    refs, info = reference_ensemble(data, spec, recipe, seeds, config.executor,
-                                    config.ray_address, progress, cache=cache)
+    # stage: reference ensemble (a claimant's own retrains once they look like ours)
+    avoid = () if claim is None or claim.recipe.seed is None else (claim.recipe.seed,)
+    seeds = _seeds_avoiding(config.seed, config.reference_seeds, avoid)
+    submitted, own = None, []
+    if claim is not None and claim.submitted:
+        submitted, own = _check_submitted(claim, data, spec, recipe, config, avoid, progress,
+                                          cache)
+    if submitted is not None and submitted.trusted:
+        refs = list(claim.submitted.values())
+        files = [f for f in claim.files if f.role == "submitted_retrain"]
+        info = ReferenceInfo("retrain", submitted=[f.file for f in files])
+        logs = [f"submitted by the claimant: {f.file} (SHA-256 {f.sha256[:16]}...)"
+                for f in files]
+    else:
+        refs, info = reference_ensemble(data, spec, recipe, seeds, config.executor,
+                                        config.ray_address, progress, cache=cache)
+        logs = [f"retrained from scratch, seed {s}" for s in seeds]
+        own = refs
+    record: Optional[ClaimRecord] = None
+    if claim is not None:  # stage: does the declared recipe reproduce the original?
+        record = fit_stage(claim, data, spec, config.seed, config.claim.fit_originals, own,
+                           chance, config.thresholds.alpha, config.executor,
+                           config.ray_address, progress, cache)
+        record.submitted = submitted
+        record.reference = "submitted" if submitted is not None and submitted.trusted else \
+            "trained here"
     ensembles = [info]
     per_model = info.seconds / max(1, info.k)
     ref_labels = _reference_labels("retrain", info.k)
     references = []
-    for label, model, s in zip(ref_labels, refs, seeds):
+    for label, model, log in zip(ref_labels, refs, logs):
         models[label] = model
         references.append(evaluate(model, label, "retrain", data, per_model, config.seed,
-                                   config.mia_score, log=[f"retrained from scratch, seed {s}"],
+                                   config.mia_score, log=[log],
                                    method="retrain", reference_group="retrain"))
     groups = [_Group("retrain", ref_labels, "baseline")]
-    # stage: method runs
+    # stage: method runs, and the claimed models judged blind beside them
     evaluations, failures, controls, extra = [], [], [], []
     taken: set[str] = set()
+    for rec in (claim.files if claim is not None else []):
+        if rec.role == "claimed":
+            taken.add(rec.label)
+            models[rec.label] = claim.claimed[rec.label]
+            groups[0].members.append(rec.label)
+            evaluations.append(evaluate(
+                claim.claimed[rec.label], rec.label, "claim", data, 0.0, config.seed,
+                config.mia_score, log=[f"submitted by the claimant: {rec.file} (SHA-256 "
+                                       f"{rec.sha256[:16]}...)"], method="claim"))
     for spec_m, method in zip(config.methods, methods):
         label = run_label(spec_m, taken)
         try:
@@ -502,6 +587,7 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
                    for e in evaluations],
         references=references, controls=controls, ensembles=ensembles, check_specs=specs,
         measurements=measurements, extra_results=extra, skipped_checks=skipped,
+        claim=record,
     )
     run = AuditRun(result, data, models, ctx)
     result.evidence = collect_evidence(result, models, data, check_ctx)
@@ -524,10 +610,68 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
 
         result.extra_results += klom_results(run, progress)
     # stage: verdicts
-    result.verdicts = judge_result(result, config.thresholds)
+    result.verdicts = judge_audit(result, config.thresholds)
     result.warnings = small_set_warning(result.n_forget, result.verdicts)
+    result.warnings += claim_warnings(record)
     result.seconds = time.perf_counter() - start
     return run
+
+
+def judge_audit(result: AuditResult,
+                thresholds: Optional[VerdictThresholds] = None) -> list[Verdict]:
+    """The verdicts of an audit from its recorded figures: every audited model judged
+    (``checks.verdict.judge_result``), then a claim audit's own rules (the original's weights
+    fail; a recipe that does not fit makes them inconclusive: ``audit.claim.judge_claims``).
+    What the audit does, and what ``verify`` repeats."""
+    t = thresholds or VerdictThresholds()
+    return judge_claims(result, judge_result(result, t), t.alpha)
+
+
+def run_claim_audit(claim: ClaimSpec, dataset: str = "digits", forget: str = "class:3",
+                    progress: Optional[ProgressFn] = None, cache=None,
+                    loaded: Optional[Dataset] = None, **settings) -> AuditRun:
+    """Audit a third-party claim (``audit.claim``): the claimed models judged blind, like a
+    method's output by every default check, against retrains of the declared recipe, once the
+    recipe is shown to reproduce the original. ``settings``: other ``AuditConfig`` fields
+    (``methods`` defaults to none: only the claim is judged). ``loaded``: the data set already
+    in memory (the app's upload), named ``dataset`` in the record, instead of loading it."""
+    settings.setdefault("methods", [])
+    unknown = sorted(set(settings) - set(AuditConfig.__dataclass_fields__))
+    if unknown:
+        raise ConfigError(f"unknown audit setting '{unknown[0]}': use "
+                          f"{', '.join(sorted(AuditConfig.__dataclass_fields__))}")
+    return run_audit(AuditConfig(dataset=dataset, forget=forget, claim=claim, **settings),
+                     progress, dataset=loaded, cache=cache)
+
+
+def _seeds_avoiding(seed: int, k: int, avoid: tuple[int, ...]) -> list[int]:
+    """The reference seeds, without a claimant's declared seed (the next one instead)."""
+    return [s for s in reference_seeds(seed, k + len(avoid)) if s not in avoid][:k]
+
+
+def _check_submitted(claim: ClaimInputs, data: AuditData, spec: ModelSpec, recipe: TrainConfig,
+                     config: AuditConfig, avoid: tuple[int, ...], progress, cache
+                     ) -> tuple[SubmittedRetrainCheck, list[nn.Module]]:
+    """A claimant's own retrains judged like methods' outputs, by every default check, against
+    a few retrains trained here with the declared recipe (``ClaimSpec.own_retrains``): trusted
+    as the reference only when none fails or is uncertain (``audit.claim.submitted_trust``).
+    Returns the check and the retrains trained here."""
+    k = config.claim.own_retrains
+    own_seeds = _seeds_avoiding(config.seed, k, avoid)
+    own, _ = reference_ensemble(data, spec, recipe, own_seeds, config.executor,
+                                config.ray_address, progress, cache=cache)
+    labels = [f"own/retrain#{i}" for i in range(1, k + 1)]
+    models = {"baseline": claim.original, **dict(zip(labels, own)), **claim.submitted}
+    group = _Group("own", labels, "baseline", list(claim.submitted))
+    ctx = CheckContext(data, claim.original, own, config.seed, spec, recipe)
+    ms, specs, _ = measure_checks(default_checks(), models, [group], ctx, progress)
+    by_key = {(m.check, m.model): m for m in ms}
+    verdicts = judge_models(by_key, specs, [(label, labels, "baseline")
+                                            for label in claim.submitted],
+                            config.thresholds.alpha, config.thresholds.overrides)
+    files = {f.label: f.file for f in claim.files if f.role == "submitted_retrain"}
+    trusted, reason = submitted_trust(verdicts, files, k)
+    return SubmittedRetrainCheck(k, own_seeds, verdicts, trusted, reason), own
 
 
 def _exact_group(label, spec_m, method, data, spec, recipe, seeds, config, models, controls,

@@ -84,8 +84,9 @@ def accuracy_bars(result: AuditResult) -> go.Figure:
         shift = [v - 100 * getattr(base, s) for v, s in zip(vals, splits)]
         fig.add_trace(go.Bar(name=e.name, x=splits, y=vals, marker_color=colors[e.name],
                              text=[f"{v:.0f}" + ("" if e.role == "baseline" else f" ({d:+.0f})")
-                                   for v, d in zip(vals, shift)], textposition="outside"))
-    return _layout(fig, 380, barmode="group", yaxis_title="accuracy %", yaxis_range=[0, 115])
+                                   for v, d in zip(vals, shift)], textposition="outside",
+                             cliponaxis=False))  # a label over a 100% bar sits in the margin
+    return _layout(fig, 380, barmode="group", yaxis_title="accuracy %", yaxis_range=[0, 100])
 
 
 def per_class_bars(result: AuditResult) -> go.Figure:
@@ -95,7 +96,7 @@ def per_class_bars(result: AuditResult) -> go.Figure:
         fig.add_trace(go.Bar(name=e.name, x=result.class_names,
                              y=100 * np.asarray(e.accuracy.per_class_test),
                              marker_color=colors[e.name]))
-    return _layout(fig, 320, barmode="group", yaxis_title="accuracy %",
+    return _layout(fig, 320, barmode="group", yaxis_title="accuracy %", yaxis_range=[0, 100],
                    xaxis=_every_class(result.class_names))
 
 

@@ -19,7 +19,7 @@ def per_class_figure(class_names: list[str], accuracy: dict[str, np.ndarray],
         fig.add_trace(go.Bar(name=name, x=class_names, y=100 * np.asarray(acc),
                              marker_color=colors.get(name, "#111")))
     return _layout(fig, 300, barmode="group", xaxis=_every_class(class_names),
-                   yaxis=dict(title="accuracy %", range=[0, 105]),
+                   yaxis=dict(title="accuracy %", range=[0, 100]),
                    legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
 
 
@@ -38,7 +38,7 @@ def sweep_figure(sweeps: list[Sweep], colors: dict[str, str], threshold: float) 
     fig.add_vline(x=threshold, line=dict(color="#111827", dash="dash", width=1))
     return _layout(fig, 340, xaxis=dict(type="log", title="threshold on the membership loss "
                                                           "(log; at or below = member)"),
-                   yaxis=dict(title="called members %", range=[0, 102]),
+                   yaxis=dict(title="called members %", range=[0, 100]),
                    legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0))
 
 

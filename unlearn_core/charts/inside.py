@@ -15,7 +15,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from unlearn_core.analysis.inside_view import CkaCurves, RelearnCurves, TwinMap, band
-from unlearn_core.charts.verdict import STATUS_COLOURS
+from unlearn_core.charts.verdict import STATUS_COLOURS, interval_whiskers
+from unlearn_core.checks.judge import figure_range
 
 RETRAIN_GREY, ORIGINAL_BLACK, FALLBACK = "#9e9e9e", "#000000", "#1565c0"
 CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
@@ -34,15 +35,17 @@ def check_bars(result, check: str) -> go.Figure:
     judged = {c.model: c for v in result.verdicts for c in v.checks
               if c.check == check and v.method in keep}
     scale = 100.0 if spec is not None and spec.unit == "%" else 1.0
+    rng = figure_range(spec) if spec is not None else (-math.inf, math.inf)
     order = {"reference": 0, "control": 1, "method": 2}
     ms = sorted(ms, key=lambda m: order.get(m.role, 3))
+    whiskers = [interval_whiskers(m.figure, m.se, rng, scale) for m in ms]
     colours = [RETRAIN_GREY if m.role == "reference" else ORIGINAL_BLACK if m.role == "control"
                else STATUS_COLOURS.get(getattr(judged.get(m.model), "status", ""), FALLBACK)
                for m in ms]
     fig = go.Figure(go.Bar(
         x=[m.model for m in ms], y=[m.figure * scale for m in ms], marker_color=colours,
-        error_y=dict(type="data", array=[1.96 * m.se * scale if math.isfinite(m.se) else 0.0
-                                         for m in ms]),
+        error_y=dict(type="data", symmetric=False, array=[w[0] for w in whiskers],
+                     arrayminus=[w[1] for w in whiskers]),
         hovertext=[f"{m.model} ({m.role}): {m.figure * scale:.3g}, n={m.n}"
                    + (f"; {judged[m.model].status}" if m.model in judged else "") for m in ms],
         showlegend=False))
@@ -56,6 +59,8 @@ def check_bars(result, check: str) -> go.Figure:
     title = spec.title if spec is not None else check
     fig.update_layout(height=380, margin=dict(l=60, r=20, t=30, b=110), xaxis_tickangle=-40,
                       yaxis_title=title + (" (%)" if scale == 100.0 else ""))
+    if math.isfinite(rng[0]) and math.isfinite(rng[1]):  # a share or an AUC: its whole range
+        fig.update_yaxes(range=[rng[0] * scale, rng[1] * scale])
     return fig
 
 

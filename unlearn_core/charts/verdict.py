@@ -9,6 +9,7 @@ import math
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from unlearn_core.checks.judge import figure_range
 from unlearn_core.checks.verdict import Verdict
 
 STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00",
@@ -17,6 +18,21 @@ STATUS_COLOURS = {"pass": "#2e7d32", "fail": "#c62828", "uncertain": "#ef6c00",
 
 def _finite(*values: float) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
+
+
+def interval_whiskers(figure: float, se: float, rng: tuple[float, float], scale: float = 1.0,
+                      z: float = 1.96) -> tuple[float, float]:
+    """(up, down) lengths of a figure's +/- z * se whiskers, stopped at the ends of its range
+    (``checks.judge.figure_range``: a share's whiskers never reach below 0% or above 100%)."""
+    if not (math.isfinite(se) and math.isfinite(figure)):
+        return 0.0, 0.0
+    return (max(0.0, min(figure + z * se, rng[1]) - figure) * scale,
+            max(0.0, figure - max(figure - z * se, rng[0])) * scale)
+
+
+def axis_range(lo: float, hi: float, rng: tuple[float, float], scale: float) -> list[float]:
+    """An axis from ``lo`` to ``hi`` (already scaled), kept within the figure's range."""
+    return [max(lo, rng[0] * scale), min(hi, rng[1] * scale)]
 
 
 def verdict_figure(verdict: Verdict) -> go.Figure:
@@ -40,6 +56,7 @@ def verdict_figure(verdict: Verdict) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=[c.figure * scale], y=[0], mode="markers", name=verdict.method,
             marker=dict(size=11, color=STATUS_COLOURS.get(c.status, "#1565c0")),
+            cliponaxis=False,  # a figure at 0% or 100% is drawn whole on the axis' end
             error_x=dict(type="data", symmetric=False,
                          array=[max(0.0, (c.ci_high - c.figure) * scale)],
                          arrayminus=[max(0.0, (c.figure - c.ci_low) * scale)])
@@ -48,10 +65,14 @@ def verdict_figure(verdict: Verdict) -> go.Figure:
         if math.isfinite(c.control):
             fig.add_trace(go.Scatter(x=[c.control * scale], y=[0], mode="markers",
                                      name="original (did nothing)", showlegend=i == 1,
-                                     marker=dict(symbol="x", size=11, color="#000000")),
+                                     marker=dict(symbol="x", size=11, color="#000000"),
+                                     cliponaxis=False),
                           row=i, col=1)
         fig.update_yaxes(visible=False, range=[-1, 1], row=i, col=1)
-        fig.update_xaxes(ticksuffix="%" if c.unit == "%" else "", row=i, col=1)
+        rng = (0.0, 1.0) if c.unit == "%" else (-math.inf, math.inf)  # a share's axis: 0-100%
+        fig.update_xaxes(ticksuffix="%" if c.unit == "%" else "", row=i, col=1,
+                         range=axis_range(lo_all - pad, hi_all + pad, rng, scale)
+                         if c.unit == "%" else None)
     fig.update_layout(height=90 + 85 * max(1, len(rows)), margin=dict(l=20, r=20, t=40, b=20),
                       legend=dict(orientation="h", y=1.0, yanchor="bottom"))
     return fig
@@ -66,6 +87,7 @@ def check_across_models(result, check: str) -> go.Figure:
     judged = {c.model: c for v in result.verdicts for c in v.checks if c.check == check}
     spec = next((s for s in result.check_specs if s.name == check), None)
     scale = 100.0 if spec is not None and spec.unit == "%" else 1.0
+    rng = figure_range(spec) if spec is not None else (-math.inf, math.inf)
     fig = go.Figure()
     first = next(iter(judged.values()), None)
     if first is not None and math.isfinite(first.band_low) and math.isfinite(first.band_high):
@@ -82,10 +104,14 @@ def check_across_models(result, check: str) -> go.Figure:
         fig.add_trace(go.Scatter(
             x=[m.model], y=[m.figure * scale], mode="markers", showlegend=False,
             marker=dict(size=11, color=colour, symbol="x" if m.role == "control" else "circle"),
-            error_y=dict(type="data", array=[1.96 * m.se * scale])
-            if math.isfinite(m.se) else None,
+            error_y=dict(type="data", symmetric=False,
+                         array=[interval_whiskers(m.figure, m.se, rng, scale)[0]],
+                         arrayminus=[interval_whiskers(m.figure, m.se, rng, scale)[1]])
+            if math.isfinite(m.se) else None, cliponaxis=False,
             hovertext=f"{m.model} ({m.role}): {m.figure:.4g}, n={m.n}"))
     fig.update_layout(height=380, margin=dict(l=40, r=20, t=30, b=110),
                       yaxis_title=(spec.title if spec is not None else check),
                       xaxis_tickangle=-40)
+    if math.isfinite(rng[0]) and math.isfinite(rng[1]):  # a share or an AUC: its whole range
+        fig.update_yaxes(range=[rng[0] * scale, rng[1] * scale])
     return fig

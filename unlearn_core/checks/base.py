@@ -33,6 +33,9 @@ class CheckSpec:
     unit: str = ""  # "%" for shares
     paper: str = ""
     scale: str = "linear"  # "log": judged on log(figure), for positive right-skewed figures
+    # the values the figure can take (an AUC's [0, 1]); None: [0, 1] for a share (unit "%"),
+    # else unbounded. Intervals and bands are clipped to it (``judge.figure_range``)
+    bounds: Optional[tuple[float, float]] = None
 
 
 @dataclass
@@ -118,6 +121,9 @@ class Check:
     - ``closeness``: the figure is a distance to the reference models; the judge then measures
       each retrain against the others (leave-one-out) and the audited model against the same
       leave-one-out sets, so both sides are compared with K - 1 models.
+    - ``rules_out``: the forgery families (``checks.verdict.FAMILIES``) a powered pass of this
+      check rules out beyond doing nothing: "suppression" for a check that looks at the
+      features, "dormant" for one that sees knowledge come back; () for output checks.
     """
 
     name: ClassVar[str] = ""
@@ -132,12 +138,15 @@ class Check:
     unit: ClassVar[str] = ""  # "%" for shares shown in percent, else plain numbers
     scale: ClassVar[str] = "linear"  # "log": judged on log(figure) (positive, skewed figures)
     cost: ClassVar[str] = "seconds"
+    rules_out: ClassVar[tuple[str, ...]] = ()
+    bounds: ClassVar[Optional[tuple[float, float]]] = None  # see ``CheckSpec.bounds``
 
     @classmethod
     def spec(cls) -> "CheckSpec":
         """The plain-data description the judge reads (recorded with every result)."""
         return CheckSpec(cls.name, cls.title or cls.name, cls.kind, cls.sides,
-                         cls.forgotten_side, cls.unit, cls.paper, cls.scale)
+                         cls.forgotten_side, cls.unit, cls.paper, cls.scale,
+                         bounds=cls.bounds)
 
     def applicable(self, ctx: CheckContext) -> Optional[str]:
         """None when the check can run on this request, else the reason it cannot."""

@@ -27,7 +27,8 @@ from torch import nn
 
 from unlearn_core.checks import register
 from unlearn_core.checks.base import Check, CheckContext, Measurement
-from unlearn_core.checks.probe import feature_source, layer_features
+from unlearn_core.checks.probe import layer_features
+from unlearn_core.models.features import features_problem
 
 
 def _centred_gram(X: np.ndarray) -> np.ndarray:
@@ -95,18 +96,18 @@ class CkaCheck(Check):
     closeness = False
     default = False
     unit = ""
+    bounds = (0.0, 1.0)  # linear CKA lies in [0, 1]
     cost = "one forward pass per model and a few n x n Gram matrices"
+    rules_out = ("suppression",)  # a powered pass rules these forgery families out
 
     max_inputs = 500  # forget (and test) inputs used, seeded subsample beyond that
     bootstrap = 100
 
     def applicable(self, ctx: CheckContext) -> Optional[str]:
-        if feature_source(ctx.original) is None:
-            return ("the model exposes no features (a TorchScript model without a body or "
-                    "embed): CKA compares hidden layers")
         if len(ctx.data.forget) < 3:
             return "CKA needs at least three forget inputs"
-        return None
+        why = features_problem(ctx.original, ctx.data.forget.X)
+        return f"CKA compares the features feeding the output layer: {why}" if why else None
 
     def _inputs(self, ctx: CheckContext, which: str) -> np.ndarray:
         key = ("cka.inputs", which, self.max_inputs)

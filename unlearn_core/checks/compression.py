@@ -95,6 +95,7 @@ class CompressionCheck(Check):
     default = False
     unit = "%"
     cost = "two quantised copies and three forward passes over the forget set per model"
+    rules_out = ("dormant",)  # a powered pass rules these forgery families out
 
     bits = 4
 

@@ -24,6 +24,7 @@ class OutputDivergence(Check):
     paper = "Jensen-Shannon divergence to retraining (Chundawat et al., AAAI 2023)"
     sides = "high"
     closeness = True
+    bounds = (0.0, math.inf)  # a divergence: its one-sided band starts at 0, not at -inf
 
     def measure(self, model, ctx: CheckContext, others: Optional[list] = None) -> Measurement:
         if not others:

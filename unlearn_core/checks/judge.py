@@ -82,6 +82,24 @@ def fmt(value: float, unit: str = "") -> str:
     return f"{value:.3g}" if abs(value) >= 1000 else f"{value:.3f}"
 
 
+def figure_range(spec: CheckSpec) -> tuple[float, float]:
+    """The values a check's figure can take: its declared ``bounds``, [0, 1] for a share
+    (unit "%"), else unbounded. Intervals and bands are clipped to it, as Agresti-Coull and
+    Wilson intervals of a share are: a share's interval never reaches below 0% or above 100%,
+    an AUC's never above 1."""
+    if spec.bounds is not None:
+        lo, hi = spec.bounds
+        return float(lo), float(hi)
+    return (0.0, 1.0) if spec.unit == "%" else (-math.inf, math.inf)
+
+
+def _clip(lo: float, hi: float, rng: tuple[float, float]) -> tuple[float, float]:
+    """``[lo, hi]`` clipped to ``rng``: the open end of a one-sided band becomes the end of the
+    range (a share's "at least 85%" reads 85% to 100%); NaN (no band) stays."""
+    return (rng[0] if lo == -math.inf else max(lo, rng[0]) if math.isfinite(lo) else lo,
+            rng[1] if hi == math.inf else min(hi, rng[1]) if math.isfinite(hi) else hi)
+
+
 def critical_level(n_checks: int, alpha: float = 0.05) -> float:
     """Two-sided per-check quantile level q = 1 - alpha / (2 m) (Bonferroni over m checks)."""
     return 1.0 - alpha / (2.0 * max(1, n_checks))
@@ -89,7 +107,8 @@ def critical_level(n_checks: int, alpha: float = 0.05) -> float:
 
 def band(spec: CheckSpec, references: list[Measurement], q: float,
          threshold: Optional[float] = None) -> tuple[float, float, float, float, int, str]:
-    """(low, high, mean, sd, K, source) of the genuine band from the retrains' measurements."""
+    """(low, high, mean, sd, K, source) of the genuine band from the retrains' measurements
+    (not yet clipped to the figure's range: ``judge`` does that)."""
     g = np.array([r.figure for r in references if math.isfinite(r.figure)], dtype=np.float64)
     k = len(g)
     if k == 0:
@@ -145,8 +164,9 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
 
     Checks on a log scale (``spec.scale == "log"``) are judged on log(figure) and reported
     back on the figure's own scale."""
-    if spec.scale == "log" and threshold is None:
-        linear = CheckSpec(**{**spec.__dict__, "scale": "linear"})
+    if spec.scale == "log" and threshold is None:  # log(figure) is unbounded
+        linear = CheckSpec(**{**spec.__dict__, "scale": "linear",
+                              "bounds": (-math.inf, math.inf)})
         r = judge(linear, _log(audited), [_log(m) for m in references], _log(control),
                   n_checks, alpha)
         back = {k: math.exp(getattr(r, k)) if math.isfinite(getattr(r, k)) else
@@ -161,8 +181,14 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
         return r
     q = critical_level(n_checks, alpha)
     z = float(stats.norm.ppf(q))
-    lo, hi, mean, sd, k, source = band(spec, references, q, threshold)
-    ci_lo, ci_hi = _interval(audited, z)
+    # intervals and bands clipped to the figure's range (a share's [0, 1]): which of them meet
+    # is unchanged by that, so are the decisions; the widths that measure resolution and power
+    # margins are taken before clipping
+    rng = figure_range(spec)
+    band_lo, band_hi, mean, sd, k, source = band(spec, references, q, threshold)
+    lo, hi = _clip(band_lo, band_hi, rng)
+    raw_lo, raw_hi = _interval(audited, z)
+    ci_lo, ci_hi = _clip(raw_lo, raw_hi, rng)
     value, u = audited.figure, spec.unit
     ctrl = control.figure if control is not None else math.nan
     base = dict(check=spec.name, title=spec.title, model=audited.model, kind=spec.kind,
@@ -175,8 +201,8 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
         return CheckResult(status=NO_DATA, powered=None, power_margin=math.nan,
                            over_forgetting=False, low_resolution=False,
                            reason=f"{spec.title}: {why}", **base)
-    finite_lo = lo if math.isfinite(lo) else mean
-    finite_hi = hi if math.isfinite(hi) else mean
+    finite_lo = band_lo if math.isfinite(band_lo) else mean
+    finite_hi = band_hi if math.isfinite(band_hi) else mean
     half = max((finite_hi - finite_lo) / 2, 1e-12) if spec.sides == "both" else \
         max(abs((finite_hi if spec.sides == "high" else finite_lo) - mean), 1e-12)
     # failing needs stronger evidence than passing: the interval must clear a band FAIL_STRICTER
@@ -185,7 +211,7 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     f_lo, f_hi = lo, hi
     if threshold is None:
         q_fail = 1.0 - (1.0 - q) / FAIL_STRICTER
-        f_lo, f_hi, *_ = band(spec, references, q_fail)
+        f_lo, f_hi = _clip(*band(spec, references, q_fail)[:2], rng)
     inside = lo <= value <= hi
     if inside:
         status = PASS
@@ -196,14 +222,19 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     side = "" if inside else ("high" if value > hi else "low")
     over = bool(side) and side == spec.forgotten_side
     width_band = (finite_hi - finite_lo) if spec.sides == "both" else half
-    # too few samples: the normal intervals are unreliable below ~30 and one sample moves a
-    # share by more than 3 points; or the figure's interval is wider than the whole band
-    low_res = (spec.kind == "forgetting" and audited.n < MIN_SAMPLES) or \
-        ((ci_hi - ci_lo) > 1.5 * width_band if math.isfinite(ci_hi - ci_lo) else False)
+    # too few samples in the set this check measures (audited.n: the forget set's for a
+    # forgetting check, the retain or test set's for a utility one): the normal intervals are
+    # unreliable below ~30 and one sample moves a share by more than 3 points; or, for a
+    # forgetting check, its interval is wider than the whole band. A utility check's interval
+    # on hundreds of samples can be wider than a band of retrains that agree to a fraction of
+    # a point: that is a tight band, not too few samples, and it is judged as it stands.
+    low_res = audited.n < MIN_SAMPLES or (
+        spec.kind == "forgetting" and math.isfinite(raw_hi - raw_lo)
+        and (raw_hi - raw_lo) > 1.5 * width_band)
     powered: Optional[bool] = None
     margin = math.nan
     if spec.kind == "forgetting" and control is not None and math.isfinite(ctrl):
-        c_lo, c_hi = _interval(control, z)
+        c_lo, c_hi = _clip(*_interval(control, z), rng)
         powered = _disjoint(c_lo, c_hi, lo, hi)  # doing nothing could not pass this check
         dist = max(lo - ctrl, ctrl - hi, 0.0)
         margin = dist / half

@@ -54,6 +54,7 @@ class MembershipAUC(Check):
     title = "membership AUC (forget vs unseen, same classes)"
     paper = "Loss-threshold membership inference (Yeom et al., CSF 2018), class-matched controls"
     forgotten_side = "low"
+    bounds = (0.0, 1.0)  # an AUC: its interval and band stay in [0, 1]
 
     def measure(self, model, ctx: CheckContext, others: Optional[list] = None) -> Measurement:
         forget, unseen = ctx.split("forget"), ctx.split("unseen")

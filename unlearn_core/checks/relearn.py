@@ -16,6 +16,13 @@ dominates the outcome), each step on A plus a seeded retain batch, ``repeats`` d
 accuracy and loss on E after every step. Figure: the area under the relearn curve (mean
 accuracy on E over the steps and repeats). Detail: the same for fine-tuning on A only and on
 retain only (dormant knowledge), the final accuracy and the steps to reach 50%.
+
+Opt-in (``--checks relearn``), not part of the default verdict, because of its cost: 0.9 s of
+CPU per model on digits cnn but 44 s on digits28 (``bench/bench_inside_costs.py``), against
+2.7 s for the probe, and an audit measures every retrain, the original and each method; the
+probe, a default check, already sees the output suppression relearning catches. A default
+verdict therefore says that dormant knowledge (suppression a few fine-tuning steps undo) is not
+ruled out unless this check ran.
 """
 
 from __future__ import annotations
@@ -132,6 +139,7 @@ class RelearnCheck(Check):
     default = False
     unit = "%"
     cost = "(repeats + 2) x steps optimiser steps per model"
+    rules_out = ("suppression", "dormant")  # a powered pass rules these forgery families out
 
     lr = 1e-3  # fixed for every model: the learning rate dominates the outcome
     steps = 30

@@ -9,6 +9,14 @@
 - INCONCLUSIVE when nothing failed but no powered check could decide: the checks could not have
   told doing nothing from retraining for this request, so "pass" would be a false assurance.
 
+- A PASS says what it rules out (``FAMILIES``): doing nothing, and for each check that passed
+  with power the forgery families that check sees (``Check.rules_out``: the probe rules out output
+  suppression, relearning dormant knowledge). When no check able to see output suppression
+  passed with power (the probe's band reaches the original's figure, the model has no hidden
+  layer, its features could not be read), the pass is qualified ``outputs only``: the outputs
+  match retraining, but the model's internals could not be checked on this request, so output
+  suppression is not ruled out (``Verdict.qualifier``, ``ruled_out``, ``not_ruled_out``).
+
 Thresholds users set replace a check's band (and the result says so); the defaults are bands
 from the retrain ensemble. Over-forgetting counts as failure too (Hayes et al., 2024): the
 forget set should look like never-seen data, not like poison.
@@ -42,6 +50,16 @@ _ALIASES = {"forget_acc_gap": "forget_accuracy", "retain_acc_gap": "retain_accur
             "test_acc_gap": "test_accuracy", "mia_auc_gap": "membership_auc",
             "mia_efficacy_gap": "mia_efficacy", "js_forget_max": "output_divergence",
             "ulira_auc_gap": "ulira"}
+
+# the forgery families a verdict can rule out; a check declares which it sees (``rules_out``)
+FAMILIES = {
+    "nothing": "doing nothing (the model left as it was)",
+    "suppression": ("output suppression (the forgotten data hidden at the output by a logit "
+                    "bias, a re-fitted head or a lookup while the features keep it)"),
+    "dormant": ("dormant knowledge (suppression that a few fine-tuning steps undo; "
+                "--checks relearn looks for it)"),
+}
+OUTPUTS_ONLY = "outputs only"  # the qualifier of a pass no check of the inside could support
 
 POWER_ADVICE = ("to raise the power: a setting where the model memorises its training samples "
                 "(a smaller training split, longer training, label-noise canaries), stronger "
@@ -95,10 +113,36 @@ class Verdict:
     status: str = INCONCLUSIVE
     checks: list[CheckResult] = field(default_factory=list)
     reason: str = ""
+    # the statement of assurance, set by the fold when the track knows what its checks see
+    # (None: not assessed, e.g. a verdict recorded by an earlier release): "outputs only" for
+    # a pass no check of the model's inside could support, else ""
+    qualifier: Optional[str] = None
+    ruled_out: list[str] = field(default_factory=list)  # FAMILIES keys
+    not_ruled_out: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
+        """A pass, qualified or not (see ``plain_pass``)."""
         return self.status == PASS
+
+    @property
+    def plain_pass(self) -> bool:
+        """A pass without a qualifier: a check of the model's inside supported it."""
+        return self.status == PASS and not self.qualifier
+
+    @property
+    def assurance(self) -> str:
+        """'Rules out ... . Does not rule out ... .' in words; empty when not assessed or
+        failed."""
+        if self.qualifier is None or self.status == FAIL:
+            return ""
+        parts = []
+        if self.ruled_out:
+            parts.append("Rules out " + "; ".join(FAMILIES.get(k, k) for k in self.ruled_out))
+        if self.not_ruled_out:
+            parts.append("Does not rule out " + "; ".join(FAMILIES.get(k, k)
+                                                          for k in self.not_ruled_out))
+        return " ".join(p + "." for p in parts)
 
     def count(self, status: str) -> int:
         return sum(c.status == status for c in self.checks)
@@ -107,7 +151,8 @@ class Verdict:
     def headline(self) -> str:
         """'PASS 5 of 6 checks; 1 without power' style: the status, then the counts."""
         n = len(self.checks)
-        parts = [f"{self.status.upper()}: {self.count(PASS)} of {n} checks pass"]
+        word = self.status.upper() + (f" ({self.qualifier.upper()})" if self.qualifier else "")
+        parts = [f"{word}: {self.count(PASS)} of {n} checks pass"]
         for status, word in ((FAIL, "fail"), (UNCERTAIN, "uncertain"),
                              (NO_POWER, "without power"), (NO_DATA, "not measurable")):
             k = self.count(status)
@@ -131,8 +176,12 @@ class VerificationCheck:
     seconds: float = 0.0
 
 
-def fold(method: str, results: list[CheckResult]) -> Verdict:
-    """The verdict of one method from its judged checks."""
+def fold(method: str, results: list[CheckResult],
+         families: Optional[dict[str, Sequence[str]]] = None,
+         unavailable: Optional[dict[str, str]] = None) -> Verdict:
+    """The verdict of one method from its judged checks. With ``families`` (check name -> the
+    forgery families a powered pass of it rules out) the verdict also states its assurance
+    (``assure``); ``unavailable``: checks that could not run on this request, and why."""
     fails = [r for r in results if r.status == FAIL]
     uncertain = [r for r in results if r.status == UNCERTAIN]
     powered = [r for r in results if r.status == PASS and r.kind == "forgetting" and r.powered]
@@ -155,7 +204,37 @@ def fold(method: str, results: list[CheckResult]) -> Verdict:
         status = INCONCLUSIVE
         reason = ("nothing fails, but no check could tell doing nothing from retraining "
                   "for this request; " + POWER_ADVICE)
-    return Verdict(method, status, list(results), reason)
+    verdict = Verdict(method, status, list(results), reason)
+    if families is not None:
+        assure(verdict, families, unavailable or {})
+    return verdict
+
+
+def assure(v: Verdict, families: dict[str, Sequence[str]], unavailable: dict[str, str]) -> None:
+    """Set ``v``'s statement of assurance: the families its powered passes rule out, those they
+    do not, and the ``outputs only`` qualifier of a pass that no check able to see output
+    suppression supported (with the reason in plain words)."""
+    if v.status == FAIL:
+        v.qualifier, v.ruled_out, v.not_ruled_out = "", [], []
+        return
+    powered = [c for c in v.checks if c.status == PASS and c.powered]
+    out = {"nothing"} if v.status == PASS else set()
+    for c in powered:
+        out.update(families.get(c.check, ()))
+    v.ruled_out = [k for k in FAMILIES if k in out]
+    v.not_ruled_out = [k for k in FAMILIES if k not in out]
+    v.qualifier = OUTPUTS_ONLY if v.status == PASS and "suppression" not in out else ""
+    if v.qualifier:
+        inside = [c for c in v.checks if "suppression" in families.get(c.check, ())]
+        why = [f"{c.title}: {c.status}" + (" (the untouched original lands in its band "
+                                           "too)" if c.status == NO_POWER else "")
+               for c in inside]
+        why += [f"{name}: {text}" for name, text in unavailable.items()
+                if "suppression" in families.get(name, ())]
+        v.reason += ("; outputs match retraining, but the model's internals could not be "
+                     "checked on this request (" + ("; ".join(why) or "no check of the "
+                                                    "features ran") +
+                     "), so output suppression is not ruled out")
 
 
 def scenario_result(vc: VerificationCheck) -> CheckResult:
@@ -176,13 +255,16 @@ Audited = tuple[str, Sequence[str], str]  # (model label, its references' labels
 def judge_models(by_key: dict[tuple[str, str], Measurement], specs: list[CheckSpec],
                  audited: Iterable[Audited], alpha: float = 0.05,
                  overrides: Optional[dict[str, float]] = None,
-                 extras: Optional[Callable[[str], list[CheckResult]]] = None) -> list[Verdict]:
+                 extras: Optional[Callable[[str], list[CheckResult]]] = None,
+                 families: Optional[dict[str, Sequence[str]]] = None,
+                 unavailable: Optional[dict[str, str]] = None) -> list[Verdict]:
     """One verdict per audited model from plain data, the judging loop every track shares:
     each recorded forgetting and utility check (``specs``) of the model judged against its
     references' measurements and its control's (``by_key``: (check, model label) ->
     measurement), Bonferroni over those checks, with a user's fixed limit per check
     (``overrides``); ``extras(label)`` adds checks judged elsewhere (exactness, U-LiRA,
-    scenarios) before folding."""
+    scenarios) before folding; ``families`` and ``unavailable`` go to ``fold`` (the statement
+    of assurance)."""
     overrides = overrides or {}
     band_checks = [s for s in specs if s.kind in ("forgetting", "utility")]
     n_checks = max(1, len(band_checks))
@@ -198,7 +280,7 @@ def judge_models(by_key: dict[tuple[str, str], Measurement], specs: list[CheckSp
                              overrides.get(spec.name)))
         if extras is not None:
             out += extras(label)
-        verdicts.append(fold(label, out))
+        verdicts.append(fold(label, out, families, unavailable))
     return verdicts
 
 
@@ -217,9 +299,23 @@ def judge_result(result, thresholds: Optional[VerdictThresholds] = None) -> list
                 + [scenario_result(vc) for vc in getattr(result, "checks", [])
                    if vc.method == label])
 
-    return judge_models(by_key, result.check_specs, audited, t.alpha, t.overrides, extras)
+    return judge_models(by_key, result.check_specs, audited, t.alpha, t.overrides, extras,
+                        check_families(), dict(getattr(result, "skipped_checks", {}) or {}))
+
+
+def check_families() -> dict[str, tuple[str, ...]]:
+    """Check name -> the forgery families a powered pass of it rules out, from the registered
+    checks (never from a report, whose specs a forger could edit)."""
+    from unlearn_core.checks import CHECKS, available_checks
+
+    available_checks()
+    families = {name: tuple(cls.rules_out) for name, cls in CHECKS.items()}
+    # an exact method's outputs equal, bit for bit, its own run from scratch without the data
+    # (the auditor runs it): no family of forgery is left
+    families["exact"] = ("suppression", "dormant")
+    return families
 
 
 __all__ = ["VerdictThresholds", "Verdict", "VerificationCheck", "CheckResult", "CheckSpec",
-           "fold", "judge_models", "judge_result", "scenario_result", "PASS", "FAIL", "UNCERTAIN",
-           "NO_POWER", "INCONCLUSIVE"]
+           "fold", "assure", "check_families", "judge_models", "judge_result", "scenario_result",
+           "FAMILIES", "OUTPUTS_ONLY", "PASS", "FAIL", "UNCERTAIN", "NO_POWER", "INCONCLUSIVE"]

@@ -15,12 +15,17 @@ from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
+from unlearn_core.cli.baseline import add_baseline_arguments, baseline_upload, load_baseline
+from unlearn_core.cli.claim import add_claim_arguments, apply_claim
+from unlearn_core.cli.streams import guarded_output
 from unlearn_core.cli.text import add_text_audit_arguments, cmd_text_audit
 from unlearn_core.errors import ConfigError, UnlearnError
 from unlearn_core.models import TrainConfig
 from unlearn_core.progress import TqdmProgress
 from unlearn_core.reference.cache import use_cache
+from unlearn_core.report.claim import claim_lines
 from unlearn_core.report.table import attack_table, audit_table, verdict_table
+from unlearn_core.serialize import write_atomic
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,6 +76,7 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         raise ConfigError(f"unknown config key '{unknown[0]}': use {', '.join(sorted(known))}")
     methods_raw = raw.pop("methods", None)
     train_raw = raw.pop("train", None)
+    claim_raw = raw.pop("claim", None)
     thresholds_raw = raw.pop("thresholds", None) or {}
     cfg = AuditConfig(**raw)
     if not isinstance(thresholds_raw, dict):
@@ -85,10 +91,13 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
         cfg.methods = methods_from_config(methods_raw)
     if train_raw is not None:
         cfg.train = train_from_config(train_raw)
-    for key in ("dataset", "model", "forget", "seed", "label_column", "mia_score"):
+    for key in ("dataset", "model", "forget", "seed", "label_column", "id_column",
+                "mia_score"):
         value = getattr(args, key)
         if value is not None:
             setattr(cfg, key, value)
+    if args.drop_columns is not None:
+        cfg.drop_columns = split_columns(args.drop_columns)
     if args.method:
         cfg.methods = [parse_method(m) for m in args.method]
     if args.attacks:
@@ -99,10 +108,9 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
                 "device", "mixed_precision"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
+    apply_claim(cfg, claim_raw, args, methods_raw is not None or bool(args.method))
     if args.epochs is not None:
-        base = cfg.train or TrainConfig()
-        cfg.train = TrainConfig(args.epochs, base.lr, base.batch_size, base.weight_decay,
-                                base.optimizer)
+        cfg.train = dataclasses.replace(cfg.train or TrainConfig(), epochs=args.epochs)
     validate_config(cfg)
     return cfg
 
@@ -180,7 +188,7 @@ def validate_config(cfg: AuditConfig) -> None:
                           f"(their sum is {cfg.test_fraction + cfg.population_fraction:g})")
     if cfg.train is not None and not isinstance(cfg.train, TrainConfig):
         raise ConfigError("config 'train' must be a mapping of training settings")
-    if not isinstance(cfg.methods, list) or not cfg.methods:
+    if not isinstance(cfg.methods, list) or (not cfg.methods and cfg.claim is None):
         raise ConfigError("no method to run: name at least one unlearning method")
     for spec in cfg.methods:
         make_method(spec.name, **spec.params)
@@ -239,6 +247,8 @@ def _writable(folder: Path) -> bool:
 def cmd_audit(args: argparse.Namespace) -> int:
     check_output_paths(args)
     cfg = config_from_args(args)
+    # before the store or any folder: a refused model leaves nothing behind
+    baseline = load_baseline(args, getattr(cfg, "claim", None))
     sign_key = None
     if args.sign_key or args.bundle:  # checked now: a bad key never costs a finished audit
         if not args.report:
@@ -255,31 +265,45 @@ def cmd_audit(args: argparse.Namespace) -> int:
     progress = TqdmProgress(disable=args.quiet)
     # ensembles and shadow sets are kept in the store's artifact area for later audits
     with use_cache(store.ensemble_cache() if store is not None else None):
-        run = run_audit(cfg, progress)
+        run = run_audit(cfg, progress, baseline=baseline)
     progress.close()
     result = run.result
     print(f"dataset {result.dataset_name}: {result.n_train} train, {result.n_test} test; "
           f"forget {result.forget_description} ({result.n_forget} samples)")
     print(audit_table(result))
+    for line in claim_lines(result):  # a third-party claim: files, recipe, fit check
+        print(line)
     for failure in result.failures:
         print(f"failed: {failure.name}: {failure.message}")
     if result.attack_summaries or result.ulira:
         print(attack_table(result))
     print(verdict_table(result.verdicts))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
-        print(f"wrote {args.out}")
+    out_error = None
+    if args.out:  # whole or not at all; a full disk or `ulimit -f` is said after recording
+        try:
+            write_atomic(args.out, json.dumps(result.to_dict(), indent=1))
+            print(f"wrote {args.out}")
+        except OSError as err:
+            out_error = ConfigError(f"cannot write --out '{args.out}': {err.strerror or err}"
+                                    " (nothing was written)")
+            args.out = None  # not the result: a failed record keeps it elsewhere
     artifacts = []
     if store is not None:  # a storage failure keeps the result JSON and says where
         run_id, artifacts = record_or_keep(store, run, args)
+    if out_error is not None:
+        raise out_error
     if args.report:
         from unlearn_core.report import write_reports
 
         try:
-            from unlearn_core.report.build import signoff_record
+            from unlearn_core.report.build import baseline_record, signoff_record
 
             paths = write_reports(result, args.report, run, artifacts, pdf=not args.no_pdf,
-                                  signoff=signoff_record(run_id, args.auditor))
+                                  signoff=signoff_record(run_id, args.auditor),
+                                  baseline=baseline_record(result, baseline_upload(args))
+                                  if baseline is not None else None)
+        except ConfigError:  # JSON and HTML not written (a full disk, `ulimit -f`): one line
+            raise
         except UnlearnError as err:  # PDF unavailable: the other reports are written
             print(f"warning: {err}", file=sys.stderr)
             paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
@@ -328,7 +352,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     progress = TqdmProgress(disable=args.quiet)
     outcome = verify_report(args.report, progress, rerun=not args.no_rerun,
-                            public_key=args.public_key, data=args.data)
+                            public_key=args.public_key, data=args.data,
+                            announce=lambda line: print(line, file=sys.stderr, flush=True))
     progress.close()
     for note in outcome.notes:
         print(f"ok: {note}")
@@ -434,18 +459,35 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def split_columns(text: str) -> list[str]:
+    """``--drop-columns a,b`` as a list of column names."""
+    return [c.strip() for c in str(text).split(",") if c.strip()]
+
+
+def add_column_arguments(p: argparse.ArgumentParser) -> None:
+    """A CSV's sample-id column and the columns to ignore (``data.id_columns``)."""
+    p.add_argument("--id-column", dest="id_column",
+                   help="the CSV column of sample ids (whole numbers; default: a column named "
+                        "id or ids of distinct whole numbers, else the row numbers)")
+    p.add_argument("--drop-columns", dest="drop_columns",
+                   help="CSV columns to ignore, comma-separated (text columns, leaks)")
+
+
 def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML or JSON file of AuditConfig settings")
     p.add_argument("--dataset", help="built-in name (digits, breast_cancer, wine, digits28, "
                    "shapes32) or a .npz/.csv/.zip/.parquet file or CIFAR-10 .bin/.tar.gz; "
                    "text: facts or a .jsonl file (runs text-audit)")
     p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
+    add_column_arguments(p)
     p.add_argument("--model", help="architecture: logreg, mlp, cnn, resnet18 (CIFAR stem), vit; "
                    "text: tiny-gpt or a causal LM folder (runs text-audit)")
     p.add_argument("--forget", help="class:N[,M] (class numbers or names), random:FRACTION "
                    "or ids:A,B,... (training-split ids: see the ids command)")
     p.add_argument("--method", action="append",
                    help="method name, optionally name:key=value,...; repeat for several")
+    add_claim_arguments(p)
+    add_baseline_arguments(p)
     p.add_argument("--seed", type=int)
     p.add_argument("--epochs", type=int, help="training epochs of the baseline and retrain")
     p.add_argument("--mia-score", dest="mia_score", choices=["loss", "confidence"])
@@ -527,7 +569,9 @@ def cmd_ids(args: argparse.Namespace) -> int:
     """Print the sample ids of one split (one per line, or with their class)."""
     from unlearn_core.data import load_dataset, make_splits
 
-    ds = load_dataset(args.dataset, label_column=args.label_column, seed=args.seed)
+    ds = load_dataset(args.dataset, label_column=args.label_column, seed=args.seed,
+                      id_column=args.id_column,
+                      drop_columns=split_columns(args.drop_columns or ""))
     positions = getattr(make_splits(ds, args.seed), args.split)
     if args.with_class:
         for p in positions:
@@ -541,6 +585,7 @@ def add_ids_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", default="digits",
                    help="built-in name or a .npz/.csv/.zip/.parquet/.bin/.tar.gz file")
     p.add_argument("--label-column", dest="label_column", help="label column of a CSV dataset")
+    add_column_arguments(p)
     p.add_argument("--split", choices=["train", "test", "population"], default="train",
                    help="which split; only training ids can be forgotten")
     p.add_argument("--seed", type=int, default=0, help="split seed (the audit's --seed)")
@@ -603,18 +648,19 @@ def text_audit_argv(argv: Sequence[str]) -> Optional[list[str]]:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    try:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        args = build_parser().parse_args(text_audit_argv(argv) or argv)
-        if not args.command:
-            raise ConfigError("unlearn_core: name a command: " + ", ".join(COMMANDS))
-        return COMMANDS[args.command][2](args)
-    except UnlearnError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
-        return 130
+    with guarded_output():  # `... | head` ends the printing quietly; `ulimit -f` is an OSError
+        try:
+            argv = list(sys.argv[1:] if argv is None else argv)
+            args = build_parser().parse_args(text_audit_argv(argv) or argv)
+            if not args.command:
+                raise ConfigError("unlearn_core: name a command: " + ", ".join(COMMANDS))
+            return COMMANDS[args.command][2](args)
+        except UnlearnError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

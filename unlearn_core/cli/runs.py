@@ -37,12 +37,18 @@ def add_runs_arguments(p: argparse.ArgumentParser) -> None:
     store_arguments(p)
 
 
-def open_store(args: argparse.Namespace):
-    """The run store the arguments name (validated, connected, migrated)."""
+def open_store(args: argparse.Namespace, create: bool = True):
+    """The run store the arguments name (validated, connected, migrated); ``create=False``
+    for reading, which never makes a database (``NoRunDatabase`` when there is none). Results
+    kept by an earlier failed record are recorded now, and said on stderr."""
     from unlearn_core.store.db import RunStore
 
-    return RunStore(getattr(args, "db", None), getattr(args, "data_dir", None),
-                    project=getattr(args, "project", None))
+    store = RunStore(getattr(args, "db", None), getattr(args, "data_dir", None),
+                     project=getattr(args, "project", None), create=create)
+    for path, run_id in store.recovered:
+        print(f"note: recorded the result kept in {path} (an audit that could not be recorded "
+              f"then) as run {run_id[:12]}", file=sys.stderr)
+    return store
 
 
 def _show(store, run_id: str) -> None:
@@ -82,8 +88,26 @@ def _metrics_table(store, ids: list[str]) -> None:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Run one ``runs`` action; 0 on success, 1 when ``verify`` finds a difference."""
-    store = open_store(args)
+    """Run one ``runs`` action; 0 on success, 1 when ``verify`` finds a difference. Reading
+    never creates a database; a damaged one is one line naming its file."""
+    from sqlalchemy.exc import DatabaseError
+
+    from unlearn_core.store.db import NoRunDatabase
+
+    try:
+        store = open_store(args, create=args.action == "import")
+    except NoRunDatabase as err:
+        if args.action in ("list", "projects"):
+            print(f"no runs recorded in {err.path}")
+            return 0
+        raise
+    try:
+        return _run_action(store, args)
+    except DatabaseError as err:
+        raise store.damaged(err) from None
+
+
+def _run_action(store, args: argparse.Namespace) -> int:
     if args.action == "projects":
         rows = [[name, n] for name, n in store.projects()]
         print(format_table(["project", "runs"], rows) if rows else "no runs recorded")
@@ -139,23 +163,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def keep_result(result, store, args: argparse.Namespace) -> str:
     """Write the result JSON where it survives a failed record: ``--out`` when given (already
-    written), else ``<data dir>/unrecorded/result-<time>.json`` (the working folder when that
-    cannot be written). Returns the path."""
-    import json
-    import uuid
-    from datetime import datetime, timezone
+    written), else ``<data dir>/unrecorded/result-<time>.json`` (``./unrecorded`` when that
+    cannot be written), which the next store open records (``store.unrecorded``). Returns the
+    path."""
     from pathlib import Path
+
+    from unlearn_core.store.unrecorded import keep
 
     if getattr(args, "out", None) and Path(args.out).exists():
         return str(args.out)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    name = f"result-{stamp}-{uuid.uuid4().hex[:6]}.json"
-    text = json.dumps(result.to_dict(), indent=1)
-    for folder in (Path(store.data_dir) / "unrecorded", Path.cwd()):
+    for folder in (Path(store.data_dir), Path.cwd()):  # each written whole or not at all
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_text(text)
-            return str(folder / name)
+            return str(keep(result, folder, store.url, store.project))
         except OSError:
             continue
     raise ConfigError("the run could not be recorded and its result could not be written "

@@ -8,6 +8,7 @@ against the training split: empty sets, unknown ids, test ids and "everything" a
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -39,16 +40,23 @@ class ForgetSet:
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
+_WHOLE = re.compile(r"-?[0-9]+", re.ASCII)  # ASCII digits only: int() also takes "١٢", "1_0"
+
+
+def is_whole(token: str) -> bool:
+    """Whether ``token`` is a whole number written in ASCII digits (``"³"`` is not)."""
+    return _WHOLE.fullmatch(token) is not None
+
+
 def _parse_ints(text: str, what: str) -> list[int]:
-    """Whole numbers separated by commas, semicolons or spaces; each must fit in 64 bits."""
-    items = [t for t in text.replace(";", ",").replace(" ", ",").split(",") if t.strip()]
-    try:
-        values = [int(t) for t in items]
-    except ValueError:
+    """Whole numbers (ASCII digits) separated by commas, semicolons or spaces; each must fit
+    in 64 bits."""
+    items = [t.strip() for t in text.replace(";", ",").replace(" ", ",").split(",") if t.strip()]
+    if not all(is_whole(t) for t in items):
         shown = text if len(text) <= 80 else text[:77] + "..."
         raise ForgetSetError(f"{what} must be whole numbers separated by commas, "
-                             f"got '{shown}'") from None
-    return [_check_int64(v, what) for v in values]
+                             f"got '{shown}'")
+    return [_check_int64(int(t), what) for t in items]
 
 
 def _check_int64(value: int, what: str) -> int:
@@ -129,6 +137,52 @@ def _make(dataset: Dataset, splits: Splits, positions: np.ndarray, classes: tupl
     return ForgetSet(positions, retain, dataset.ids[positions], classes, description)
 
 
+def _shown_names(dataset: Dataset) -> str:
+    return ", ".join(dataset.class_names[:20]) + (" ..." if dataset.n_classes > 20 else "")
+
+
+def class_of(dataset: Dataset, token: str) -> int:
+    """The class a ``class:`` token names, by this rule (``docs/data.md``): ``name=X`` is the
+    class named X and ``index=N`` the N-th class (from 0); a token that is not a whole number
+    is a name; a whole number is the class of that name when every class name is a number
+    (image folders ``1``, ``2``, ``3``: ``class:1`` is the folder ``1``), else its index. A
+    number that is a class name and the index of another class is refused as ambiguous."""
+    kind, sep, value = token.partition("=")
+    if sep and kind.strip().lower() in ("name", "index"):
+        kind, value = kind.strip().lower(), value.strip()
+        if kind == "name":
+            if value not in dataset.class_names:
+                raise ForgetSetError(f"no class named '{value}': the classes are "
+                                     f"{_shown_names(dataset)}")
+            return dataset.class_names.index(value)
+        if not is_whole(value):
+            raise ForgetSetError(f"class index '{value}' must be a whole number from 0 to "
+                                 f"{dataset.n_classes - 1}")
+        return int(value)
+    names = {n: i for i, n in enumerate(dataset.class_names)}
+    if not is_whole(token):
+        if token in names:
+            return names[token]
+        raise ForgetSetError(f"unknown class '{token}': name a class ({_shown_names(dataset)}) "
+                             f"or give its number 0..{dataset.n_classes - 1}")
+    number = int(token)
+    if all(n == str(i) for i, n in enumerate(dataset.class_names)):
+        return number  # names are the indices (NPZ and CSV numeric labels, built-ins)
+    numeric_names = all(is_whole(n) for n in dataset.class_names)
+    if token in names:
+        if numeric_names or not 0 <= number < dataset.n_classes:
+            return names[token]
+        raise ForgetSetError(f"class '{token}' is ambiguous: it is the name of class "
+                             f"{names[token]} and the index of class "
+                             f"'{dataset.class_names[number]}'; write class:name={token} or "
+                             f"class:index={token}")
+    if numeric_names:
+        raise ForgetSetError(f"no class named '{token}': every class name here is a number, so "
+                             f"class:N names a class ({_shown_names(dataset)}); give "
+                             f"class:index={token} for the class at position {token}")
+    return number
+
+
 def resolve_forget(dataset: Dataset, splits: Splits, request: str, seed: int = 0) -> ForgetSet:
     """Parse a request string (``class:3``, ``random:0.1``, ``ids:1,2``) and validate it."""
     if not isinstance(request, str) or ":" not in request:
@@ -138,19 +192,8 @@ def resolve_forget(dataset: Dataset, splits: Splits, request: str, seed: int = 0
     kind, _, arg = request.partition(":")
     kind, arg = kind.strip().lower(), arg.strip()
     if kind in ("class", "classes"):
-        names = {n: i for i, n in enumerate(dataset.class_names)}
-        classes = []
-        for token in [t.strip() for t in arg.split(",") if t.strip()]:
-            if token in names and not token.lstrip("-").isdigit():
-                classes.append(names[token])
-            elif token.lstrip("-").isdigit():
-                classes.append(int(token))
-            else:
-                shown = ", ".join(dataset.class_names[:20]) + (
-                    " ..." if dataset.n_classes > 20 else "")
-                raise ForgetSetError(f"unknown class '{token}': name a class ({shown}) or give "
-                                     f"its number 0..{dataset.n_classes - 1}")
-        return forget_classes(dataset, splits, classes)
+        tokens = [t.strip() for t in arg.split(",") if t.strip()]
+        return forget_classes(dataset, splits, [class_of(dataset, t) for t in tokens])
     if kind == "random":
         try:
             fraction = float(arg.rstrip("%")) / (100 if arg.endswith("%") else 1)

@@ -15,13 +15,14 @@ import struct
 import zipfile
 from collections import Counter
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Union
+from typing import BinaryIO, Sequence, Union
 from zlib import error as zlib_error
 
 import numpy as np
 
 from unlearn_core.data.builtin import zscore
 from unlearn_core.data.dataset import Dataset
+from unlearn_core.data.id_columns import check_columns, detect_id_column, ids_of_column
 from unlearn_core.errors import DataError
 
 Source = Union[str, Path, bytes, bytearray, BinaryIO]
@@ -30,12 +31,12 @@ MAX_SAMPLES = 200_000
 MAX_BYTES = 512 * 2**20  # size of the file as uploaded
 MAX_UNCOMPRESSED_BYTES = 2 * MAX_BYTES  # total size of an archive's contents (zip bombs)
 MAX_IMAGE_BYTES = 64 * 2**20  # one image file inside a ZIP, counted while decompressing
-MAX_IMAGE_PIXELS = 40_000_000  # one decoded image in a ZIP
+MAX_DECODED_PIXELS = 2**30  # pixels decoded in all from one file's encoded images
 MAX_ZIP_ENTRIES = 2 * MAX_SAMPLES + 10_000  # files and folders (macOS doubles them)
 MAX_CLASSES = 1000  # labels must be 0..MAX_CLASSES-1 (dense), or text / folder names
 MAX_FEATURES = 100_000  # columns of a tabular sample
 MAX_SAMPLE_VALUES = 3 * 1024 * 1024  # values of one sample (an image: channels x h x w)
-MAX_IMAGE_SIDE = 1024  # height or width of an NPZ image
+MAX_IMAGE_SIDE = 1024  # height or width of an image (NPZ arrays; ZIP and Parquet headers)
 MAX_VALUES = 2**29  # values of the whole feature array (2 GiB as float32)
 MAX_ABS_FEATURE = 1e6  # NPZ features are used as given: larger magnitudes are refused
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
@@ -307,6 +308,7 @@ def _finish(name: str, X: np.ndarray, y: np.ndarray, ids: np.ndarray | None,
                 raise DataError(f"{label}: ids must be whole numbers")
         elif not np.issubdtype(ids.dtype, np.integer):
             raise DataError(f"{label}: ids must be integers, got {ids.dtype} values")
+        _check_id_range(ids, label)
         ids = ids.astype(np.int64)
         uniq, counts = np.unique(ids, return_counts=True)
         if (counts > 1).any():
@@ -317,6 +319,21 @@ def _finish(name: str, X: np.ndarray, y: np.ndarray, ids: np.ndarray | None,
     return Dataset(name=name, X=np.ascontiguousarray(X, dtype=np.float32),
                    y=y.astype(np.int64), ids=ids, class_names=[str(c) for c in class_names],
                    kind=kind, feature_names=feature_names)
+
+
+def _check_id_range(ids: np.ndarray, label: str) -> None:
+    """Ids are 64-bit signed whole numbers: refuse, naming the first, any beyond that range
+    (uint64 ids from 2^63 and floats past +/-2^63 would wrap or saturate when cast)."""
+    if ids.dtype.kind == "u":
+        outside = ids > np.uint64(2**63 - 1)
+    elif ids.dtype.kind == "f":
+        outside = (ids >= 2.0**63) | (ids < -(2.0**63))
+    else:
+        return
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise DataError(f"{label}: ids must fit in 64-bit signed integers (-2^63..2^63-1); "
+                        f"row {i} has id {ids[i].item()!r} ({int(outside.sum())} such id(s))")
 
 
 def _strings(arr: np.ndarray) -> list[str]:
@@ -409,6 +426,9 @@ def _dataset_from_arrays(arrays: dict[str, np.ndarray], name: str, label: str) -
         if len(set(class_names)) != len(class_names):
             raise DataError(f"{label}: class_names contains duplicates")
     y = np.asarray(y)
+    if y.ndim == 0:
+        raise DataError(f"{label}: y must hold one label per sample ({len(X)}), got a single "
+                        f"value {y.item()!r} (shape ())")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.dtype.kind in "US":
@@ -465,12 +485,16 @@ def _sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Dataset:
+def load_csv(source: Source, label_column: str, name: str = "uploaded",
+             id_column: str | None = None, drop_columns: Sequence[str] = ()) -> Dataset:
     """Load a CSV with a header row: numeric feature columns plus one label column.
 
     Features are z-scored per column with whole-file statistics (constant columns become 0).
     Text labels become class indices in sorted order; numeric labels must be whole numbers
-    and are used as class indices directly.
+    and are used as class indices directly. ``id_column`` holds the sample ids (whole
+    numbers; None: a column named ``id``/``ids`` of distinct whole numbers, with a warning,
+    else the row numbers; "": the row numbers); ``drop_columns`` are ignored
+    (``data.id_columns``).
     """
     data, label = _read_source(source, "CSV")
     text = _decode_text(data, label)
@@ -490,6 +514,8 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Datas
         if label_column not in header:
             raise DataError(f"{label} has no column {label_column!r}; the columns are: "
                             f"{', '.join(header[:30])}{' ...' if width > 30 else ''}")
+        detect, id_column = id_column is None, id_column or None  # "": the row numbers
+        dropped = check_columns(header, label_column, id_column, drop_columns, label)
         if width - 1 > MAX_FEATURES:
             raise DataError(f"{label} has {width - 1} feature columns; the limit is "
                             f"{MAX_FEATURES}")
@@ -515,10 +541,18 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Datas
     table = np.array(rows, dtype=str)
     table = np.char.strip(table)
     li = header.index(label_column)
-    feature_names = [h for i, h in enumerate(header) if i != li]
+    if detect:  # a column named id of distinct whole numbers: the ids, not a feature
+        id_column = detect_id_column(header, table, dropped | {label_column}, label)
+    skip = dropped | {label_column} | ({id_column} if id_column is not None else set())
+    feature_names = [h for h in header if h not in skip]
+    if not feature_names:
+        raise DataError(f"{label} has no feature columns besides the label, id and dropped "
+                        "columns")
+    ids = None if id_column is None else \
+        ids_of_column(table[:, header.index(id_column)], id_column, lines, label)
     columns = []
     for j, col_name in enumerate(header):
-        if j == li:
+        if col_name in skip:
             continue
         col = table[:, j]
         col = np.where(col == "", "nan", col)
@@ -527,7 +561,8 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Datas
         except ValueError:
             bad = next(i for i, v in enumerate(col) if not _is_float(v))
             raise DataError(f"{label}: column {col_name!r} is not numeric ({str(col[bad])!r} "
-                            f"on line {lines[bad]}); only numeric feature columns are supported"
+                            f"on line {lines[bad]}); only numeric feature columns are supported: "
+                            "make it the id column or drop it (id_column / drop_columns)"
                             ) from None
     X = np.stack(columns, axis=1)
     bad = ~np.isfinite(X)
@@ -564,7 +599,7 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded") -> Datas
         class_names = None
     else:
         y, class_names = _encode_string_labels(raw.tolist(), None, label)
-    return _finish(name, zscore(X), y, None, class_names, "tabular", feature_names, label)
+    return _finish(name, zscore(X), y, ids, class_names, "tabular", feature_names, label)
 
 
 def _is_float(value: str) -> bool:
@@ -632,15 +667,13 @@ def load_image_zip(source: Source, image_size: int = 28, name: str = "uploaded")
                             f"many to hold in memory; use a smaller image_size or fewer images")
         pixels = np.empty((len(members), size, size, 3), dtype=np.uint8)
         colour = False
-        budget = MAX_UNCOMPRESSED_BYTES
+        budget, decoded = MAX_UNCOMPRESSED_BYTES, 0
         for k, (parts, info) in enumerate(members):
             try:
                 raw = _read_member(zf, info, min(MAX_IMAGE_BYTES, budget), label)
                 budget -= len(raw)
-                with Image.open(io.BytesIO(raw)) as img:
-                    if img.width * img.height > MAX_IMAGE_PIXELS:
-                        raise DataError(f"{label}: image {info.filename!r} is "
-                                        f"{img.width}x{img.height}, too large")
+                with Image.open(io.BytesIO(raw)) as img:  # reads the header, decodes nothing
+                    decoded += image_pixels(img, f"image {info.filename!r}", decoded, label)
                     rgb = _to_rgb(img).resize((size, size), Image.Resampling.BILINEAR)
                     arr = np.asarray(rgb, dtype=np.uint8)
             except DataError:
@@ -658,6 +691,22 @@ def load_image_zip(source: Source, image_size: int = 28, name: str = "uploaded")
         X = pixels[:, None, :, :, 0].astype(np.float32) / np.float32(255.0)
     y = np.array([index[parts[0]] for parts, _ in members], dtype=np.int64)
     return _finish(name, X, y, None, class_names, "image", [], label)
+
+
+def image_pixels(img, what: str, decoded: int, label: str) -> int:
+    """The pixels decoding an opened (not yet decoded) PIL image will produce, from its
+    header; refused before any decoding when a side exceeds ``MAX_IMAGE_SIDE`` or when the
+    file's images would decode to more than ``MAX_DECODED_PIXELS`` in all (``decoded`` so
+    far): a few KiB of one-bit PNG can declare 36 million pixels."""
+    width, height = img.size
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise DataError(f"{label}: {what} is {width}x{height} pixels; images may be at most "
+                        f"{MAX_IMAGE_SIDE} pixels a side: shrink them before packing")
+    if decoded + width * height > MAX_DECODED_PIXELS:
+        raise DataError(f"{label}: its images decode to more than {MAX_DECODED_PIXELS:,} "
+                        f"pixels in all (the limit, reached at {what}); use smaller images or "
+                        "fewer of them")
+    return width * height
 
 
 def _check_entry_path(filename: str, label: str) -> None:

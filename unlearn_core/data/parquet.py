@@ -25,7 +25,6 @@ from unlearn_core.data.loaders import (
     _LABEL_GUESSES,
     MAX_CLASSES,
     MAX_FEATURES,
-    MAX_IMAGE_PIXELS,
     MAX_IMAGE_SIDE,
     MAX_SAMPLES,
     MAX_UNCOMPRESSED_BYTES,
@@ -36,6 +35,7 @@ from unlearn_core.data.loaders import (
     _labels_to_int,
     _read_source,
     _to_rgb,
+    image_pixels,
 )
 from unlearn_core.errors import DataError
 
@@ -191,7 +191,7 @@ def _hf_class_names(schema, column: str) -> list[str] | None:
     try:
         feature = json.loads(raw)["info"]["features"][column]
         names = feature["names"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # metadata nested too deep too
         return None
     if not isinstance(names, list) or not 2 <= len(names) <= MAX_CLASSES or \
             not all(isinstance(n, str) and len(n) <= 200 for n in names):
@@ -238,16 +238,14 @@ def _decode_images(column, image_size: int | None, label: str) -> np.ndarray:
     n = len(column)
     pixels: list[np.ndarray] = []
     size = None if image_size is None else (int(image_size), int(image_size))
-    colour = False
+    colour, decoded = False, 0
     for row, raw in enumerate(column.to_pylist()):
         if raw is None:
             raise DataError(f"{label}: row {row} has no image bytes (images stored only as a "
                             "path are not read)")
         try:
-            with Image.open(io.BytesIO(raw)) as img:
-                if img.width * img.height > MAX_IMAGE_PIXELS:
-                    raise DataError(f"{label}: the image of row {row} is "
-                                    f"{img.width}x{img.height}, too large")
+            with Image.open(io.BytesIO(raw)) as img:  # the header only: nothing decoded yet
+                decoded += image_pixels(img, f"the image of row {row}", decoded, label)
                 rgb = _to_rgb(img)
                 if size is None:
                     size = rgb.size

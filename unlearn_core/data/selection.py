@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from unlearn_core.data.forget import is_whole
 from unlearn_core.errors import ForgetSetError
 
 
@@ -71,9 +72,10 @@ class ForgetSelection:
         return np.array(sorted(self.ids), dtype=np.int64)
 
     def to_request(self) -> str:
-        """The forget request string ``resolve_forget`` understands."""
+        """The forget request string ``resolve_forget`` understands; classes by index
+        (``class:index=3``), which cannot be read as a class name (``data.forget.class_of``)."""
         if self.classes:
-            return "class:" + ",".join(map(str, self.classes))
+            return "class:" + ",".join(f"index={c}" for c in self.classes)
         if self.random_fraction is not None:
             return f"random:{self.random_fraction}"
         if not self.ids:
@@ -84,7 +86,7 @@ class ForgetSelection:
 def parse_id_list(text: str) -> list[int]:
     """Ids from pasted text or an uploaded file: numbers separated by commas, spaces or lines."""
     tokens = [t for t in text.replace(",", " ").replace(";", " ").split() if t]
-    bad = [t for t in tokens if not t.lstrip("-").isdigit()]
+    bad = [t for t in tokens if not is_whole(t)]
     if bad:
         raise ForgetSetError(f"'{bad[0]}' is not a sample id: ids are whole numbers")
     if not tokens:

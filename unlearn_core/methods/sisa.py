@@ -10,7 +10,7 @@ import copy
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -77,7 +77,7 @@ class SISA(UnlearningMethod):
     def _config(self, ctx) -> TrainConfig:
         base = ctx.train_config
         per = self.epochs or max(1, math.ceil(base.epochs / self.slices))
-        return TrainConfig(per, base.lr, base.batch_size, base.weight_decay, base.optimizer)
+        return replace(base, epochs=per)  # the rest of the recipe as it is
 
     def _train_shard(self, spec: ModelSpec, data: Samples, shard_of, slice_of, s: int,
                      start_slice: int, state: dict | None, seed: int,

@@ -45,7 +45,8 @@ import torch
 from torch import nn
 
 from unlearn_core.errors import ModelError
-from unlearn_core.models.io import MAX_MODEL_BYTES, Source, _read_bytes
+from unlearn_core.models.io import MAX_JSON_DEPTH, MAX_MODEL_BYTES, Source, _read_bytes
+from unlearn_core.serialize import json_depth
 
 MAX_ENTRIES = 20_000  # files in a .pt2 archive
 MAX_JSON_BYTES = 256 * 2**20  # the program's JSON
@@ -212,9 +213,12 @@ def check_program(raw: bytes) -> None:
 
 
 def _json(data: bytes, what: str) -> object:
+    """JSON of the archive, its nesting bounded before it is parsed (``json_depth``)."""
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise _refuse(f"{what} nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         return json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _refuse(f"{what} is not valid JSON") from None
 
 

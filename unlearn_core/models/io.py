@@ -1,6 +1,6 @@
 """Saving and loading models without unpickling: safetensors + JSON spec, a ``torch.export``
-program (``models.export``), or TorchScript (deprecated by torch 2.13, still read for the
-users who have such files).
+program (``models.export``), or TorchScript (deprecated by torch 2.13, and code: read only with
+``trust_code=True``, for local files the user made, never for an upload).
 
 ``torch.load`` on an uploaded file can run arbitrary code; we never call it without
 ``weights_only=True`` and prefer safetensors, whose format holds only tensors.
@@ -21,10 +21,14 @@ from torch import nn
 
 from unlearn_core.errors import ModelError
 from unlearn_core.models.architectures import ARCHITECTURES, Classifier, ModelSpec, build_model
+from unlearn_core.models.training import predict_logits
+from unlearn_core.serialize import json_depth
 
 Source = Union[str, Path, bytes, BinaryIO]
 
 MAX_MODEL_BYTES = 1024 * 2**20  # a weights, spec or TorchScript file
+MAX_SPEC_BYTES = 2**20  # a model spec (a few hundred bytes in practice)
+MAX_JSON_DEPTH = 100  # nesting of a spec or a .pt2 program's JSON (real ones: 2 and about 10)
 MAX_CLASSES = 1000  # as for datasets (``data.loaders.MAX_CLASSES``)
 MAX_INPUT_DIMS = 3  # (features,) or (channels, height, width)
 MAX_INPUT_SIDE = 4096
@@ -39,6 +43,26 @@ ARCH_PARAMS: dict[str, dict[str, tuple[int, int]]] = {
     "resnet18": {"width": (1, MAX_WIDTH // 8)},  # layer4 has 8 x width channels
     "vit": {"patch": (1, 64), "dim": (1, MAX_WIDTH), "depth": (1, 48), "heads": (1, 64)},
 }
+
+
+TORCHSCRIPT_REFUSED = (
+    "TorchScript is refused: it is deprecated by torch and carries code that runs with the "
+    "rights of whoever loads it (a forward can read or overwrite files on this machine); bring "
+    "safetensors weights with their spec JSON, a weights-only state dict with its spec, or a "
+    "torch.export program (.pt2, checked against its allow list)")
+
+
+def is_torchscript(raw: bytes) -> bool:
+    """Whether ``raw`` is a TorchScript archive (a ZIP holding ``constants.pkl`` and ``code/``,
+    as ``torch.jit.save`` writes it, the test torch itself applies)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            return any(n == "constants.pkl" or n.endswith("/constants.pkl")
+                       for n in zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return False
 
 
 def _read_bytes(source: Source) -> bytes:
@@ -195,6 +219,8 @@ def load_model(weights: Source, spec: Union[Source, ModelSpec]) -> Classifier:
     spec = validate_spec(spec)
     model = build_model(spec)
     raw = _read_bytes(weights)
+    if is_torchscript(raw):  # never loaded as weights: its code would come with it
+        raise ModelError(TORCHSCRIPT_REFUSED)
     try:
         from safetensors.torch import load as load_safetensors
 
@@ -208,6 +234,14 @@ def load_model(weights: Source, spec: Union[Source, ModelSpec]) -> Classifier:
             )
     if not isinstance(state, dict):
         raise ModelError("weights file does not hold a state dict of tensors")
+    odd = next(((k, v) for k, v in state.items()
+                if not isinstance(k, str) or not isinstance(v, torch.Tensor)), None)
+    if odd is not None:
+        key, value = odd
+        what = f"key {key!r} ({type(key).__name__})" if not isinstance(key, str) else \
+            f"entry {key[:80]!r} holding a {type(value).__name__}"
+        raise ModelError(f"weights file is not a state dict of tensors: it has a {what}; a "
+                         "state dict maps parameter names (text) to tensors")
     state = _registry_keys(spec.arch, state)
     try:
         model.load_state_dict(state)
@@ -219,7 +253,14 @@ def load_model(weights: Source, spec: Union[Source, ModelSpec]) -> Classifier:
 
 
 def _spec_from_json(raw: bytes) -> ModelSpec:
-    """A ``ModelSpec`` from JSON bytes, the types checked by ``validate_spec`` afterwards."""
+    """A ``ModelSpec`` from JSON bytes, the types checked by ``validate_spec`` afterwards; its
+    size and nesting are bounded before it is parsed (a spec nests two levels deep)."""
+    if len(raw) > MAX_SPEC_BYTES:
+        raise ModelError(f"model spec is {len(raw):,} bytes; a spec is a small JSON object "
+                         f"(the limit is {MAX_SPEC_BYTES // 2**10} KiB)")
+    if json_depth(raw) > MAX_JSON_DEPTH:
+        raise ModelError(f"model spec nests deeper than {MAX_JSON_DEPTH} levels; it must be a "
+                         "JSON object with arch, input_shape, n_classes (and optional params)")
     try:
         data = json.loads(raw.decode("utf-8", errors="replace"))
     except ValueError as err:
@@ -237,13 +278,17 @@ def _spec_from_json(raw: bytes) -> ModelSpec:
                      params=data.get("params") if data.get("params") is not None else {})
 
 
-def load_torchscript(source: Source) -> nn.Module:
-    """Load a TorchScript model (a compiled archive, not a pickle of Python objects).
+def load_torchscript(source: Source, *, trust_code: bool = False) -> nn.Module:
+    """Load a TorchScript model, only when ``trust_code=True`` is passed: an archive carries
+    TorchScript code that runs with the caller's rights (``torch.from_file(path, shared=True)``
+    in a ``forward`` reads or overwrites any file), so it is for files you made yourself, never
+    for an upload. Without it: ``ModelError(TORCHSCRIPT_REFUSED)``.
 
     Deprecated: torch 2.13 deprecates ``torch.jit.save`` / ``torch.jit.load`` in favour of
-    ``torch.export``; new foreign models should come as ``.pt2`` programs
-    (``models.export.load_exported``). TorchScript files keep loading here for as long as torch
-    reads them, so existing users' files are not broken."""
+    ``torch.export``; foreign models should come as ``.pt2`` programs
+    (``models.export.load_exported``, checked against an allow list) or safetensors + spec."""
+    if trust_code is not True:
+        raise ModelError(TORCHSCRIPT_REFUSED)
     try:
         model = torch.jit.load(io.BytesIO(_read_bytes(source)), map_location="cpu")
     except Exception as err:
@@ -253,10 +298,13 @@ def load_torchscript(source: Source) -> nn.Module:
 
 
 def check_compatible(model: nn.Module, sample_shape: tuple[int, ...], n_classes: int,
-                     probe: Optional[np.ndarray] = None) -> None:
+                     probe: Optional[np.ndarray] = None,
+                     probe_ids: Optional[np.ndarray] = None) -> None:
     """Refuse a model whose input shape or number of outputs does not fit the dataset, or
     whose outputs are NaN or infinite on a probe batch: zeros, seeded random inputs and, when
-    given, up to 32 rows of ``probe`` (the dataset's samples)."""
+    given, every row of ``probe`` (the dataset's samples, ``probe_ids`` their ids), counted,
+    so that a model that is NaN on a few samples is refused here rather than deep in the
+    audit."""
     x = torch.zeros((2, *sample_shape), dtype=torch.float32)
     try:
         with torch.no_grad():
@@ -275,9 +323,6 @@ def check_compatible(model: nn.Module, sample_shape: tuple[int, ...], n_classes:
     batches = [("zero inputs", x),
                ("random inputs", torch.randn((8, *sample_shape),
                                              generator=torch.Generator().manual_seed(0)))]
-    if probe is not None and len(probe):
-        batches.append((f"{min(len(probe), 32)} samples of the dataset",
-                        torch.as_tensor(np.asarray(probe[:32]), dtype=torch.float32)))
     for what, batch in batches:
         try:
             with torch.no_grad():
@@ -293,6 +338,37 @@ def check_compatible(model: nn.Module, sample_shape: tuple[int, ...], n_classes:
         if not bool(torch.isfinite(out).all()):
             raise ModelError(f"model outputs NaN or infinite scores on a probe batch of {what}; "
                              "it cannot be audited (check the weights or the export)")
+    if probe is not None and len(probe):
+        _check_finite_on(model, np.asarray(probe), n_classes, probe_ids)
+
+
+PROBE_CHUNK = 4096  # samples per forward pass of the data probe
+
+
+def _check_finite_on(model: nn.Module, X: np.ndarray, n_classes: int,
+                     ids: Optional[np.ndarray] = None) -> None:
+    """Run the model on every sample of ``X`` (on the audit's device, in chunks) and refuse it,
+    saying on how many samples and naming the first, when any score is NaN or infinite."""
+    bad, first = 0, None
+    for start in range(0, len(X), PROBE_CHUNK):
+        chunk = X[start:start + PROBE_CHUNK]
+        try:
+            out = predict_logits(model, chunk)
+        except Exception as err:
+            raise ModelError(f"model fails on samples {start}..{start + len(chunk) - 1} of the "
+                             f"dataset: {type(err).__name__}") from None
+        if out.shape != (len(chunk), n_classes):
+            raise ModelError(f"model outputs {tuple(out.shape)} on {len(chunk)} samples of the "
+                             f"dataset; expected ({len(chunk)}, {n_classes}) scores")
+        rows = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if rows.size and first is None:
+            first = start + int(rows[0])
+        bad += int(rows.size)
+    if bad:
+        which = f"sample id {int(ids[first])}" if ids is not None else f"probe row {first}"
+        raise ModelError(f"model outputs NaN or infinite scores on {bad:,} of {len(X):,} samples "
+                         f"of the dataset (the first: {which}); it cannot be audited (check "
+                         "the weights or the export)")
 
 
 def model_hash(model: nn.Module) -> str:

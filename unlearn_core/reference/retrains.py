@@ -36,10 +36,11 @@ class ReferenceInfo:
     seconds: float = 0.0  # training time (0 when taken from the cache)
     cached: bool = False
     fingerprint: str = ""
+    submitted: list[str] = field(default_factory=list)  # files of a claimant's own retrains
 
     @property
     def k(self) -> int:
-        return len(self.seeds)
+        return len(self.seeds) or len(self.submitted)
 
 
 def reference_seeds(seed: int, k: int) -> list[int]:
@@ -56,7 +57,7 @@ def fingerprint(data: AuditData, spec: ModelSpec, recipe: TrainConfig, seeds: li
     parts = {"data": data.dataset.fingerprint(), "split": data.splits.fingerprint(),
              "retain": data.forget_set.fingerprint(),
              "retain_n": int(len(data.forget_set.retain)), "spec": spec.to_json(),
-             "recipe": asdict(recipe), "seeds": list(seeds),
+             "recipe": recipe.key(), "seeds": list(seeds),
              "threads": THREADS_PER_MODEL,
              "method": [method[0], sorted(method[1].items())] if method else None}
     return cache_fingerprint(parts)

@@ -37,6 +37,11 @@ def train_stacked(spec: ModelSpec, recipe: TrainConfig, data: Samples, seeds: li
     order, each close to ``ensemble.train_one`` with the same seed."""
     from torch.func import functional_call, stack_module_state, vmap
 
+    extra = sorted(set(recipe.key()) - {"epochs", "lr", "batch_size", "weight_decay",
+                                        "optimizer"})
+    if extra:  # schedules, augmentation, smoothing and optimizer settings: train_epochs only
+        raise ConfigError(f"vectorised training runs the plain recipe only; this one sets "
+                          f"{', '.join(extra)}: use the executors (train_models)")
     models = [build_model(spec, seed=s) for s in seeds]
     if not models or len(data) == 0:
         return [m.eval() for m in models]

@@ -15,6 +15,7 @@ import html
 import io
 import json
 import math
+import os
 import shutil
 import subprocess
 import tempfile
@@ -26,10 +27,11 @@ from plotly.offline import get_plotlyjs
 
 from unlearn_core.audit.run import AuditResult, AuditRun
 from unlearn_core.charts import audit as charts
-from unlearn_core.errors import UnlearnError
+from unlearn_core.errors import ConfigError, UnlearnError
+from unlearn_core.report.claim import THIRD_PARTY, baseline_block, claim_block, claim_html
 from unlearn_core.report.envelope import REPORT_VERSION, content_hash, embedded_json
 from unlearn_core.report.rows import check_rows, verdict_rows
-from unlearn_core.serialize import sha256_file, to_jsonable
+from unlearn_core.serialize import sha256_file, to_jsonable, write_files_atomic
 
 
 def data_record(source: str, content: Optional[bytes] = None) -> Optional[dict]:
@@ -110,7 +112,11 @@ def build_json_report(result: AuditResult, artifacts: Optional[list] = None,
     data = data or data_record(result.config.dataset)
     if data is not None:
         repro["data"] = data
-    repro["baseline"] = baseline or baseline_record(result)
+    repro["baseline"] = baseline or baseline_block(result) or baseline_record(result)
+    claim = claim_block(result)  # a third-party claim: its files by SHA-256, recipe, fit check
+    if claim is not None:
+        repro["audit"] = THIRD_PARTY
+        repro["claim"] = claim
     if signoff is not None:
         repro["signoff"] = signoff
     payload = {"report_version": REPORT_VERSION, "result": result.to_dict(),
@@ -134,58 +140,44 @@ def _not_run(what: str) -> str:
     return f'<p class="muted">Not run in this audit: {html.escape(what)}.</p>'
 
 
-# charts as static SVG images (kaleido, for print) instead of interactive plotly: set by
-# render_html(static=True) for the figures of one rendering
-_STATIC: contextvars.ContextVar[bool] = contextvars.ContextVar("static_charts", default=False)
+# charts as static SVG images (kaleido, for print) instead of interactive plotly: the browser
+# that draws them, set by render_html(static=True) for the figures of one rendering
+_STATIC: contextvars.ContextVar = contextvars.ContextVar("static_charts", default=None)
 CHART_WIDTH = 1000  # px of a static chart; the page is 1100 px wide
+# every chart of a report is drawn in this named plotly template, never in the process's
+# default one: importing Streamlit makes its own theme plotly's default, and a page exported
+# from the app would then draw other charts than verify draws from the embedded JSON
+REPORT_TEMPLATE = "plotly"
 
 
 def _figure_html(fig, alt: str = "chart") -> str:
     """One chart: interactive (plotly, no logo) or, when rendering for print, an SVG image
-    drawn by kaleido with the system chromium (no toolbar, nothing left to lay out)."""
-    if not _STATIC.get():
-        return fig.to_html(full_html=False, include_plotlyjs=False,
-                           config={"displaylogo": False, "responsive": True})
+    drawn by kaleido with the system chromium (no toolbar, nothing left to lay out). The
+    figure is drawn in ``REPORT_TEMPLATE``, written as plotly writes a default template."""
     import plotly.io as pio
 
-    height = int(fig.layout.height or 400)
-    try:
-        svg = pio.to_image(fig, format="svg", width=CHART_WIDTH, height=height)
-    except Exception as err:  # no chromium / kaleido: the caller reports it
-        raise UnlearnError(f"static charts for the PDF need kaleido and chromium "
-                           f"({type(err).__name__}: {str(err).splitlines()[0][:120]})")
+    spec = fig.to_dict()
+    spec.setdefault("layout", {})["template"] = pio.templates[REPORT_TEMPLATE].to_plotly_json()
+    if not _STATIC.get():
+        return pio.to_html(spec, full_html=False, include_plotlyjs=False, validate=False,
+                           config={"displaylogo": False, "responsive": True})
+    svg = _STATIC.get().svg(spec, CHART_WIDTH, int(fig.layout.height or 400))
     return (f'<img class="chart" alt="{html.escape(alt)}" '
             f'src="data:image/svg+xml;base64,{base64.b64encode(svg).decode()}">')
 
 
 @contextlib.contextmanager
 def _static_charts(chromium: str = "/usr/bin/chromium"):
-    """Render charts as static images for this block; one kaleido browser serves them all."""
-    import os
+    """Render charts as static images for this block; one kaleido browser serves them all
+    (``chart_images``: a chromium that cannot start is an ``UnlearnError``, never a wait)."""
+    from unlearn_core.report.chart_images import ChartImages
 
-    if Path(chromium).exists():
-        os.environ.setdefault("BROWSER_PATH", chromium)  # kaleido's browser: the system one
-    token = _STATIC.set(True)
-    started = False
-    try:
-        import warnings
-
-        import kaleido
-
+    with ChartImages(chromium) as images:
+        token = _STATIC.set(images)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                kaleido.start_sync_server(silence_warnings=True)
-            started = True
-        except Exception:  # already running, or unavailable: each image starts its own
-            pass
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "kopts ignored if using a server"
             yield
-    finally:
-        _STATIC.reset(token)
-        if started:
-            kaleido.stop_sync_server(silence_warnings=True)
+        finally:
+            _STATIC.reset(token)
 
 
 def _png_uri(img: np.ndarray, size: int = 48) -> str:
@@ -210,6 +202,18 @@ def _thumbnails(run: Optional[AuditRun], limit: int = 24) -> str:
     return f'<div class="thumbs">{"".join(out)}</div>'
 
 
+def _verdict_class(v) -> str:
+    """The CSS class of a verdict row: its status, ``qualified`` for a pass on outputs only."""
+    return "qualified" if v.qualifier else html.escape(v.status.replace(" ", "-"))
+
+
+def _assurance(v) -> str:
+    """The verdict's statement of assurance (what it rules out and what not), or nothing."""
+    if not v.assurance:
+        return ""
+    return f'<br><span class="assurance">{html.escape(v.assurance)}</span>'
+
+
 def _verdict_section(result: AuditResult) -> str:
     """Headline per method first (status, counts, reason), then every check with its figure,
     interval, sample count, the retrain band and where it came from, and the original's figure
@@ -219,15 +223,17 @@ def _verdict_section(result: AuditResult) -> str:
         return _not_run("verdict checks (no method ran)")
     vrows = verdict_rows(verdicts)
     heads = "".join(
-        f'<p class="verdict verdict-{html.escape(v.status.replace(" ", "-"))}"><b>'
-        f"{html.escape(v.method)}: {html.escape(v.headline)}</b><br>{html.escape(v.reason)}</p>"
-        for v in vrows)
+        f'<p class="verdict verdict-{_verdict_class(v)}"><b>'
+        f"{html.escape(v.method)}: {html.escape(v.headline)}</b><br>{html.escape(v.reason)}"
+        f"{_assurance(v)}</p>" for v in vrows)
     columns = ["method", "check", "status", "figure", "interval", "n", "retrain band",
                "band from", "original", "powered", "reason"]
     rows = [list(c.cells(columns, no_band="–").values()) for c in check_rows(vrows)]
     ens = "".join(f"<li>{html.escape(e.kind)}: {e.k} models from scratch on the retain set, "
-                  f"seeds {', '.join(map(str, e.seeds))}"
-                  f"{' (from the cache)' if e.cached else f', {e.seconds:.1f} s'}</li>"
+                  + (f"submitted by the claimant ({html.escape(', '.join(e.submitted))})</li>"
+                     if getattr(e, "submitted", None) else
+                     f"seeds {', '.join(map(str, e.seeds))}"
+                     f"{' (from the cache)' if e.cached else f', {e.seconds:.1f} s'}</li>")
                   for e in getattr(result, "ensembles", []))
     warn = "".join(f'<p class="muted">Warning: {html.escape(w)}</p>'
                    for w in getattr(result, "warnings", []))
@@ -236,7 +242,9 @@ def _verdict_section(result: AuditResult) -> str:
               "reaches into the band; no power: the untouched original lands in the band too, "
               "so the check cannot tell doing nothing from retraining here. A verdict passes only "
               "when a powered check passes and none fails or is uncertain; otherwise it is "
-              "inconclusive, uncertain or failed. Intervals and bands are Bonferroni-adjusted "
+              "inconclusive, uncertain or failed. A pass that no powered check of the model's "
+              "inside (the feature probe) supported reads 'pass (outputs only)': output "
+              "suppression is not ruled out. Intervals and bands are Bonferroni-adjusted "
               "over the checks of a verdict.</p>")
     return (heads + warn + (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
             _table(columns, rows) + legend +
@@ -293,9 +301,9 @@ def _summary_section(result: AuditResult, payload: dict) -> str:
     for v in verdict_rows(verdicts):
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in v.deciding)
         parts.append(
-            f'<div class="verdict verdict-{html.escape(v.status.replace(" ", "-"))}">'
+            f'<div class="verdict verdict-{_verdict_class(v)}">'
             f"<b>{html.escape(v.method)}: {html.escape(v.headline)}</b><br>"
-            f"Why: {html.escape(v.reason or '-')}<ul>{reasons}</ul></div>")
+            f"Why: {html.escape(v.reason or '-')}<ul>{reasons}</ul>{_assurance(v)}</div>")
     for f in result.failures:
         parts.append(f'<div class="verdict verdict-fail"><b>{html.escape(f.name)}: did not '
                      f"run</b><br>{html.escape(f.message)}</div>")
@@ -311,6 +319,9 @@ def _summary_section(result: AuditResult, payload: dict) -> str:
     if base is None or base.get("source") == "not recorded":
         origin = ("not recorded: this report does not say whether it was trained here or "
                   "uploaded")
+    elif base.get("source") == "submitted by the claimant":
+        origin = (f"submitted by the claimant of a third-party claim: {base.get('file')}, "
+                  f"SHA-256 {base.get('sha256')}")
     elif base.get("source") == "uploaded":
         origin = (f"uploaded by the user: {base.get('file') or 'a file'}, SHA-256 "
                   f"{base.get('sha256') or 'unknown'}")
@@ -505,6 +516,7 @@ def render_html(result: AuditResult, run: Optional[AuditRun] = None,
     cfg = result.config
     sections = [
         ("Summary", _summary_section(result, payload)),
+        *([("Third-party claim", claim_html(result))] if getattr(result, "claim", None) else []),
         ("Summary verdict", _verdict_section(result)),
         ("Setup", _table(["item", "value"], [
             ["dataset", result.dataset_name], ["model", cfg.model], ["seed", cfg.seed],
@@ -554,6 +566,7 @@ section{{break-inside:avoid-page}} img.chart{{max-width:100%;height:auto;display
 .verdict{{margin:.5em 0;padding:.4em .7em;border-left:5px solid #999;background:#f7f7f7}}
 .verdict ul{{margin:.2em 0 0 1.2em;padding:0}} .verdict-pass{{border-color:#15803d}}
 .verdict-fail{{border-color:#b91c1c}} .verdict-uncertain{{border-color:#b45309}}
+.verdict-qualified{{border-color:#b45309}}
 table.signoff th{{text-align:left;width:8em}} table.signoff td{{text-align:left;min-width:20em}}
 p.sign{{margin-top:1.6em}}
 @page{{size:A4;margin:12mm}}
@@ -569,24 +582,44 @@ pre{{white-space:pre-wrap;word-break:break-all}}}}
 {body}{embedded_json(payload)}</body></html>"""
 
 
+PRINT_SECONDS = 180  # chromium's whole run printing one PDF
+
+
 def write_pdf(html_path: Path, pdf_path: Path, chromium: str = "/usr/bin/chromium") -> Path:
     """Print the HTML report to PDF with the system chromium (charts drawn as on screen)."""
     exe = chromium if Path(chromium).exists() else shutil.which("chromium")
     if not exe:
         raise UnlearnError("PDF export needs chromium (apt-get install chromium); the HTML and "
                            "JSON reports were written")
-    with tempfile.TemporaryDirectory() as profile:
-        proc = subprocess.run(
-            [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run",
-             f"--user-data-dir={profile}", "--no-pdf-header-footer",
-             "--virtual-time-budget=15000", f"--print-to-pdf={pdf_path.resolve()}",
-             html_path.resolve().as_uri()], capture_output=True, timeout=180)
-    if proc.returncode != 0 or not pdf_path.exists():
-        raise UnlearnError(f"chromium could not print the PDF (exit {proc.returncode})")
-    from unlearn_core.report.pdf_embed import embed_from_html
+    # printed and embedded into a temporary file renamed into place: never a truncated PDF
+    part = pdf_path.with_name(f".{pdf_path.name}.{os.getpid()}.part")
+    try:
+        with tempfile.TemporaryDirectory() as profile:
+            try:
+                proc = subprocess.run(
+                    [exe, "--headless", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                     "--no-pdf-header-footer", "--virtual-time-budget=15000",
+                     f"--print-to-pdf={part.resolve()}", html_path.resolve().as_uri()],
+                    capture_output=True, timeout=PRINT_SECONDS)
+            except subprocess.TimeoutExpired:  # killed by subprocess.run: no wait beyond this
+                raise UnlearnError(f"chromium did not print the PDF within {PRINT_SECONDS} s")
+            except OSError as err:
+                raise UnlearnError(f"chromium could not be started to print the PDF: "
+                                   f"{err.strerror or err}")
+        if proc.returncode != 0 or not part.exists():
+            raise UnlearnError(f"chromium could not print the PDF (exit {proc.returncode})")
+        from unlearn_core.report.pdf_embed import embed_from_html
 
-    embed_from_html(html_path, pdf_path)  # the report it shows, for `verify report.pdf`
+        try:
+            embed_from_html(html_path, part)  # the report it shows, for `verify report.pdf`
+            os.replace(part, pdf_path)
+        except OSError as err:
+            raise UnlearnError(f"the PDF could not be written to '{pdf_path}': "
+                               f"{err.strerror or err}")
+    finally:
+        part.unlink(missing_ok=True)
     return pdf_path
 
 
@@ -601,8 +634,12 @@ def write_reports(result: AuditResult, out_dir: str | Path, run: Optional[AuditR
     payload = build_json_report(result, artifacts, signoff=signoff or signoff_record(),
                                 baseline=baseline)
     paths = {"json": out / "report.json", "html": out / "report.html"}
-    paths["json"].write_text(json.dumps(payload, indent=1))
-    paths["html"].write_text(render_html(result, run, payload), encoding="utf-8")
+    try:  # both or neither, each whole: a full disk or `ulimit -f` leaves no truncated report
+        write_files_atomic({paths["json"]: json.dumps(payload, indent=1),
+                            paths["html"]: render_html(result, run, payload)})
+    except OSError as err:
+        raise ConfigError(f"cannot write the reports in '{out}': {err.strerror or err} "
+                          "(nothing was written)") from None
     if pdf:  # printed from the static form: SVG charts, no toolbar, nothing clipped
         with tempfile.TemporaryDirectory() as tmp:
             printable = Path(tmp) / "report.html"

@@ -6,10 +6,13 @@ bundle's ``bundle.json`` says where inside the ZIP each file is, relative to the
 verification matches every file by the SHA-256 the report recorded.
 
     report.json  report.html  report.pdf  bundle.json  data/<file>  artifacts/<name>
+    submitted/<n>/<file>  (a third-party claim's submitted files: original, spec, claimed
+                           models, retrains, recipe; ``verify.claim`` finds them by sha256)
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -28,8 +31,10 @@ MAX_BUNDLE_BYTES = 16 << 30  # counted while extracting: a ZIP header is not tru
 
 
 def _safe_name(name: str) -> str:
-    """A plain file name for inside the bundle (no folders, nothing hidden)."""
-    base = PurePosixPath(name.replace("\\", "/")).name.lstrip(".")
+    """A plain file name for inside the bundle (no folders, nothing hidden, no ':' that
+    ``open_bundle`` refuses: a run label such as ``finetune:epochs=10`` or ``claim:B`` names
+    its artifacts)."""
+    base = PurePosixPath(name.replace("\\", "/")).name.lstrip(".").replace(":", "_")
     if not base:
         raise ConfigError(f"'{name}' cannot be stored in a bundle")
     return base
@@ -55,7 +60,7 @@ def write_bundle(report: str | Path, out: str | Path, data: Optional[str | Path]
                       "html": "report.html" if html.is_file() else None,
                       "pdf": "report.pdf" if pdf.is_file() else None,
                       "content_sha256": payload.get("content_sha256"), "data": None,
-                      "artifacts": []}
+                      "artifacts": [], "submitted": []}
     rec = repro.get("data")
     if rec is not None:
         recorded = Path(str(repro["config"]["dataset"])).expanduser()
@@ -79,6 +84,17 @@ def write_bundle(report: str | Path, out: str | Path, data: Optional[str | Path]
         files.append((path, inside))
         manifest["artifacts"].append({"name": art["name"], "path": inside,
                                       "sha256": art["sha256"]})
+    for i, sub in enumerate((repro.get("claim") or {}).get("files") or [], 1):
+        path, what = Path(str(sub["path"])), f"submitted file '{sub['file']}'"
+        if not path.is_file():
+            raise ConfigError(f"{what} is missing ({path}): the bundle of a claim audit carries "
+                              "every submitted file")
+        if sha256_file(path) != sub["sha256"]:
+            raise ConfigError(f"{what} changed since the audit ({path})")
+        inside = f"submitted/{i}/{_safe_name(sub['file'])}"  # each under its own name
+        files.append((path, inside))
+        manifest["submitted"].append({"file": sub["file"], "path": inside,
+                                      "sha256": sub["sha256"]})
     out = Path(out).expanduser()
     if not out.parent.is_dir():
         raise ConfigError(f"--out '{out}': the folder '{out.parent}' does not exist")
@@ -118,20 +134,35 @@ def _inside(root: Path, name: object) -> Path:
 def open_bundle(path: str | Path) -> Iterator[OpenBundle]:
     """Extract the files a bundle's manifest names into a fresh temporary folder (paths checked,
     bytes counted while decompressing) and yield where they are; the folder is removed after."""
+    from unlearn_core.report.envelope import parse_json
+
     path = Path(path)
+    if not path.is_file():  # a FIFO or device would block; a folder is no bundle
+        raise ConfigError(f"report bundle '{path}' is not a regular file")
     try:
         zf = zipfile.ZipFile(path)
+        names = zf.namelist()
     except (OSError, zipfile.BadZipFile) as err:
         raise ConfigError(f"'{path}' is not a readable report bundle: {err}")
+    # the same name twice (or two names one folder would hold as one file: ./a, A): refused
+    seen = collections.Counter("/".join(p for p in PurePosixPath(n.replace("\\", "/")).parts
+                                        if p not in (".", "")).lower() for n in names)
+    twice = sorted(n for n, k in seen.items() if k > 1)
+    if twice:  # which copy is read depends on the reader: `unzip` shows the first, we the last
+        zf.close()
+        raise ConfigError(f"'{path}' holds {', '.join(twice[:3])} more than once: a bundle "
+                          "names each file once, so it is refused")
     with zf, tempfile.TemporaryDirectory(prefix="unlearn-verify-") as tmp:
         root = Path(tmp)
         try:
-            manifest = json.loads(zf.read(MANIFEST))
+            with zf.open(MANIFEST) as src:
+                raw = src.read((1 << 20) + 1)
         except KeyError:
             raise ConfigError(f"'{path}' has no {MANIFEST}: not a report bundle (write one with "
                               "`bundle report.json --out report.zip`)")
-        except ValueError as err:
-            raise ConfigError(f"the {MANIFEST} of '{path}' is not valid JSON: {err}")
+        if len(raw) > 1 << 20:
+            raise ConfigError(f"the {MANIFEST} of '{path}' is over 1 MiB: not a bundle manifest")
+        manifest = parse_json(raw, f"the {MANIFEST} of '{path}'")
         if not isinstance(manifest, dict) or manifest.get("bundle_version") != BUNDLE_VERSION:
             raise ConfigError(f"'{path}' is not a report bundle of version {BUNDLE_VERSION}")
         budget = [MAX_BUNDLE_BYTES]
@@ -162,5 +193,8 @@ def open_bundle(path: str | Path) -> Iterator[OpenBundle]:
         for art in manifest.get("artifacts") or []:
             if isinstance(art, dict) and isinstance(art.get("name"), str):
                 opened.artifacts[art["name"]] = extract(art.get("path"))
+        for sub in manifest.get("submitted") or []:  # found by sha256 (``verify.claim``)
+            if isinstance(sub, dict):
+                extract(sub.get("path"))
         yield opened
 

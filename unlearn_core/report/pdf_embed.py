@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from unlearn_core.serialize import write_atomic
+
 ATTACHMENT = "report.json"
 HASH_KEY = "/AuditReportSHA256"
 
@@ -59,10 +61,7 @@ def embed_report(pdf_path: str | Path, payload: dict) -> Path:
         writer.add_attachment(ATTACHMENT, json.dumps(payload, separators=(",", ":")).encode())
         writer.add_metadata({HASH_KEY: str(payload.get("content_sha256", ""))})
         writer.write(buf)
-    tmp = pdf_path.with_name(pdf_path.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(pdf_path)
-    return pdf_path
+    return write_atomic(pdf_path, buf.getvalue())
 
 
 def embed_from_html(html_path: str | Path, pdf_path: str | Path) -> bool:
@@ -85,10 +84,12 @@ def read_pdf(pdf_path: str | Path) -> PdfReport:
     from pypdf.errors import PdfReadError
 
     from unlearn_core.errors import ConfigError
+    from unlearn_core.report.envelope import read_regular
 
+    raw = read_regular(pdf_path)  # a regular file within the size limit, or one ConfigError
     try:
         with _quiet():
-            reader = PdfReader(io.BytesIO(Path(pdf_path).read_bytes()))
+            reader = PdfReader(io.BytesIO(raw))
             attachments = list(reader.attachments.get(ATTACHMENT, []))
             meta = reader.metadata or {}
             text = "\n".join(page.extract_text() or "" for page in reader.pages)

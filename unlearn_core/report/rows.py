@@ -4,7 +4,9 @@
 ``VerdictRow`` per method: its status, headline and reason, the checks that decided it as
 one-line sentences (``deciding``: failed checks first, then uncertain ones; for a pass the powered
 checks that passed; for an inconclusive verdict what lacked power or data; at most ``limit`` of
-them, then "and N more <status> check(s) in the detail"), and one ``CheckRow`` per judged check
+them, then "and N more <status> check(s) in the detail"), its statement of assurance (the
+``qualifier`` of a pass on the outputs only, and which forgery families it rules out and which
+not, ``assurance``), and one ``CheckRow`` per judged check
 with its figure, interval, band and the original's figure formatted once (``checks.judge.fmt``).
 
 The front ends keep only their presentation: the plain-text tables of the command line
@@ -90,6 +92,13 @@ class VerdictRow:
     reason: str
     deciding: tuple[str, ...]
     checks: tuple[CheckRow, ...]
+    qualifier: str = ""  # "outputs only": a pass no check of the model's inside supported
+    assurance: str = ""  # "rules out ...; does not rule out ..." (empty for a fail)
+
+    @property
+    def plain_pass(self) -> bool:
+        """A pass without a qualifier (what a front end may show as an unreserved pass)."""
+        return self.status == PASS and not self.qualifier
 
 
 def check_row(method: str, c: CheckResult) -> CheckRow:
@@ -144,7 +153,9 @@ def verdict_row(v, limit: int = 3) -> VerdictRow:
     """One verdict (``checks.verdict.Verdict``) as a row."""
     return VerdictRow(method=v.method, status=v.status, headline=v.headline, reason=v.reason,
                       deciding=tuple(deciding_lines(v, limit)),
-                      checks=tuple(check_row(v.method, c) for c in v.checks))
+                      checks=tuple(check_row(v.method, c) for c in v.checks),
+                      qualifier=getattr(v, "qualifier", None) or "",
+                      assurance=getattr(v, "assurance", ""))
 
 
 def verdict_rows(verdicts: Optional[Iterable], limit: int = 3) -> list[VerdictRow]:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from unlearn_core.errors import ConfigError
+from unlearn_core.serialize import write_files_atomic
 
 ALGORITHM = "Ed25519"
 CONTEXT = b"unlearn_core audit report v1\n"  # what is signed: CONTEXT + content hash (hex)
@@ -86,11 +87,10 @@ def load_private_key(path: str | Path):
 
 def load_public_key(path: str | Path) -> bytes:
     """The raw 32 bytes of an Ed25519 public key from a PEM file (``keygen``'s ``.pub``)."""
+    from unlearn_core.report.envelope import read_regular
+
     serialization, ed25519 = _crypto()
-    try:
-        data = Path(path).expanduser().read_bytes()
-    except OSError as err:
-        raise ConfigError(f"cannot read public key '{path}': {err.strerror}")
+    data = read_regular(path, "public key", 1 << 20)  # a FIFO or device never blocks verify
     try:
         key = serialization.load_pem_public_key(data)
     except (ValueError, TypeError):
@@ -184,9 +184,14 @@ def sign_report_files(report: str | Path, private_key) -> dict:
             pdf = None
     else:
         pdf = None
-    report.write_text(json.dumps(payload, indent=1))
+    files = {report: json.dumps(payload, indent=1)}
     if page is not None:
-        html.write_text(replace_embedded(page, payload), encoding="utf-8")
-    if pdf is not None:
-        embed_report(pdf, payload)
+        files[html] = replace_embedded(page, payload)
+    try:  # the signed JSON and HTML both or neither, each whole (a full disk, `ulimit -f`)
+        write_files_atomic(files)
+        if pdf is not None:
+            embed_report(pdf, payload)
+    except OSError as err:
+        raise ConfigError(f"cannot write the signed report '{report}': "
+                          f"{err.strerror or err}") from None
     return block

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 from unlearn_core.audit.run import AuditResult, ModelEvaluation
 from unlearn_core.report.rows import check_rows, verdict_rows
@@ -32,8 +33,21 @@ def audit_table(result: AuditResult) -> str:
     return format_table(headers, rows)
 
 
+def speed_up(ev: ModelEvaluation, retrain_s: float) -> Optional[float]:
+    """How many times faster than a retrain from scratch a method ran; None for every other
+    row (the original, the retrains themselves, a claim whose making is not known), which
+    the front ends show as a dash, never as "None"."""
+    return retrain_s / max(ev.seconds, 1e-9) if ev.role == "method" else None
+
+
+def speed_cell(ev: ModelEvaluation, retrain_s: float, dash: str = "\u2013") -> str:
+    """The speed-up as a table shows it: "12.3x" for a method, ``dash`` for the other rows."""
+    speed = speed_up(ev, retrain_s)
+    return dash if speed is None else f"{speed:.1f}x"
+
+
 def _row(ev: ModelEvaluation, retrain_s: float) -> list[str]:
-    speed = "-" if ev.role == "baseline" else f"{retrain_s / max(ev.seconds, 1e-9):.1f}x"
+    speed = speed_cell(ev, retrain_s, dash="-")  # plain ASCII, as the other empty cells
     return [ev.name, pct(ev.accuracy.forget), pct(ev.accuracy.retain), pct(ev.accuracy.test),
             pct(ev.accuracy.test_other_classes), f"{ev.mia.auc_forget_vs_test:.3f}",
             pct(ev.mia.forget_member_rate), pct(ev.mia_efficacy), f"{ev.seconds:.2f}", speed]
@@ -45,7 +59,9 @@ def verdict_table(verdicts) -> str:
     if not verdicts:
         return "verdict: no method to judge"
     rows = verdict_rows(verdicts)
-    lines = [f"{v.method}: {v.headline}. {v.reason}" for v in rows]
+    lines = [f"{v.method}: {v.headline}. {v.reason}"
+             + (f"\n  {v.assurance}" if v.assurance else "")
+             for v in rows]
     columns = ["method", "check", "status", "figure", "interval", "retrain band", "original", "n"]
     cells = [[str(x) for x in c.cells(columns, sep="..", no_band="-", shout_fail=True).values()]
              for c in check_rows(rows)]

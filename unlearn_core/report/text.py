@@ -20,9 +20,15 @@ from pathlib import Path
 from typing import Any, Optional
 
 from unlearn_core.report.build import data_record
-from unlearn_core.report.envelope import EMBED_ID, REPORT_VERSION, content_hash, embedded_json
+from unlearn_core.report.envelope import (
+    EMBED_ID,
+    REPORT_VERSION,
+    TEXT_KIND,
+    content_hash,
+    embedded_json,
+)
 
-KIND = "text"
+KIND = TEXT_KIND
 
 
 def is_text_payload(payload: dict) -> bool:

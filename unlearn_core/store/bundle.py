@@ -113,8 +113,9 @@ def _read_manifest(zf: zipfile.ZipFile, path: Path) -> dict:
         manifest = json.loads(zf.read("manifest.json"))
     except KeyError:
         raise ConfigError(f"'{path}' is not a run bundle (no manifest.json)")
-    except ValueError as err:
-        raise ConfigError(f"'{path}': manifest.json is not valid JSON ({err})")
+    except (ValueError, RecursionError) as err:  # RecursionError: nested too deep
+        raise ConfigError(f"'{path}': manifest.json is not valid JSON "
+                          f"({err if isinstance(err, ValueError) else 'nested too deep'})")
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise ConfigError(f"'{path}' is not a run bundle (format is not {BUNDLE_FORMAT})")
     if int(manifest.get("bundle_version", 0)) > BUNDLE_VERSION:

@@ -38,6 +38,8 @@ from typing import Any, Optional
 
 import numpy as np
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
 from unlearn_core.audit.run import AuditResult, AuditRun
 from unlearn_core.errors import ConfigError
@@ -56,6 +58,7 @@ from unlearn_core.store.schema import (
     runs_table,
     write_transaction,
 )
+from unlearn_core.store.unrecorded import record_kept
 
 __all__ = ["RunStore", "RunSummary", "Artifact", "StoredRun", "RunCheck", "sha256_file",
            "overall_verdict", "default_data_dir", "SCHEMA_VERSION"]
@@ -124,6 +127,30 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class NoRunDatabase(ConfigError):
+    """``RunStore(create=False)`` found no SQLite file where the store would be: nothing has
+    been recorded there (``path``), and listing must not create one."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no run database at '{path}': nothing has been recorded there (an "
+                         "audit creates it)")
+        self.path = path
+
+
+RUN_TABLES = ("runs", "metrics", "artifacts", "schema_version")
+
+
+def sqlite_file(url: str) -> Optional[Path]:
+    """The file of a SQLite URL; None for a server (or an in-memory database)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser()
+
+
 def default_data_dir() -> Path:
     """``$UNLEARN_DATA_DIR`` or ``./runs``."""
     return Path(os.environ.get("UNLEARN_DATA_DIR", "runs"))
@@ -186,7 +213,8 @@ def _unique_names(evaluations: list) -> list[tuple[str, Any]]:
 def _status_of(verdict: Any) -> str:
     status = getattr(verdict, "status", None)
     if isinstance(status, str) and status:
-        return status
+        qualifier = getattr(verdict, "qualifier", None)  # a pass on the outputs only
+        return f"{status} ({qualifier})" if status == "pass" and qualifier else status
     passed = getattr(verdict, "passed", None)
     return "inconclusive" if passed is None else ("pass" if passed else "fail")
 
@@ -276,20 +304,27 @@ class RunStore:
     """
 
     def __init__(self, url: Optional[str] = None, data_dir: Optional[str | Path] = None,
-                 project: Optional[str] = None, cleanup: bool = True) -> None:
+                 project: Optional[str] = None, cleanup: bool = True,
+                 create: bool = True) -> None:
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.project = check_project(project or default_project())
         url = url or os.environ.get("UNLEARN_DB_URL") or None
         default_sqlite = f"sqlite:///{(self.data_dir / 'runs.sqlite').resolve()}"
+        self.file = sqlite_file(url or default_sqlite)  # None: a database server
+        if not create and self.file is not None and not self.file.exists():
+            raise NoRunDatabase(self.file)  # reading never creates a database
         if url is None:
             self._mkdir(self.data_dir)
         self.engine = open_engine(url or default_sqlite)
         self.url = display_url(str(self.engine.url))
+        self._check_intact()
         try:
             self.migrated_from = ensure_schema(self.engine)
         except ConfigError:
             raise
         except Exception as err:
+            if self.file is not None and isinstance(err, DatabaseError):
+                raise self.damaged(err) from None
             reason = str(getattr(err, "orig", None) or err).strip().splitlines()
             raise ConfigError(f"cannot set up the run database '{self.url}': "
                               f"{reason[0] if reason else type(err).__name__}")
@@ -301,8 +336,41 @@ class RunStore:
             key = hashlib.sha256(self.url.encode()).hexdigest()[:12]
             self.artifact_root = self.artifact_root / f"db-{key}"
         self._mkdir(self.artifact_root)
+        self.recovered: list[tuple[str, str]] = []  # (kept result file, run id) recorded now
         if cleanup:
             self.cleanup_orphans()
+            self.recovered = record_kept(self)
+
+    def damaged(self, err: BaseException) -> ConfigError:
+        """The one line for a SQLite file that is no run database or is damaged, naming it."""
+        reason = str(getattr(err, "orig", None) or err).strip().splitlines() or \
+            [type(err).__name__]
+        return ConfigError(f"'{self.file or self.url}' is not a run database, or it is damaged "
+                           f"({reason[0][:200]}): move it aside (an audit then starts a new one) "
+                           "or point --data-dir or --db elsewhere")
+
+    def _check_intact(self) -> None:
+        """SQLite: ``PRAGMA quick_check`` of each of the store's tables (their pages, indexes
+        and overflow chains; about 0.5 s per GB of stored artifacts) before anything reads or
+        writes, so a damaged file is refused in one line before an audit, not recorded into.
+        A database server looks after its own pages."""
+        if self.file is None:
+            return
+        try:
+            with self.engine.connect() as conn:
+                tables = set(conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'").scalars())
+                for table in [t for t in RUN_TABLES if t in tables]:
+                    found = conn.exec_driver_sql(f"PRAGMA quick_check({table})").scalars().all()
+                    if found != ["ok"]:
+                        lines = [ln for row in found for ln in str(row).splitlines()
+                                 if ln.strip() and not ln.startswith("***")]
+                        raise DatabaseError(f"PRAGMA quick_check({table})", None,
+                                            Exception(f"table {table}: "
+                                                      f"{(lines or ['damaged'])[0]}"))
+        except DatabaseError as err:
+            self.engine.dispose()
+            raise self.damaged(err) from None
 
     def ensemble_cache(self):
         """Reference ensembles and shadow sets kept by fingerprint in this store's artifact

@@ -135,7 +135,7 @@ def utility_figure(ev: "ModelEvaluation", seed: int, reps: int = 100) -> Figure:
 def _checks() -> list[TextCheck]:
     out = [
         TextCheck(CheckSpec("forget_quality", "truth-ratio KS distance to retrain", "forgetting",
-                            "high", "", "", TOFU + " (forget quality)"),
+                            "high", "", "", TOFU + " (forget quality)", bounds=(0.0, 1.0)),
                   forget_quality_distance, closeness=True),
         TextCheck(CheckSpec("forget_answer_accuracy", "forget answer accuracy", "forgetting",
                             "both", "low", "%", TOFU),
@@ -153,7 +153,8 @@ def _checks() -> list[TextCheck]:
     for attack in MIA_NAMES:
         label, paper = MIA_PAPERS[attack]
         out.append(TextCheck(CheckSpec(f"mia_{attack}_auc", f"{label} MIA AUC", "forgetting",
-                                       "both", "low", "", paper), _mia(attack)))
+                                       "both", "low", "", paper, bounds=(0.0, 1.0)),
+                             _mia(attack)))
     out += [
         TextCheck(CheckSpec("model_utility", "model utility", "utility", "low", "", "", TOFU),
                   utility_figure),

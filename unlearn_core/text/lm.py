@@ -415,8 +415,9 @@ def _check_config(d: Path) -> dict:
         raise ModelError(f"'{d}' has no config.json: not a model folder")
     try:
         cfg = json.loads(cfg_path.read_text())
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ModelError(f"'{cfg_path}' is not valid JSON: {err}")
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+        raise ModelError(f"'{cfg_path}' is not valid JSON: "
+                         f"{'it nests too deep' if isinstance(err, RecursionError) else err}")
     if not isinstance(cfg, dict):
         raise ModelError(f"'{cfg_path}' must hold a JSON object")
     if "auto_map" in cfg:

@@ -51,8 +51,9 @@ def _jsonl_rows(text: str, name: str) -> list[dict]:
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"'{name}' line {n} is not valid JSON: {err.msg}")
+        except (json.JSONDecodeError, RecursionError) as err:  # RecursionError: nested deep
+            raise DataError(f"'{name}' line {n} is not valid JSON: "
+                            f"{getattr(err, 'msg', 'it nests too deep')}")
         if not isinstance(row, dict):
             raise DataError(f"'{name}' line {n} must be a JSON object")
         rows.append(row)

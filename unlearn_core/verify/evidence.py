@@ -64,6 +64,15 @@ def check_evidence(old: AuditResult, out: VerifyResult) -> None:
                 source = "scores give" if label.startswith("MIA AUC") else "evidence gives"
                 out.differences.append(f"{e.name}: {label} recorded {_fmt(recorded[label])}, "
                                        f"its per-sample {source} {_fmt(value)}")
+    for mev in ev.models:  # evidence of a model whose figures left the report: removed
+        if mev.model not in seen:
+            out.differences.append(f"{mev.model}: the report holds its per-sample evidence "
+                                   "but not its figures (removed?)")
+    measured = {(m.check, m.model) for m in old.measurements}
+    for mev in ev.measurements:
+        if (mev.check, mev.model) not in measured:
+            out.differences.append(f"{mev.model}: the report holds the per-sample evidence of "
+                                   f"check {mev.check} but not its measurement (removed?)")
     for m in old.measurements:
         if m.check not in STATS:
             continue
@@ -95,6 +104,8 @@ def _share_of(value: float, n: int) -> bool:
     """Whether ``value`` can be a share of ``n`` samples (k / n for a whole k)."""
     if value is None or math.isnan(value) or n <= 0:
         return True
+    if not math.isfinite(value):  # an infinite share is no share (and round() would overflow)
+        return False
     k = value * n
     return abs(k - round(k)) < 1e-6 and -1e-9 <= value <= 1 + 1e-9
 

@@ -27,6 +27,8 @@ def check_integrity(payload: dict, out: VerifyResult,
         path = _artifact_path(art, artifacts or {}, base)
         if not path.exists():
             out.differences.append(f"artifact {art['name']} is missing ({path})")
+        elif not path.is_file():  # a FIFO or device would block the hash, a folder has none
+            out.differences.append(f"artifact {art['name']} is not a regular file ({path})")
         elif sha256_file(path) != art["sha256"]:
             out.differences.append(f"artifact {art['name']} changed since the audit ({path})")
         else:

@@ -1,23 +1,33 @@
 """The verdicts judged again from the recorded measurements: a flipped status is caught even when
-the file was re-hashed."""
+the file was re-hashed, and so is a verdict or a check removed from it (every verdict and check
+the recorded measurements imply must be there)."""
 
 
 from __future__ import annotations
 
-from unlearn_core.audit.run import AuditResult
-from unlearn_core.checks.verdict import judge_result
+from unlearn_core.audit.run import AuditResult, judge_audit
 from unlearn_core.verify.result import VerifyResult, _close
 
 
 def rejudge(old: AuditResult, out: VerifyResult) -> None:
     """Judge the recorded measurements again with the recorded settings: a verdict or a check
     status edited in the report (even with its hash recomputed) differs from what its own
-    figures give."""
+    figures give. Every method's verdict and each of its checks judged again must be in the
+    report: one removed (its hash recomputed) is a difference, not a shorter report."""
     if old.verdicts and not old.measurements:
+        if old.evidence is not None:  # a release that records evidence records measurements
+            out.differences.append("the verdicts' measurements are not in the report "
+                                   "(removed?): its verdicts cannot be judged again")
+            return
         out.notes.append("the verdicts were recorded by an earlier release without their "
                          "measurements: they cannot be judged again, only re-run")
         return
-    again = {v.method: v for v in judge_result(old, old.config.thresholds)}
+    again = {v.method: v for v in judge_audit(old, old.config.thresholds)}
+    recorded = {v.method for v in old.verdicts}
+    for method, new in again.items():
+        if method not in recorded:
+            out.differences.append(f"{method}: the report records no verdict, but its recorded "
+                                   f"figures judge to {new.status} (removed?)")
     for v in old.verdicts:
         new = again.get(v.method)
         if new is None:
@@ -26,7 +36,21 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
         if new.status != v.status:
             out.differences.append(f"{v.method}: the recorded verdict says {v.status}, its "
                                    f"recorded figures judge to {new.status}")
+        elif v.qualifier is not None and (new.qualifier != v.qualifier
+                                          or list(new.not_ruled_out) != list(v.not_ruled_out)):
+            # the statement of assurance is folded again too (None: an earlier release)
+            out.differences.append(
+                f"{v.method}: the recorded verdict says {v.status}"
+                f"{f' ({v.qualifier})' if v.qualifier else ''}, not ruling out "
+                f"{', '.join(v.not_ruled_out) or 'nothing'}; its recorded figures judge to "
+                f"{new.status}{f' ({new.qualifier})' if new.qualifier else ''}, not ruling out "
+                f"{', '.join(new.not_ruled_out) or 'nothing'}")
         by_check = {(c.check, c.title): c for c in new.checks}
+        listed = {(c.check, c.title) for c in v.checks}
+        for key, n in by_check.items():
+            if key not in listed:
+                out.differences.append(f"{v.method}: check {n.title} ({n.status}) is missing "
+                                       "from the recorded verdict (removed?)")
         for c in v.checks:
             n = by_check.get((c.check, c.title))
             if n is None:

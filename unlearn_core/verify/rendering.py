@@ -99,7 +99,8 @@ def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: Verify
     embedded report's content hash; every figure (number) the embedded report renders is on its
     pages (charts add numbers of their own). A PDF printed from an edited page (FAIL to PASS, a
     figure changed) with the original report attached, or one whose attachment was swapped, is
-    a difference."""
+    a difference. The page is rendered again with interactive charts: its visible text is that
+    of the printed (static) form, and no browser is started to check a PDF."""
     from unlearn_core.report.build import render_html
 
     if hash_entry != payload.get("content_sha256"):
@@ -108,7 +109,7 @@ def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: Verify
     shown = " ".join(text.split())
     try:
         result = AuditResult.from_dict(payload["result"])
-        printed = render_html(result, None, payload, static=True)
+        printed = render_html(result, None, payload)
         page = visible_text(re.sub(r"<title>.*?</title>", "", printed, count=1, flags=re.S))
     except Exception as err:  # an embedded report this code cannot render is itself a finding
         out.differences.append(f"{name}: its embedded report cannot be rendered again "

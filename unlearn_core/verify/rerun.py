@@ -259,10 +259,14 @@ def check_data(payload: dict, out: VerifyResult, data: Optional[str | Path] = No
 
 
 def _rerun(payload: dict, old: AuditResult, out: VerifyResult, data: Optional[Path],
-           progress: Optional[ProgressFn]) -> None:
+           progress: Optional[ProgressFn], claim_files: Optional[dict] = None) -> None:
     config = from_jsonable(AuditConfig, payload["reproducibility"]["config"])
     if data is not None:
         config.dataset = str(data)
+    if config.claim is not None:  # the submitted files where they were found, re-loaded
+        from unlearn_core.verify.claim import relocate
+
+        config.claim = relocate(config.claim, claim_files or {})
     new = run_audit(config, progress).result
     compare_results(old, new, out)
     compare_measurements(old, new, out)

@@ -26,6 +26,7 @@ from unlearn_core.text.checks import (
     specs_from_dicts,
 )
 from unlearn_core.text.metrics import MIA_NAMES, SetScores, mia_auc, model_utility
+from unlearn_core.verify.last_step import Announce, may_rerun
 
 ACC_TOL = 0.02  # answer accuracies, in share
 SCORE_TOL = 0.05  # every other figure, times max(1, |figure|)
@@ -254,9 +255,11 @@ def rerun_text(payload: dict, out: Any, data: Optional[Path] = None,
 
 def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] = None,
                         rerun: bool = True, data: Optional[str | Path] = None,
-                        base: Optional[Path] = None) -> Any:
+                        base: Optional[Path] = None, announce: Optional[Announce] = None) -> Any:
     """The text-specific part of ``verify``: verdicts judged again, the data file by hash,
-    then (``rerun``) a fresh re-run compared."""
+    then (``rerun``) a fresh re-run compared, last, and only when nothing before differed
+    (``announce`` is told when it starts)."""
+
     result = payload.get("result")
     if not isinstance(result, dict) or "original" not in result:
         out.differences.append("the text result block cannot be read")
@@ -265,9 +268,7 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
     rejudge_text(result, out)
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
     if rerun:
-        if any(d.startswith("data:") for d in out.differences):
-            out.differences.append("not re-run: the audited data file is not here")
-        else:
+        if may_rerun(out, announce):
             rerun_text(payload, out, data_path, progress)
     else:
         out.notes.append("not re-run (--no-rerun): the recorded figures were judged again only")

@@ -14,8 +14,9 @@ from unlearn_core.verify.classifier import verify_classifier_payload
 from unlearn_core.verify.rendering import compare_html
 
 
-def _verify_text(payload, out, progress=None, rerun=True, data=None, base=None, artifacts=None):
-    return text_track.verify_text_payload(payload, out, progress, rerun, data, base)
+def _verify_text(payload, out, progress=None, rerun=True, data=None, base=None, artifacts=None,
+                 announce=None):
+    return text_track.verify_text_payload(payload, out, progress, rerun, data, base, announce)
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Track:
 
     name: str
     matches: Callable[[dict], bool]
-    verify: Callable  # (payload, out, progress, rerun, data, base, artifacts) -> VerifyResult
+    verify: Callable  # (payload, out, progress, rerun, data, base, artifacts, announce) -> out
     compare_html: Callable  # (page, payload, out, name) -> None
 
 
