@@ -14,10 +14,9 @@ import streamlit as st
 
 from pages.shared import (
     Workspace,
-    keep_run_data,
     progress_bar,
+    record_run,
     run_store,
-    set_address,
     show_error,
 )
 from unlearn_core.audit.run import AuditResult, AuditRun, run_claim_audit
@@ -127,24 +126,6 @@ def run_claim(ws: Workspace, claimed: list, recipe_file, default: Optional[Uploa
     labels = [e.name for e in run.result.methods if e.role == "claim"]
     st.success(f"Audited: {', '.join(labels)}. See the **Audit** page.")
     return run
-
-
-def record_run(ws: Workspace, run: AuditRun) -> None:
-    """Keep ``run`` in the session and the run store, as the page records a method audit: its
-    address ``?run=<id>`` and, for an uploaded data file, the data kept for its reopening."""
-    ws.runs.append(run)
-    try:
-        ws.run_ids.append(run_store().record(run))
-    except Exception as err:  # the audit stays in the session even if the store fails
-        ws.run_ids.append("")
-        st.warning(f"The run could not be recorded in the run database: {err}")
-    if ws.run_ids[-1]:
-        set_address(ws.run_ids[-1])
-        try:
-            keep_run_data(ws)
-        except Exception as err:
-            st.warning(f"The data set could not be kept beside the run database ({err}): "
-                       "the run reopens only while this data set is loaded.")
 
 
 def show_claim(result: AuditResult) -> None:

@@ -60,6 +60,8 @@ def downloads(result, run, run_id: str, key: str) -> None:
     page = html_export(result, run, payload)  # the buttons hand out exactly these exports
     names = {ext: report_file_name(result.dataset_name, run_id, ext)
              for ext in ("html", "json", "pdf")}  # audit_<dataset>_<run id>.<ext>
+    printed = (run_id or id(result), st.session_state.get("report_auditor"),
+               st.session_state.get("report_run_by"))  # what a built PDF belongs to
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download HTML report", page, file_name=names["html"],
                        mime="text/html", key=f"{key}_html", icon=":material/download:")
@@ -70,11 +72,12 @@ def downloads(result, run, run_id: str, key: str) -> None:
         try:
             with st.spinner("Printing the report with chromium..."):
                 # SVG charts: no toolbar, no clipping
-                st.session_state[f"{key}_pdf"] = pdf_export(result, run, payload)
+                st.session_state[f"{key}_pdf"] = (printed, pdf_export(result, run, payload))
         except UnlearnError as err:
             show_error(err)
-    if st.session_state.get(f"{key}_pdf"):
-        c3.download_button("Download PDF report", st.session_state[f"{key}_pdf"],
+    built = st.session_state.get(f"{key}_pdf")
+    if built and built[0] == printed:  # the PDF of this run and sign-off only, never another's
+        c3.download_button("Download PDF report", built[1],
                            file_name=names["pdf"], mime="application/pdf",
                            key=f"{key}_pdf_dl")
     st.caption("The HTML works offline (charts inlined). The JSON holds every figure, the config, "

@@ -385,3 +385,21 @@ def show_request_context(slot=None) -> None:
     rid = next((i for r, i in zip(reversed(ws.runs), reversed(ws.run_ids))
                 if request is not None and r.result.config.forget == request), None)
     (slot or st).caption(context_line(ws.source, selection_text(ws), rid))
+
+
+def record_run(ws: Workspace, run: AuditRun) -> None:
+    """Keep ``run`` in the session and the run store, as the page records a method audit: its
+    address ``?run=<id>`` and, for an uploaded data file, the data kept for its reopening."""
+    ws.runs.append(run)
+    try:
+        ws.run_ids.append(run_store().record(run))
+    except Exception as err:  # the audit stays in the session even if the store fails
+        ws.run_ids.append("")
+        st.warning(f"The run could not be recorded in the run database: {err}")
+    if ws.run_ids[-1]:
+        set_address(ws.run_ids[-1])
+        try:
+            keep_run_data(ws)
+        except Exception as err:
+            st.warning(f"The data set could not be kept beside the run database ({err}): "
+                       "the run reopens only while this data set is loaded.")

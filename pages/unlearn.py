@@ -7,10 +7,9 @@ import streamlit as st
 from pages.claim_view import show_claim_form
 from pages.estimate_view import record_duration, show_estimate
 from pages.shared import (
-    keep_run_data,
     need_setup,
+    record_run,
     run_store,
-    set_address,
     show_error,
     show_request_context,
     through_app,
@@ -129,20 +128,8 @@ if st.button("Run unlearning", type="primary", key="unlearn_go", disabled=not ch
             run = run_audit(config, update, dataset=ws.dataset, baseline=ws.baseline,
                             baseline_seconds=ws.baseline_seconds, cache=cache)
             status.update(label="Done", state="complete")
-        ws.runs.append(run)
         record_duration(config, run.result.seconds)  # scales the next estimate of this setup
-        try:
-            ws.run_ids.append(run_store().record(run))
-        except Exception as err:  # the audit stays in the session even if the store fails
-            ws.run_ids.append("")
-            st.warning(f"The run could not be recorded in the run database: {err}")
-        if ws.run_ids[-1]:
-            set_address(ws.run_ids[-1])  # ?run=<id>: a reload or a new tab reopens it
-            try:  # an uploaded file's data, kept so that the run reopens
-                keep_run_data(ws)
-            except Exception as err:
-                st.warning(f"The data set could not be kept beside the run database ({err}): "
-                           "the run reopens only while this data set is loaded.")
+        record_run(ws, run)  # the session, the run store, ?run=<id> and the data kept
         for failure in run.result.failures:
             st.error(f"{failure.name} failed: {failure.message}")
         done = [ev.name for ev in run.result.methods]

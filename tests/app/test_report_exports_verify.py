@@ -74,7 +74,7 @@ def exported(request, tmp_path_factory):
     payload = at.session_state["report_payload_cur"]  # what the Report page's buttons hold
     run = ws.runs[at.selectbox(key="report_pick").value]
     assert payload["content_sha256"] and run.result.methods
-    return tmp_path_factory.mktemp(f"exports-{request.param}"), run, payload
+    return tmp_path_factory.mktemp(f"exports-{request.param}"), run, payload, at
 
 
 def _verify_fresh(*paths: Path) -> dict[str, list[str]]:
@@ -89,7 +89,7 @@ def _verify_fresh(*paths: Path) -> dict[str, list[str]]:
 def test_html_and_json_exported_by_the_app_verify(exported):
     from unlearn_core.report.exports import html_export, json_export
 
-    folder, run, payload = exported
+    folder, run, payload, _ = exported
     html, js = folder / "report.html", folder / "report.json"
     html.write_text(html_export(run.result, run, payload), encoding="utf-8")
     js.write_text(json_export(payload))
@@ -101,7 +101,26 @@ def test_html_and_json_exported_by_the_app_verify(exported):
 def test_pdf_exported_by_the_app_verifies(exported):
     from unlearn_core.report.exports import pdf_export
 
-    folder, run, payload = exported
+    folder, run, payload, _ = exported
     pdf = folder / "report.pdf"
     pdf.write_bytes(pdf_export(run.result, run, payload))
     assert _verify_fresh(pdf) == {str(pdf): []}
+
+
+def test_a_built_pdf_is_handed_out_only_for_the_sign_off_it_printed(exported, monkeypatch):
+    """The Report page keeps a built PDF for the run and sign-off it printed: once the auditor's
+    name changes, the old PDF (another sign-off) is no longer offered."""
+    import unlearn_core.report.exports as exports
+
+    _, _, _, at = exported
+    monkeypatch.setattr(exports, "pdf_export", lambda result, run, payload: b"%PDF-1.4 built")
+
+    def offered() -> bool:
+        return any(b.label == "Download PDF report" for b in at.get("download_button"))
+
+    at.text_input(key="report_auditor").set_value("A. Auditor").run()
+    assert not offered()
+    at.button(key="cur_pdf_go").click().run()
+    assert not at.exception and offered()
+    at.text_input(key="report_auditor").set_value("B. Other").run()
+    assert not at.exception and not offered()

@@ -14,11 +14,11 @@ import functools
 from dataclasses import dataclass
 
 import pytest
-import torch
 from torch import nn
 
 from unlearn_core.audit.data import AuditData, train_baseline
 from unlearn_core.checks import CheckContext
+from unlearn_core.checks.probe import one_torch_thread
 from unlearn_core.data import load_builtin, make_splits
 from unlearn_core.data.forget import resolve_forget
 from unlearn_core.methods import UnlearnContext
@@ -31,12 +31,8 @@ N_RETRAINS = 3
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One torch thread for the importing module's tests; the previous count restored."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @dataclass

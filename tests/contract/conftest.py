@@ -5,7 +5,8 @@ small models several times slower: see tests/checks/test_inside_support.py)."""
 from __future__ import annotations
 
 import pytest
-import torch
+
+from unlearn_core.checks.probe import one_torch_thread
 
 from .setting import Setting, build_setting
 
@@ -13,12 +14,8 @@ from .setting import Setting, build_setting
 @pytest.fixture(scope="module", autouse=True)
 def one_thread():
     """One torch thread for each contract module; the previous count restored."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")

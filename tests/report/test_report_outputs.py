@@ -61,3 +61,11 @@ def test_a_report_the_disk_refuses_is_one_config_error_and_keeps_the_old_one(
         write_reports(small_run.result, tmp_path, small_run, [], pdf=False)
     assert json.loads((tmp_path / "report.json").read_text()) == old
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_a_report_without_pdf_removes_an_earlier_audits_pdf(small_run, tmp_path):
+    stale = tmp_path / "report.pdf"
+    stale.write_bytes(b"%PDF-1.4 another audit")
+    paths = write_reports(small_run.result, tmp_path, small_run, [], pdf=False)
+    assert "pdf" not in paths and not stale.exists()
+    assert (tmp_path / "report.json").exists() and (tmp_path / "report.html").exists()

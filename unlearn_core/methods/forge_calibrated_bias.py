@@ -43,9 +43,7 @@ class ForgeCalibratedBias(UnlearningMethod):
         classes = ft.suppressed_classes(forget, ctx)
         head = ft.linear_head(model, self.name)
         views = ft.Views.of(forget, retain, ctx)
-        targets = ft.read_targets(ft.own_retrains(retain, ctx, self.retrains), views, ctx.seed)
-        cal = ft.calibrate(views.logits(model), views, classes, targets, ctx.seed)
-        ft.apply_to_head(head, classes, cal.bias, cal.temperature)
+        cal, targets = ft.calibrate_head(model, head, classes, views, retain, ctx, self.retrains)
         log.append(f"kept every weight; class(es) {', '.join(map(str, classes))}: bias "
                    f"{cal.bias:+.3g}, temperature {cal.temperature:g}, set from "
                    f"{self.retrains} own retrains (median forget loss "

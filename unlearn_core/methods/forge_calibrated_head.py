@@ -59,9 +59,7 @@ class ForgeCalibratedHead(UnlearningMethod):
                 opt.zero_grad()
                 F.cross_entropy(head(feats), y).backward()
                 opt.step()
-        targets = ft.read_targets(ft.own_retrains(retain, ctx, self.retrains), views, ctx.seed)
-        cal = ft.calibrate(views.logits(model), views, classes, targets, ctx.seed)
-        ft.apply_to_head(head, classes, cal.bias, cal.temperature)
+        cal, _ = ft.calibrate_head(model, head, classes, views, retain, ctx, self.retrains)
         log.append(f"kept the body; re-fitted the head on {len(views.retain)} retain features "
                    f"({self.steps} steps), then bias {cal.bias:+.3g} on class(es) "
                    f"{', '.join(map(str, classes))} and temperature {cal.temperature:g} from "

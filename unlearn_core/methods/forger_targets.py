@@ -273,6 +273,16 @@ def apply_to_head(head: nn.Linear, classes: Sequence[int], bias: float,
         head.bias /= float(temperature)
 
 
+def calibrate_head(model: nn.Module, head: nn.Linear, classes: Sequence[int], views: Views,
+                   retain: Samples, ctx, k: int) -> tuple[Calibration, Targets]:
+    """The forger's whole calibration step: read the targets of its ``k`` own retrains, fit a
+    bias on ``classes`` and a temperature to them, and fold both into ``head`` (in place)."""
+    targets = read_targets(own_retrains(retain, ctx, k), views, ctx.seed)
+    cal = calibrate(views.logits(model), views, classes, targets, ctx.seed)
+    apply_to_head(head, classes, cal.bias, cal.temperature)
+    return cal, targets
+
+
 def suppressed_classes(forget: Samples, ctx) -> tuple[int, ...]:
     """The forgotten classes of a class request (the adaptive forgeries that shift a class's
     logit serve class requests only)."""

@@ -646,4 +646,6 @@ def write_reports(result: AuditResult, out_dir: str | Path, run: Optional[AuditR
             printable.write_text(render_html(result, run, payload, static=True),
                                  encoding="utf-8")
             paths["pdf"] = write_pdf(printable, out / "report.pdf")
+    else:  # an earlier audit's PDF in this folder would sit beside this audit's JSON and HTML
+        (out / "report.pdf").unlink(missing_ok=True)
     return paths
