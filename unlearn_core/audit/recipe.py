@@ -116,21 +116,30 @@ def _parse(raw: bytes, name: str, suffix: str) -> object:
         raise ConfigError(f"recipe '{name}' is not valid YAML or JSON: {first}") from None
 
 
-def recipe_from_mapping(raw: object, name: str = "recipe") -> Recipe:
-    """A recipe from its parsed mapping; one ``ConfigError`` for the first problem."""
-    allowed = ", ".join(RECIPE_KEYS)
+def checked_keys(raw: object, name: str, keys: dict[str, str],
+                 required: tuple[str, ...]) -> dict[str, object]:
+    """A parsed recipe as a mapping of string keys, every key declared in ``keys`` and every
+    ``required`` one given: what any track's recipe reader checks first (one ``ConfigError``
+    naming the first unknown or missing key)."""
+    allowed = ", ".join(keys)
     if not isinstance(raw, dict):
         raise ConfigError(f"recipe '{name}' must be a mapping of training settings ({allowed})"
                           f", got {type(raw).__name__}")
-    unknown = [str(k) for k in raw if str(k) not in RECIPE_KEYS]
+    unknown = [str(k) for k in raw if str(k) not in keys]
     if unknown:
         raise ConfigError(f"recipe '{name}': unknown key '{unknown[0]}'; a recipe takes "
                           f"{allowed}")
-    raw = {str(k): v for k, v in raw.items()}
-    missing = [k for k in REQUIRED if raw.get(k) is None]
+    out = {str(k): v for k, v in raw.items()}
+    missing = [k for k in required if out.get(k) is None]
     if missing:
         raise ConfigError(f"recipe '{name}' has no '{missing[0]}': a recipe must declare "
-                          f"{', '.join(REQUIRED)} (how the original was trained)")
+                          f"{', '.join(required)} (how the original was trained)")
+    return out
+
+
+def recipe_from_mapping(raw: object, name: str = "recipe") -> Recipe:
+    """A recipe from its parsed mapping; one ``ConfigError`` for the first problem."""
+    raw = checked_keys(raw, name, RECIPE_KEYS, REQUIRED)
     values = {}
     for key, value in raw.items():
         if key == "seed":
@@ -153,10 +162,11 @@ def recipe_from_mapping(raw: object, name: str = "recipe") -> Recipe:
     if "crop_padding" in values and "crop" not in values.get("augment", ()):
         raise ConfigError(f"recipe '{name}': 'crop_padding' applies only with augment crop: "
                           "remove it or add crop to augment")
-    return Recipe(TrainConfig(**values), _seed(raw.get("seed"), name))
+    return Recipe(TrainConfig(**values), recipe_seed(raw.get("seed"), name))
 
 
-def _seed(value: object, name: str) -> Optional[int]:
+def recipe_seed(value: object, name: str) -> Optional[int]:
+    """A recipe's ``seed``: the original's seed when known (a whole number), or None."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
@@ -175,5 +185,5 @@ def recipe_mapping(recipe: Recipe) -> dict:
     return out
 
 
-__all__ = ["RECIPE_KEYS", "REQUIRED", "Recipe", "read_mapping", "read_recipe",
-           "recipe_from_mapping", "recipe_mapping"]
+__all__ = ["RECIPE_KEYS", "REQUIRED", "Recipe", "checked_keys", "read_mapping", "read_recipe",
+           "recipe_from_mapping", "recipe_mapping", "recipe_seed"]

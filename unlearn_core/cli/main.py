@@ -629,6 +629,7 @@ def text_audit_argv(argv: Sequence[str]) -> Optional[list[str]]:
     if not argv or argv[0] != "audit":
         return None
     data, model = _flag_values(argv, "--dataset"), _flag_values(argv, "--model")
+    model += _flag_values(argv, "--original")  # a text claim: the original is a model folder
     text = any(d == TEXT_DATASET or d.lower().endswith(".jsonl") for d in data) or \
         any(m == TEXT_MODEL or (Path(m) / "config.json").is_file() for m in model)
     if not text:

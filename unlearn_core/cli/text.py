@@ -15,6 +15,7 @@ import json
 import math
 from pathlib import Path
 
+from unlearn_core.cli.text_claim import add_text_claim_arguments, text_claim_from_args
 from unlearn_core.errors import ConfigError
 from unlearn_core.progress import TqdmProgress
 from unlearn_core.report.rows import verdict_rows
@@ -40,6 +41,11 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain-seeds", type=int, default=5,
                    help="K retrains from scratch with seeds seed..seed+K-1: the reference "
                         "ensemble whose spread gives each check's band (at least 2; cached)")
+    p.add_argument("--truth-ratio", choices=("answer", "paraphrase"), default="answer",
+                   dest="truth_side",
+                   help="the truth ratio's true side: the trained answer (default; a model "
+                        "trained on one phrasing does not carry a fact to another) or TOFU's "
+                        "paraphrase")
     p.add_argument("--alpha", type=float, default=0.05,
                    help="family-wise error level of the verdict (Bonferroni over the checks)")
     p.add_argument("--no-cache", action="store_true",
@@ -55,6 +61,7 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export-facts", default=None,
                    help="write the items (built-in or loaded) as JSONL here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_text_claim_arguments(p)
 
 
 def _parse_method(text: str):
@@ -76,9 +83,13 @@ def config_from_args(args: argparse.Namespace):
 
     cfg = TextAuditConfig(forget=args.forget, seed=args.seed, data_path=args.data,
                           model_path=args.model, retrain_seeds=args.retrain_seeds,
-                          max_eval=args.max_eval, alpha=args.alpha)
+                          max_eval=args.max_eval, alpha=args.alpha,
+                          truth_side=getattr(args, "truth_side", "answer"))
     if args.method:
         cfg.methods = [_parse_method(m) for m in args.method]
+    cfg.claim = text_claim_from_args(args)
+    if cfg.claim is not None and not args.method:
+        cfg.methods = []  # a claim audit judges the claims; a method runs only when named
     facts = {k: v for k, v in (("n_people", args.people), ("n_holdout", args.holdout),
                                ("n_attributes", args.attributes)) if v is not None}
     for key, value in facts.items():
@@ -162,11 +173,14 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
     progress.close()
     result = run.result
     n_train = sum(1 for it in run.items if it.split == "train")
+    model = cfg.claim.original if cfg.claim else cfg.model_path or "tiny-gpt"
     print(f"{'data ' + cfg.data_path if cfg.data_path else 'built-in fact set'}: {n_train} "
-          f"trained items; model {cfg.model_path or 'tiny-gpt'}; forget {cfg.forget} "
+          f"trained items; model {model}; forget {cfg.forget} "
           f"({len(result.forget_ids)} items)")
     print(result_table(result))
-    for line in verdict_lines(result, checks=True):
+    from unlearn_core.text.claim import claim_lines
+
+    for line in claim_lines(result.claim) + verdict_lines(result, checks=True):
         print(line)
     if args.export_facts:
         Path(args.export_facts).write_text(

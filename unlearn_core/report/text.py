@@ -70,9 +70,65 @@ def build_text_json_report(result: Any) -> dict:
     }
     if cfg.get("data_path"):
         repro["data"] = data_record(str(cfg["data_path"]))
+    claim = text_claim_block(result)  # a third-party claim: its files by SHA-256, the recipe
+    if claim is not None:
+        repro["audit"] = claim["audit"]
+        repro["claim"] = claim
     payload = {"report_version": REPORT_VERSION, "result": d, "reproducibility": repro}
     payload["content_sha256"] = content_hash(payload)
     return payload
+
+
+def text_claim_block(result: Any) -> Optional[dict]:
+    """The reproducibility block of a text claim audit (every submitted file with its SHA-256,
+    the recipe as a recipe file holds it, the retrains' seeds, the learned and fit checks'
+    outcomes), or None for an audit of the tool's own unlearning."""
+    rec = getattr(result, "claim", None)
+    if rec is None:
+        return None
+    from unlearn_core.report.claim import THIRD_PARTY
+    from unlearn_core.serialize import to_jsonable
+    from unlearn_core.text.recipe import TextRecipe, text_recipe_mapping
+
+    fit = rec.fit
+    return {
+        "audit": THIRD_PARTY,
+        "files": [to_jsonable(f) for f in rec.files],
+        "recipe": text_recipe_mapping(TextRecipe(rec.recipe, rec.original_seed)),
+        "original_seed": rec.original_seed,
+        "reference": rec.reference,
+        "retrain_seeds": list(rec.retrain_seeds),
+        "learned": rec.learned.reason,
+        "fit": None if fit is None else {
+            "fits": fit.fits, "reason": fit.reason, "originals": fit.k, "seeds": list(fit.seeds),
+            "figures": [{"check": r.check, "title": r.title, "status": r.status,
+                         "figure": to_jsonable(r.figure),
+                         "band": [to_jsonable(r.band_low), to_jsonable(r.band_high)],
+                         "originals": [to_jsonable(m.figure) for m in fit.measurements
+                                       if m.check == r.check and m.role == "reference"]}
+                        for r in fit.results]},
+    }
+
+
+def _claim_section(repro: dict) -> str:
+    """The "Third-party claim" section: the learned check, the recipe and its fit figure by
+    figure, and every submitted file with its SHA-256."""
+    c = repro.get("claim") or {}
+    fit = c.get("fit") or {}
+    rows = [[f["title"], f["status"], _fmt(f["figure"]),
+             f"{_fmt(f['band'][0])} to {_fmt(f['band'][1])}",
+             ", ".join(_fmt(v) for v in f.get("originals") or [])]
+            for f in fit.get("figures") or []]
+    files = [[f.get("role"), f.get("file"), f.get("sha256"), f.get("bytes"), f.get("label")]
+             for f in c.get("files") or []]
+    return (f"<p>The claimed models were judged blind, like a method's output, against "
+            f"retrains of the declared recipe (seeds {c.get('retrain_seeds')}; reference "
+            f"{html.escape(str(c.get('reference')))}).</p>"
+            f"<p>{html.escape(str(c.get('learned', '')))}.</p>"
+            f"<p><b>Recipe:</b> <code>{html.escape(json.dumps(c.get('recipe'), sort_keys=True))}"
+            f"</code></p><p><b>Fit check:</b> {html.escape(str(fit.get('reason', '')))}.</p>"
+            + _table(["figure", "status", "original", "band", "originals trained here"], rows)
+            + _table(["role", "file", "SHA-256", "bytes", "judged as"], files))
 
 
 def _f(v: Optional[float], digits: int = 3) -> str:
@@ -177,7 +233,8 @@ def render_text_html(payload: dict) -> str:
     data = cfg.get("data_path") or (f"built-in fact set: {facts.get('n_people')} people, "
                                     f"{facts.get('n_holdout')} never trained, "
                                     f"{facts.get('n_attributes')} facts each")
-    arch = cfg.get("model_path") or (f"tiny GPT-2: {model.get('n_layer')} layers, width "
+    arch = (cfg.get("claim") or {}).get("original") or cfg.get("model_path") or (
+        f"tiny GPT-2: {model.get('n_layer')} layers, width "
                                      f"{model.get('n_embd')}, {model.get('n_head')} heads")
     methods = [[m["name"], json.dumps(m.get("params", {}))] for m in cfg.get("methods", [])]
     labels = [e.get("name") for e in r.get("methods", [])]  # each run's label, in config order
@@ -186,6 +243,7 @@ def render_text_html(payload: dict) -> str:
                    for (n, p), label in zip(methods, labels)]
     sections = [
         ("Summary verdict", _verdict_section(r)),
+        *([("Third-party claim", _claim_section(repro))] if repro.get("claim") else []),
         ("Setup", _table(["item", "value"], [
             ["data", data], ["model", arch], ["seed", cfg.get("seed")],
             ["training recipe", json.dumps(train, sort_keys=True)],
@@ -244,4 +302,4 @@ def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False) -> d
 
 
 __all__ = ["EMBED_ID", "KIND", "build_text_json_report", "is_text_payload", "render_text_html",
-           "write_text_reports"]
+           "text_claim_block", "write_text_reports"]

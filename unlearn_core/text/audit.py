@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 import numpy as np
@@ -31,6 +32,16 @@ from unlearn_core.progress import ProgressFn, report
 from unlearn_core.text.cache import ModelCache, config_dict, default_cache, model_hash
 from unlearn_core.text.cache import fingerprint as model_fingerprint
 from unlearn_core.text.checks import judge_text, measure_text_checks
+from unlearn_core.text.claim import (
+    TextClaimRecord,
+    TextClaimSpec,
+    apply_text_claim_rules,
+    check_text_learned,
+    claim_config,
+    load_text_claim,
+    reference_seeds,
+    text_fit_stage,
+)
 from unlearn_core.text.evaluation import ModelEvaluation
 from unlearn_core.text.facts import (
     FactSetConfig,
@@ -53,6 +64,7 @@ from unlearn_core.text.lm import (
 from unlearn_core.text.methods import TextContext, TextUnlearnOutput, make_text_method
 from unlearn_core.text.metrics import (
     MIA_NAMES,
+    TRUTH_SIDES,
     forget_quality,
     mia_auc,
     model_utility,
@@ -98,6 +110,12 @@ class TextAuditConfig:
     model_path: Optional[str] = None
     max_eval: int = 300
     alpha: float = 0.05
+    # the truth ratio's true side: "answer" (the trained phrasing; a model trained from scratch
+    # on one phrasing does not carry a fact to another) or TOFU's "paraphrase"
+    truth_side: str = "answer"
+    # a third-party claim (``text.claim``): the original and claimed model folders and the
+    # recipe file; the retrains then follow the recipe and the claims are judged blind
+    claim: Optional[TextClaimSpec] = None
 
 
 
@@ -123,6 +141,7 @@ class TextAuditResult:
     alpha: float = 0.05
     config: Optional["TextAuditConfig"] = None
     kind: str = "text"
+    claim: Optional[TextClaimRecord] = None  # a third-party claim's files, recipe and fit
 
     @property
     def reference_names(self) -> list[str]:
@@ -174,7 +193,10 @@ def load_items(cfg: TextAuditConfig) -> list[QAItem]:
 
 
 def fingerprint(cfg: TextAuditConfig) -> str:
-    blob = json.dumps(dataclasses.asdict(cfg), sort_keys=True, default=str)
+    d = dataclasses.asdict(cfg)
+    if d.get("claim") is None:  # an audit without a claim keeps the fingerprint it always had
+        d.pop("claim", None)
+    blob = json.dumps(d, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -251,10 +273,16 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
         raise ConfigError("retrain_seeds must be at least 1")
     if not 0 < cfg.alpha < 1:
         raise ConfigError(f"alpha must lie between 0 and 1, got {cfg.alpha}")
+    if cfg.truth_side not in TRUTH_SIDES:
+        raise ConfigError(f"truth_side must be one of {', '.join(TRUTH_SIDES)}, not "
+                          f"'{cfg.truth_side}'")
     if any(m.name == "retrain" for m in cfg.methods):
         raise ConfigError("retrain always runs as the reference; set retrain_seeds "
                           "(--retrain-seeds) for more than one")
     methods = [make_text_method(m.name, **m.params) for m in cfg.methods]
+    claim = load_text_claim(cfg.claim) if cfg.claim is not None else None
+    if claim is not None:  # the declared recipe trains the retrains; paths recorded absolute
+        cfg = claim_config(cfg, claim)
     cache = cache if cache is not None else default_cache()
     items = load_items(cfg)
     forget_ids = select_forget(items, cfg.forget, cfg.seed)
@@ -262,7 +290,8 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     # the deployed model does not depend on what will be forgotten: trained on every trained
     # and world item in the data's order (so the app can train it before the forget set is
     # picked, and one cached original serves every request)
-    lm, lm_cached = trained_base(cfg, items, trained_items(items), progress, cache)
+    lm, lm_cached = (claim.original, False) if claim is not None else \
+        trained_base(cfg, items, trained_items(items), progress, cache)
     f_enc, r_enc = encode_items(lm, forget), encode_items(lm, retain + world)
     h_enc = encode_items(lm, holdout) if holdout else None
     ctx = TextContext(seed=cfg.seed, train_config=dataclasses.replace(cfg.train, seed=cfg.seed),
@@ -275,28 +304,50 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
         report(progress, f"evaluate {name}", 0, 1)
         return dict(name=name, method=method or name, params=params or {}, seconds=seconds,
                     log=log, cached=cached, model_hash=model_hash(model),
-                    forget=score_items(model, forget), retain=score_items(model, retain_eval),
-                    holdout=score_items(model, holdout_eval),
-                    world=score_items(model, world) if world else None)
+                    forget=score(model, forget), retain=score(model, retain_eval),
+                    holdout=score(model, holdout_eval),
+                    world=score(model, world) if world else None)
+
+    def score(model: LanguageModel, subset: list[QAItem]):
+        return score_items(model, subset, truth_side=cfg.truth_side)
 
     models: dict[str, LanguageModel] = {"original": lm}
     raw: list[dict] = [evaluate("original", lm, 0.0, [], lm_cached)]
-    for k in range(cfg.retrain_seeds):
-        out, hit = cached_retrain(lm, f_enc, r_enc, dataclasses.replace(ctx, seed=cfg.seed + k),
-                                  cache)
+    learned = None
+    if claim is not None:  # refused before anything is trained when it learned nothing
+        learned = check_text_learned(
+            lm, np.concatenate([raw[0]["forget"].answer_correct, raw[0]["retain"].answer_correct]),
+            np.concatenate([raw[0]["forget"].mean_nll, raw[0]["retain"].mean_nll]),
+            forget + retain_eval, cfg.seed, Path(cfg.claim.original).name, raw[0]["holdout"])
+    seeds = reference_seeds(cfg.seed, cfg.retrain_seeds,
+                            claim.recipe.seed if claim is not None else None)
+    for k, seed in enumerate(seeds):
+        out, hit = cached_retrain(lm, f_enc, r_enc, dataclasses.replace(ctx, seed=seed), cache)
         name = retrain_label(k)
         models[name] = out.lm
         raw.append(evaluate(name, out.lm, out.seconds, out.log, hit, method="retrain"))
+    for label, claimed in (claim.claimed if claim is not None else {}).items():
+        models[label] = claimed  # judged blind, like a method's output
+        raw.append(evaluate(label, claimed, 0.0, ["submitted by the claimant"], method="claim"))
     for label, method in zip(run_labels(cfg.methods), methods):
         out = method.unlearn(lm, f_enc, r_enc, ctx)
         models[label] = out.lm
         raw.append(evaluate(label, out.lm, out.seconds, out.log, method=method.name,
                             params=method.get_params()))
-    result = _assemble(cfg, forget_ids, raw)
+    record = None
+    if claim is not None:
+        fit = text_fit_stage(claim, learned, encode_items(lm, trained_items(items)), raw[0],
+                             [(models[r["name"]], r) for r in raw[1: 1 + len(seeds)]], seeds,
+                             cfg.seed, cfg.claim.fit_originals, score, retain_eval,
+                             holdout_eval, cache, progress, cfg.alpha)
+        record = TextClaimRecord(claim.files, claim.recipe.train, claim.recipe.seed, seeds,
+                                 learned, fit)
+    result = _assemble(cfg, forget_ids, raw, record)
     return TextRun(result, models, items)
 
 
-def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict]) -> TextAuditResult:
+def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict],
+              claim: Optional[TextClaimRecord] = None) -> TextAuditResult:
     n_ret = cfg.retrain_seeds
     orig_raw, ret_raw, meth_raw = raw[0], raw[1: 1 + n_ret], raw[1 + n_ret:]
     pool = np.concatenate([r["forget"].truth_ratio for r in ret_raw])
@@ -329,9 +380,13 @@ def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict]) -> T
                                               [m.name for m in methods], cfg.seed)
     verdicts = judge_text(measurements, specs, [m.name for m in methods], refs, "original",
                           cfg.alpha)
+    if claim is not None:  # the original bit for bit fails; a recipe that does not fit: none
+        apply_text_claim_rules(verdicts, claim.fit, {m.name: m.model_hash for m in methods},
+                               [m.name for m in methods if m.method == "claim"],
+                               original.model_hash, cfg.alpha)
     powered = control_powered(measurements, specs, refs, cfg.alpha)
     return TextAuditResult(forget_ids, original, retrains, methods, verdicts, powered,
-                           fingerprint(cfg), measurements, specs, cfg.alpha, cfg)
+                           fingerprint(cfg), measurements, specs, cfg.alpha, cfg, claim=claim)
 
 
 def control_powered(measurements: list[Measurement], specs: list[CheckSpec],

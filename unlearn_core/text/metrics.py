@@ -9,7 +9,9 @@
 - ROUGE-L recall and exact match of greedy completions;
 - membership attacks LOSS, zlib (Carlini et al. 2021), Min-k% (Shi et al., arXiv 2310.16789)
   and Min-k%++ (Zhang et al., arXiv 2404.02936), their AUC, and PrivLeak (MUSE, Shi et al.,
-  arXiv 2407.06460).
+  arXiv 2407.06460); GradNorm (``text/gradnorm.py``) on request. As OpenUnlearning computes
+  them: LOSS over the answer tokens and EOS, Min-k% and Min-k%++ over the answer tokens
+  without EOS, zlib over the decoded answer tokens.
 
 Every score is higher-is-less-member-like for the attacks (OpenUnlearning's convention), and
 every array is aligned with the item ids it comes with.
@@ -25,9 +27,13 @@ from typing import Optional, Sequence
 import numpy as np
 from scipy import stats
 
+from unlearn_core.errors import ConfigError
 from unlearn_core.text.facts import QAItem
+from unlearn_core.text.gradnorm import gradnorm_scores
 from unlearn_core.text.lm import (
+    Encoded,
     LanguageModel,
+    TextTokenizer,
     TokenScores,
     encode_items,
     encode_pairs,
@@ -36,6 +42,7 @@ from unlearn_core.text.lm import (
 )
 
 MIA_NAMES = ("loss", "zlib", "min_k", "min_k_pp")
+TRUTH_SIDES = ("answer", "paraphrase")  # the truth ratio's "true" side: trained answer, TOFU's
 _WORD = re.compile(r"\w+")
 
 
@@ -127,19 +134,26 @@ class SetScores:
 
 def score_items(lm: LanguageModel, items: Sequence[QAItem], generate: bool = True,
                 max_new_tokens: Optional[int] = None, min_k: float = 0.4,
-                truth_side: str = "answer") -> SetScores:
+                truth_side: str = "answer", gradnorm: bool = False) -> SetScores:
     """Every per-sample metric of ``lm`` on ``items``. ``truth_side`` is the true side of the
-    truth ratio: ``answer`` (default; the trained phrasing) or ``paraphrase``."""
+    truth ratio: ``answer`` (default; the trained phrasing) or ``paraphrase`` (TOFU's; the
+    answer where an item has none). ``gradnorm`` adds the GradNorm attack's scores to ``mia``
+    (one backward pass per item, so not by default)."""
     items = list(items)
     ids = [it.id for it in items]
     if not items:
         empty = np.zeros(0)
         return SetScores(ids, empty, empty, empty, empty, empty, empty, empty, empty, [],
                          empty, {k: empty for k in MIA_NAMES})
+    if truth_side not in TRUTH_SIDES:
+        raise ConfigError(f"truth_side must be one of {', '.join(TRUTH_SIDES)}, not "
+                          f"'{truth_side}'")
     enc = encode_items(lm, items, "answer")
     ts = token_scores(lm.model, enc)
     nll = ts.mean_nll()
-    lp_rows, em, es, mia = _per_row(ts, items, nll, min_k)
+    lp_rows, em, es, mia = _per_row(ts, enc, lm.tokenizer, nll, min_k)
+    if gradnorm:
+        mia["gradnorm"] = gradnorm_scores(lm, items)
 
     # Truth ratio: geometric mean of the perturbed answers' length-normalised probabilities
     # over the true answer's (OpenUnlearning's ``truth_ratio``), NaN without perturbed answers.
@@ -182,10 +196,29 @@ def answer_correct(item: QAItem, completion: str) -> bool:
     return words(item.answer) == words(completion)
 
 
-def _per_row(ts: TokenScores, items: Sequence[QAItem], nll: np.ndarray, k: float):
+def scored_text(tok: TextTokenizer, token_ids: Sequence[int]) -> str:
+    """The scored tokens (answer and EOS) decoded with special tokens skipped and nothing
+    else tidied: the text OpenUnlearning's zlib attack compresses (``'Ysolde .'`` from a
+    word-level tokenizer, where the raw answer reads ``'Ysolde.'``)."""
+    return tok.hf.decode([int(t) for t in token_ids], skip_special_tokens=True)
+
+
+def zlib_score(mean_nll: float, text: str) -> float:
+    """zlib attack (Carlini et al. 2021): mean answer NLL over the zlib-compressed length of
+    ``text`` in bytes."""
+    return float(mean_nll / len(zlib.compress(text.encode("utf-8"))))
+
+
+def _per_row(ts: TokenScores, enc: Encoded, tok: TextTokenizer, nll: np.ndarray, k: float):
+    """Per-item log-probs, memorisation and the four attacks' scores. LOSS (and the zlib
+    numerator) average over answer and EOS; exact memorisation, extraction strength, Min-k%
+    and Min-k%++ leave the last scored token (EOS) out, as OpenUnlearning's
+    ``tokenwise_logprobs`` does (``[:-1]`` over the labelled positions)."""
+    n = len(enc)
     lp_rows, em, es = [], [], []
-    mia = {name: np.zeros(len(items)) for name in MIA_NAMES}
-    for i, it in enumerate(items):
+    mia = {name: np.zeros(n) for name in MIA_NAMES}
+    gold = enc.ids[:, 1:].numpy()
+    for i in range(n):
         m = ts.mask[i]
         lp = ts.logprob[i][m]
         ok = ts.correct[i][m][:-1]  # the last scored token is EOS: excluded, as OpenUnlearning
@@ -194,9 +227,9 @@ def _per_row(ts: TokenScores, items: Sequence[QAItem], nll: np.ndarray, k: float
         es.append(extraction_strength(ok))
         z = (lp - ts.mu[i][m]) / np.sqrt(ts.sigma2[i][m])
         mia["loss"][i] = nll[i]
-        mia["zlib"][i] = nll[i] / len(zlib.compress(it.answer.encode("utf-8")))
-        mia["min_k"][i] = min_k_score(lp, k)
-        mia["min_k_pp"][i] = min_k_score(z, k)
+        mia["zlib"][i] = zlib_score(nll[i], scored_text(tok, gold[i][m]))
+        mia["min_k"][i] = min_k_score(lp[:-1], k)
+        mia["min_k_pp"][i] = min_k_score(z[:-1], k)
     return lp_rows, np.array(em), np.array(es), mia
 
 

@@ -7,7 +7,10 @@ defaults to the id), ``split`` (``train``; ``holdout``: never-trained non-member
 membership attacks; ``world``: shared facts every model trains on and none forgets, scored for
 utility), ``paraphrased_answer``, ``perturbed_answers`` (a JSON list, or in CSV
 ``|``-separated) and ``value`` (the word(s) a correct answer must contain; without it the whole
-answer must be reproduced) are optional. The built-in set's ``--export-facts`` file is an
+answer must be reproduced) are optional; TOFU's ``perturbed_answer`` is read as
+``perturbed_answers``, and every other key is named in one ``TextDataWarning`` line, never
+dropped in silence. A ``.json`` file is one of TOFU's split files (JSON lines, no ids:
+``text/tofu.py``). The built-in set's ``--export-facts`` file is an
 example. Without paraphrase the answer itself is the truth-ratio's "true"
 side (as OpenUnlearning does for real authors and world facts, Maini et al. 2024).
 """
@@ -17,31 +20,80 @@ from __future__ import annotations
 import csv
 import io
 import json
+import warnings
 from pathlib import Path
+from typing import Sequence
 
 from unlearn_core.errors import DataError
 from unlearn_core.text.facts import QAItem
+from unlearn_core.text.tofu import tofu_files, tofu_rows
 
 MAX_ROWS = 50_000
 MAX_CHARS = 4_000
 SPLITS = ("train", "holdout", "world")
+KEYS = ("id", "group", "question", "answer", "text", "split", "paraphrased_answer",
+        "perturbed_answers", "perturbed_answer", "attribute", "value")
+
+
+class TextDataWarning(UserWarning):
+    """Keys of a text data file that are not read, or TOFU keys that are missing."""
 
 
 def load_text_data(path: str | Path) -> list[QAItem]:
     """Read a ``.jsonl`` or ``.csv`` file of QA pairs or documents; one clear error per fault."""
     p = Path(path)
+    if p.suffix.lower() == ".json":
+        return load_tofu([p])
     if p.suffix.lower() not in (".jsonl", ".csv"):
-        raise DataError(f"'{p.name}': text data must be .jsonl or .csv, not '{p.suffix}'")
-    try:
-        raw = p.read_bytes()
-    except OSError as err:
-        raise DataError(f"cannot read '{p}': {err.strerror}")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise DataError(f"'{p.name}' is not UTF-8 text")
+        raise DataError(f"'{p.name}': text data must be .jsonl or .csv (or a TOFU .json "
+                        f"file), not '{p.suffix}'")
+    text = read_text(p)
     rows = _jsonl_rows(text, p.name) if p.suffix.lower() == ".jsonl" else _csv_rows(text, p.name)
+    warn_unread_keys(rows, p.name)
     return rows_to_items(rows, p.name)
+
+
+def load_tofu(paths: Sequence[str | Path]) -> list[QAItem]:
+    """TOFU's split files as published (``forget01.json``, ``retain99.json``,
+    ``holdout01.json``, their ``*_perturbed`` variants, ``world_facts.json``...; JSON lines)
+    merged into one item list; a folder stands for the TOFU files in it. Ids are assigned
+    where absent (``forget01:0``...) and every unread or missing key is named in one
+    ``TextDataWarning`` line (``text/tofu.py`` says how the files map onto items)."""
+    files: dict[str, list[dict]] = {}
+    for path in tofu_files(paths):
+        files[path.name] = _jsonl_rows(read_text(path), path.name)
+    rows, note = tofu_rows(files)
+    if note:
+        warnings.warn(note, TextDataWarning, stacklevel=2)
+    return rows_to_items(rows, ", ".join(files))
+
+
+def save_text_data(items: Sequence[QAItem], path: str | Path) -> Path:
+    """Write items as one ``.jsonl`` file that ``load_text_data`` reads back unchanged (merged
+    TOFU split files become one file an audit report can pin by SHA-256)."""
+    p = Path(path)
+    p.write_text("".join(json.dumps(it.to_dict()) + "\n" for it in items), encoding="utf-8")
+    return p
+
+
+def read_text(path: Path) -> str:
+    """A data file's text as UTF-8, one clear error when it cannot be read."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise DataError(f"cannot read '{path}': {err.strerror}")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise DataError(f"'{path.name}' is not UTF-8 text")
+
+
+def warn_unread_keys(rows: list[dict], name: str) -> None:
+    """One ``TextDataWarning`` naming every key of ``rows`` that nothing reads."""
+    unread = sorted({k for row in rows for k in row} - set(KEYS))
+    if unread:
+        warnings.warn(f"'{name}': keys not read (ignored): {', '.join(unread)}",
+                      TextDataWarning, stacklevel=3)
 
 
 def _jsonl_rows(text: str, name: str) -> list[dict]:
@@ -106,7 +158,7 @@ def rows_to_items(rows: list[dict], name: str = "data") -> list[QAItem]:
         split = _text(row, "split", where) or "train"
         if split not in SPLITS:
             raise DataError(f"{where}: split must be one of {', '.join(SPLITS)}, not '{split}'")
-        pert = row.get("perturbed_answers", [])
+        pert = row.get("perturbed_answers", row.get("perturbed_answer", []))
         if isinstance(pert, str):
             pert = [p.strip() for p in pert.split("|") if p.strip()]
         if not isinstance(pert, list) or not all(isinstance(p, str) for p in pert):

@@ -58,7 +58,17 @@ def rejudge_text(result: dict, out: Any) -> None:
     if audited and not ms:
         out.differences.append("the verdicts have no recorded measurements to judge again")
         return
-    again = {v.method: v for v in judge_text(ms, specs, audited, refs, "original", alpha)}
+    verdicts = judge_text(ms, specs, audited, refs, "original", alpha)
+    claim = result.get("claim")
+    if claim:  # a third-party claim's rules, applied again from the recorded figures
+        from unlearn_core.text.claim import apply_text_claim_rules, fit_from_dict
+
+        methods = result.get("methods") or []
+        apply_text_claim_rules(verdicts, fit_from_dict(claim.get("fit")),
+                               {m["name"]: m.get("model_hash") for m in methods},
+                               [m["name"] for m in methods if m.get("method") == "claim"],
+                               (result.get("original") or {}).get("model_hash", ""), alpha)
+    again = {v.method: v for v in verdicts}
     before = len(out.differences)
     for v in result.get("verdicts") or []:
         new = again[v["method"]]
@@ -205,7 +215,11 @@ def config_from_dict(d: dict):
     try:
         known = {f.name for f in dataclasses.fields(TextAuditConfig)}
         plain = {k: v for k, v in d.items() if k in known and k not in
-                 ("facts", "model", "train", "methods")}
+                 ("facts", "model", "train", "methods", "claim")}
+        if d.get("claim"):  # a third-party claim: its folders and recipe, as recorded
+            from unlearn_core.text.claim import TextClaimSpec
+
+            plain["claim"] = TextClaimSpec(**d["claim"])
         return TextAuditConfig(
             **plain, facts=FactSetConfig(**d.get("facts", {})),
             model=TinyGPTConfig(**d.get("model", {})), train=LMTrainConfig(**d.get("train", {})),
@@ -253,6 +267,29 @@ def rerun_text(payload: dict, out: Any, data: Optional[Path] = None,
         out.notes.append(f"bit-identical models on re-run: {', '.join(same)}")
 
 
+def check_text_claim_files(payload: dict, out: Any) -> bool:
+    """Every file a text claimant submitted (the model folders' files and the recipe), found at
+    its recorded path and checked by SHA-256: a changed byte is a difference. Returns whether
+    all are there unchanged (a re-run needs them)."""
+    files = ((payload.get("reproducibility") or {}).get("claim") or {}).get("files")
+    if not files:
+        return True
+    before = len(out.differences)
+    for f in files:
+        path = Path(str(f.get("path", "")))
+        if not path.is_file():
+            out.differences.append(f"claim: the submitted {f.get('role')} file '{f.get('file')}' "
+                                   f"is not at '{path}'")
+        elif sha256_file(path) != f.get("sha256"):
+            out.differences.append(f"claim: the submitted {f.get('role')} file '{f.get('file')}' "
+                                   "is not the audited one (its sha256 differs)")
+    if len(out.differences) == before:
+        out.notes.append(f"the {len(files)} submitted files of the claim match their recorded "
+                         "sha256")
+        return True
+    return False
+
+
 def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] = None,
                         rerun: bool = True, data: Optional[str | Path] = None,
                         base: Optional[Path] = None, announce: Optional[Announce] = None) -> Any:
@@ -266,6 +303,7 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
         return out
     check_text_evidence(result, out)
     rejudge_text(result, out)
+    check_text_claim_files(payload, out)
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
     if rerun:
         if may_rerun(out, announce):
