@@ -4,15 +4,23 @@ Known genuine: retrains from scratch on the retain set with seeds other than the
 ensemble's (``--genuine`` per setting), judged blind, without the exact-counterpart proof a
 retrain has of itself, so they measure what the statistical checks decide; and ``sisa`` (exact:
 a deletion equals SISA trained without the samples). Known bad: the untouched original
-(``no_op``) and the forgeries of ``methods.forgeries`` (a -1e4 logit bias on the forgotten
-class, a head-only fine-tune away from it, the input lookup ``forged``, a feature forgery).
-Settings: digits with cnn / mlp / logreg on ``class:3`` and ``random:0.1``, the canary setting
-(30% flipped labels, which members memorise with a longer recipe) and tabular sets. Goals
-(README): genuine models pass in at least 95% of the settings where the checks have power and
-never fail outright; no known-bad model ever passes.
+(``no_op``) and every forgery of ``analysis.forgery_outcomes.FORGERY_METHODS``: the plain ones
+(a -1e4 logit bias, a head-only fine-tune, the input lookup ``forged``, a feature forgery) and
+the adaptive ones of issue 21, tuned on the forger's own retrains (a calibrated bias, a
+re-fitted head with the same calibration, distillation of the forget outputs only, exact-input
+suppression). Settings (``SETTINGS``, ``data[@n]/architecture/forget``; ``@n`` a generated
+set's size): digits with cnn / mlp / logreg on several classes and ``random:0.1``, wine, breast
+cancer, subsets of shapes32 and digits28 with the cnn, the canary setting (30% flipped labels,
+which members memorise with a longer recipe). They are split in two declared halves: rules and
+thresholds may be chosen on ``TUNING`` only, ``CONFIRMATION`` only confirms (``--half``).
+Goals (issue 21): no known-bad model passes; genuine models never fail and pass in at least 95%
+of the cases where the checks have power (doing nothing does not pass). The AUC orders verdicts
+plain pass > pass (outputs only) > inconclusive > uncertain > fail, ties half, genuine blind
+retrains against known-bad models.
 
     python bench/bench_verdict.py                      # every setting, seeds 0 1 2
-    python bench/bench_verdict.py --settings digits/cnn/class:3 --seeds 0 --genuine 4
+    python bench/bench_verdict.py --half tuning --seeds 0 --genuine 3 --dump d.jsonl.gz
+    python bench/bench_verdict.py --settings digits/mlp/class:1,7 --seeds 0 --genuine 4
     python bench/bench_verdict.py --rejudge dump.jsonl # today's judge on dumped measurements
 """
 
@@ -32,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from unlearn_core.analysis.forgery_outcomes import FORGERY_METHODS
 from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 from unlearn_core.checks import default_checks
 from unlearn_core.data import load_builtin
@@ -40,11 +49,54 @@ from unlearn_core.models import TrainConfig
 from unlearn_core.report.table import format_table
 from unlearn_core.serialize import to_jsonable
 
-SETTINGS = ["digits/cnn/class:3", "digits/mlp/class:3", "digits/logreg/class:3",
-            "digits/cnn/random:0.1", "digits/mlp/random:0.1", "digits/logreg/random:0.1",
-            "canary/mlp/random:0.1", "wine/mlp/class:1", "breast_cancer/mlp/random:0.1"]
-BAD = ["no_op", "forge_logit_bias", "forge_head_only", "forged", "forge_features"]
-STATUSES = ["pass", "inconclusive", "uncertain", "fail"]
+# the half any judging rule or threshold may be chosen on, and the half that only confirms
+TUNING = ["digits/cnn/class:3", "digits/mlp/class:1,7", "digits/logreg/class:3",
+          "wine/mlp/class:1", "canary/mlp/random:0.1", "shapes32@2000/cnn/class:2",
+          "digits/cnn/random:0.1"]
+CONFIRMATION = ["digits/cnn/class:0", "digits/cnn/class:8", "digits/mlp/class:3",
+                "digits/logreg/class:1,7", "breast_cancer/mlp/random:0.1",
+                "digits28@2000/cnn/class:4", "digits/mlp/random:0.1"]
+SETTINGS = TUNING + CONFIRMATION
+BAD = ["no_op", *FORGERY_METHODS]
+GENUINE = ("retrain", "bench_genuine_retrain")  # blind retrains (the latter: older dumps)
+QUALIFIED = "pass (outputs only)"
+STATUSES = ["pass", QUALIFIED, "inconclusive", "uncertain", "fail"]
+# the verdict as a score, for the AUC of genuine against known-bad models
+RANK = {"pass": 4, QUALIFIED: 3, "inconclusive": 2, "uncertain": 1, "fail": 0}
+
+
+def split_settings(text: str) -> list[str]:
+    """Settings from a comma-separated list; a part without ``/`` continues the previous one's
+    forget request (``digits/mlp/class:1,7`` is one setting)."""
+    out: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if "/" not in part and out:
+            out[-1] += "," + part
+        else:
+            out.append(part)
+    return out
+
+
+def half_of(setting: str) -> str:
+    """The declared half of a setting: tuning, confirmation, or extra (neither)."""
+    return "tuning" if setting in TUNING else "confirmation" if setting in CONFIRMATION \
+        else "extra"
+
+
+def verdict_label(v) -> str:
+    """A verdict as the benchmark counts it: plain pass, pass (outputs only), or its status."""
+    return QUALIFIED if v.status == "pass" and v.qualifier else v.status
+
+
+def auc(genuine: list[str], bad: list[str]) -> float:
+    """P(a genuine model's verdict ranks above a known-bad one's), ties counted half (RANK)."""
+    if not genuine or not bad:
+        return float("nan")
+    g = np.array([RANK[s] for s in genuine])[:, None]
+    b = np.array([RANK[s] for s in bad])[None, :]
+    return float(((g > b) + 0.5 * (g == b)).mean())
 
 
 @dataclasses.dataclass
@@ -69,43 +121,82 @@ def canary_digits(seed: int, share: float = 0.3):
     return dataclasses.replace(clean, y=y, name="canary")
 
 
+def setting_data(data_name: str, seed: int):
+    """(dataset name for the config, the dataset or None, the recipe or None) of a setting's
+    data part: ``canary`` (digits with flipped labels, a longer recipe), ``name@n`` (a
+    generated set of n samples, generated once with seed 0: the audit seed varies the split),
+    or a built-in's name."""
+    if data_name == "canary":  # canaries are memorised only with a longer recipe (the
+        # default stops at 72% train acc.)
+        return "digits", canary_digits(seed), TrainConfig(epochs=150, lr=2e-3, batch_size=64)
+    if "@" in data_name:
+        name, n = data_name.split("@")
+        return name, load_builtin(name, seed=0, n_samples=int(n)), None
+    return data_name, None, None
+
+
 def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
                 dump: str | None = None, checks: tuple[str, ...] = ()) -> dict:
     """Statuses of every known-genuine and known-bad model in one setting and seed."""
     data_name, arch, forget = setting.split("/")
-    dataset = canary_digits(seed) if data_name == "canary" else None
-    # canaries are memorised only with a longer recipe (the default stops at 72% train acc.)
-    recipe = TrainConfig(epochs=150, lr=2e-3, batch_size=64) if data_name == "canary" else None
+    name, dataset, recipe = setting_data(data_name, seed)
     methods = [MethodSpec("retrain", {"seed": 900_001 + 1000 * seed + i})
                for i in range(genuine)] + [MethodSpec("sisa")]
     methods += [MethodSpec(b) for b in bad if b in METHODS]
-    cfg = AuditConfig(dataset="digits" if data_name == "canary" else data_name, model=arch,
-                      forget=forget, seed=seed, methods=methods, executor="serial",
-                      reference_seeds=k, train=recipe, checks=list(checks))
+    cfg = AuditConfig(dataset=name, model=arch, forget=forget, seed=seed, methods=methods,
+                      executor="serial", reference_seeds=k, train=recipe, checks=list(checks))
     t0 = time.perf_counter()
     run = run_audit(cfg, dataset=dataset)
-    out = {"seconds": time.perf_counter() - t0, "genuine": [], "sisa": [], "bad": {}}
-    run.result.verdicts = judge_blind(run.result)
+    seconds = time.perf_counter() - t0
+    result = run.result
     if dump is not None:  # every measurement, to study judging rules without retraining
-        with open(dump, "a") as fh:
-            fh.write(json.dumps({"setting": setting, "seed": seed, "result": {
-                k: to_jsonable(getattr(run.result, k)) for k in
-                ("measurements", "check_specs", "methods", "references", "extra_results")}})
-                + "\n")
-    for v, e in zip(run.result.verdicts, run.result.methods):
-        if e.method in ("retrain", "sisa"):
-            out["genuine" if e.method != "sisa" else "sisa"].append(v.status)
+        import gzip
+
+        line = json.dumps({"setting": setting, "seed": seed, "seconds": seconds, "result": {
+            k: to_jsonable(getattr(result, k)) for k in
+            ("measurements", "check_specs", "methods", "references", "extra_results",
+             "skipped_checks", "failures")}}) + "\n"
+        with (gzip.open(dump, "at") if dump.endswith(".gz") else open(dump, "a")) as fh:
+            fh.write(line)
+    out = summarise(result, judge_blind(result), setting, seed, seconds)
+    for line in out.get("genuine_why", []) + out.get("bad_pass_why", []) + out["notes"]:
+        print(f"  {setting} seed {seed} {line}", flush=True)
+    return out
+
+
+def summarise(result, verdicts: list, setting: str, seed: int, seconds: float) -> dict:
+    """Plain data of one setting-seed's verdicts: the genuine retrains', sisa's and each known-
+    bad model's label (``verdict_label``), each check's status per model, and in words why a
+    genuine model did not pass and a known-bad one did."""
+    out = {"setting": setting, "seed": seed, "seconds": seconds, "genuine": [], "sisa": [],
+           "bad": {}, "why": {}, "checks": [], "notes": []}
+
+    def checks_txt(v, statuses) -> str:
+        return "; ".join(f"{c.title} {c.status} ({c.figure:.4g} vs {c.band_low:.4g}.."
+                         f"{c.band_high:.4g})" for c in v.checks if c.status in statuses)
+
+    for v, e in zip(verdicts, result.methods):
+        label = verdict_label(v)
+        if e.method in GENUINE or e.method == "sisa":
+            out["genuine" if e.method in GENUINE else "sisa"].append(label)
             if v.status != "pass":  # a genuine model that does not pass: say why, always
-                bad_checks = [f"{c.title} {c.status} ({c.figure:.4g} vs {c.band_low:.4g}.."
-                              f"{c.band_high:.4g})" for c in v.checks
-                              if c.status in ("fail", "uncertain")]
-                print(f"  {setting} seed {seed} {e.name}: {v.status}: {'; '.join(bad_checks)}",
-                      flush=True)
+                out.setdefault("genuine_why", []).append(
+                    f"{e.name}: {v.status}: {checks_txt(v, ('fail', 'uncertain'))}")
         else:
-            out["bad"][e.method] = v.status
-            out.setdefault("why", {})[e.method] = v.reason
-        kind = "genuine" if e.method == "retrain" else e.method
-        out.setdefault("checks", []).append((kind, {c.check: c.status for c in v.checks}))
+            out["bad"][e.method] = label
+            out["why"][e.method] = v.reason
+            if v.status == "pass":  # a known-bad model that passes: which checks it fooled
+                blind = ", ".join(c.title for c in v.checks if c.status == "no power")
+                out.setdefault("bad_pass_why", []).append(
+                    f"KNOWN-BAD {e.name}: {label.upper()}: passed {checks_txt(v, ('pass',))}"
+                    f"; no power: {blind or 'none'}")
+        kind = "genuine" if e.method in GENUINE else e.method
+        out["checks"].append((kind, {c.check: c.status for c in v.checks}))
+    for f in getattr(result, "failures", None) or []:
+        name = f["name"] if isinstance(f, dict) else f.name
+        msg = f["message"] if isinstance(f, dict) else f.message
+        out["notes"].append(f"not run: {name}: {msg[:120]}")
+        out.setdefault("not_run", []).append(name)
     return out
 
 
@@ -115,7 +206,7 @@ def judge_blind(result) -> list:
     statistical checks decide. SISA keeps its proof: showing it exact is its point."""
     from unlearn_core.checks.verdict import judge_result
 
-    genuine = {e.name for e in result.methods if e.method == "retrain"}
+    genuine = {e.name for e in result.methods if e.method in GENUINE}
     kept = result.extra_results
     result.extra_results = [x for x in kept if not (x.check == "exact" and x.model in genuine)]
     try:
@@ -153,31 +244,20 @@ def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None
                 methods=from_jsonable(list[ModelEvaluation], r["methods"]),
                 references=from_jsonable(list[ModelEvaluation], r["references"]),
                 extra_results=from_jsonable(list[CheckResult], r["extra_results"]), checks=[])
-            statuses = {"genuine": [], "sisa": [], "bad": {}, "seconds": 0.0, "why": {}}
-            for v, e in zip(judge_blind(result), result.methods):
-                if e.method in ("retrain", "bench_genuine_retrain"):
-                    statuses["genuine"].append(v.status)
-                    if v.status != "pass":
-                        statuses.setdefault("genuine_why", []).append(
-                            f"{e.name}: {v.status}: " + "; ".join(
-                                f"{c.title} {c.status} ({c.figure:.4g} vs {c.band_low:.4g}.."
-                                f"{c.band_high:.4g})" for c in v.checks
-                                if c.status in ("fail", "uncertain")))
-                elif e.method == "sisa":
-                    statuses["sisa"].append(v.status)
-                else:
-                    statuses["bad"][e.method] = v.status
-                    statuses["why"][e.method] = v.reason
-                kind = "genuine" if e.method in ("retrain", "bench_genuine_retrain") else e.method
-                statuses.setdefault("checks", []).append(
-                    (kind, {c.check: c.status for c in v.checks}))
+            result.skipped_checks = r.get("skipped_checks", {})
+            result.failures = r.get("failures", [])
+            statuses = summarise(result, judge_blind(result), d["setting"], d["seed"],
+                                 d.get("seconds", 0.0))
             out.append((d["setting"], d["seed"], statuses))
     return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--settings", default=",".join(SETTINGS))
+    p.add_argument("--settings", help="comma-separated settings (default: those of --half)")
+    p.add_argument("--half", choices=["tuning", "confirmation", "all"], default="all",
+                   help="the declared half to run: tuning (rules may be chosen on it), "
+                   "confirmation (never tuned on) or all (tuning first)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--genuine", type=int, default=10, help="genuine retrains per setting")
     p.add_argument("--reference-seeds", type=int, default=6)
@@ -198,7 +278,6 @@ def main() -> None:
     missing = [b for b in bad if b not in METHODS]
     if missing:
         print(f"note: not registered here, skipped: {', '.join(missing)}")
-    rows, totals, powered = [], defaultdict(Counter), defaultdict(Counter)
     by_check = defaultdict(Counter)  # (model kind, check) -> statuses
     dumped = defaultdict(list)
     if args.rejudge:
@@ -207,46 +286,48 @@ def main() -> None:
         for path in args.rejudge:
             for setting, seed, statuses in rejudge_dump(path, only):
                 dumped[setting].append((seed, statuses))
-                for line in statuses.get("genuine_why", []):
+                for line in (statuses.get("genuine_why", []) + statuses.get("bad_pass_why", [])
+                             + statuses["notes"]):
                     print(f"  {setting} seed {seed} {line}")
-    settings = list(dumped) if args.rejudge else args.settings.split(",")
+    if args.rejudge:
+        settings = list(dumped)
+    elif args.settings:
+        settings = split_settings(args.settings)
+    else:
+        settings = {"tuning": TUNING, "confirmation": CONFIRMATION}.get(args.half, SETTINGS)
+    cases = []  # one summary per setting and seed
     for setting in settings:
-        per = defaultdict(Counter)
-        secs = 0.0
         runs = dumped[setting] if args.rejudge else [(seed, None) for seed in args.seeds]
+        mine = []
         for seed, r in runs:
             if r is None:
                 r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad,
                                 args.dump, tuple(c for c in args.checks.split(",") if c))
-            secs += r["seconds"]
-            per["genuine"].update(r["genuine"])
-            if r["bad"].get("no_op") in ("fail", "uncertain"):  # some check has power here
-                powered["genuine"].update(r["genuine"])
-            per["sisa"].update(r["sisa"])
-            for name, status in r["bad"].items():
-                per[name][status] += 1
+            mine.append(r)
             for kind, checks in r.get("checks", []):
                 for check, status in checks.items():
                     by_check[(kind, check)][status] += 1
-                if args.verbose:
+            if args.verbose:
+                for name, status in r["bad"].items():
                     print(f"{setting} seed {seed} {name}: {status}: {r['why'][name]}")
-        for kind, counts in per.items():
-            totals[kind].update(counts)
-            rows.append([setting, kind, *[str(counts.get(s, 0)) for s in STATUSES],
-                         f"{secs / max(1, len(runs)):.0f}"])
-        print(format_table(["setting", "model", *STATUSES, "s/seed"], rows[-len(per):]),
-              flush=True)
-    seeds = sorted({seed for runs in dumped.values() for seed, _ in runs}) if args.rejudge \
-        else args.seeds
-    print("\nall settings, seeds " + " ".join(map(str, seeds))
-          + f", {args.reference_seeds} reference retrains, cpu threads "
-          + str(os.cpu_count()))
-    summary = []
-    for kind, counts in totals.items():
-        n = sum(counts.values())
-        summary.append([kind, str(n), *[str(counts.get(s, 0)) for s in STATUSES],
-                        f"{100 * counts.get('pass', 0) / max(n, 1):.0f}%"])
-    print(format_table(["model", "cases", *STATUSES, "pass rate"], summary))
+        cases += mine
+        print(format_table(["setting", "model", *STATUSES, "s/seed"],
+                           model_rows(setting, mine)), flush=True)
+    seeds = sorted({r["seed"] for r in cases})
+    print("\nseeds " + " ".join(map(str, seeds)) + f", {args.reference_seeds} reference "
+          f"retrains, cpu threads {os.cpu_count()}; genuine pass rate where a check has power "
+          "(doing nothing does not pass); AUC: genuine blind retrains against known-bad, "
+          "mean +/- sd over seeds")
+    head = ["setting", "half", "seeds", "genuine pass (powered)", "genuine not pass",
+            "genuine fail", "sisa pass", "bad PASS", "bad plain PASS", "bad not run", "AUC"]
+    print(format_table(head, [summary_row(s, [r for r in cases if r["setting"] == s])
+                              for s in settings]))
+    halves = [h for h in ("tuning", "confirmation", "extra")
+              if any(half_of(r["setting"]) == h for r in cases)]
+    print("\n" + format_table(head, [summary_row(h, [r for r in cases
+                                                       if half_of(r["setting"]) == h], h)
+                                      for h in halves]
+                               + [summary_row("all", cases, "all")]))
     if args.per_check:  # which checks each kind of model passes or fails (all settings)
         check_names = sorted({c for _, c in by_check})
         kinds = list(dict.fromkeys(k for k, _ in by_check))
@@ -256,16 +337,54 @@ def main() -> None:
                  for kind in kinds]
         print("\nper check (p pass, F fail, u uncertain, - no power, . no data):")
         print(format_table(["model", *check_names], table))
-    g = totals["genuine"] + totals["sisa"]
-    n_g = sum(g.values())
-    p = powered["genuine"]
-    n_p = sum(p.values())
-    bad_pass = sum(totals[b].get("pass", 0) for b in totals if b not in ("genuine", "sisa"))
-    print(f"genuine retrains where a check has power (doing nothing does not pass): "
-          f"{p.get('pass', 0)} of {n_p} pass ({100 * p.get('pass', 0) / max(n_p, 1):.1f}%, "
-          f"goal >= 95%); elsewhere they are inconclusive, as they must be")
-    print(f"all genuine (retrains and sisa): {g.get('pass', 0)} of {n_g} pass, "
-          f"{g.get('fail', 0)} fail (goal 0); known-bad pass {bad_pass} (goal 0)")
+
+
+def model_rows(setting: str, runs: list[dict]) -> list[list[str]]:
+    """Per kind of model (genuine, sisa, each known-bad), the count of each verdict."""
+    per = defaultdict(Counter)
+    for r in runs:
+        per["genuine"].update(r["genuine"])
+        per["sisa"].update(r["sisa"])
+        for name, status in r["bad"].items():
+            per[name][status] += 1
+    secs = sum(r["seconds"] for r in runs) / max(1, len(runs))
+    return [[setting, kind, *[str(c.get(s, 0)) for s in STATUSES], f"{secs:.0f}"]
+            for kind, c in per.items()]
+
+
+def powered(r: dict) -> bool:
+    """Some check has power in this case: doing nothing does not pass (it fails or is
+    uncertain)."""
+    return r["bad"].get("no_op") in ("fail", "uncertain")
+
+
+def summary_row(name: str, runs: list[dict], half: Optional[str] = None) -> list[str]:
+    """One line of the summary: genuine pass rate where a check has power, genuine models that
+    do not pass or fail, sisa, known-bad passes (any, and plain without the qualifier), the
+    known-bad models that could not run here, and the AUC (mean +/- sd over the seeds'
+    per-case AUCs for a setting; pooled over its cases for a half)."""
+    seeds = sorted({r["seed"] for r in runs})
+    gen = [s for r in runs for s in r["genuine"]]
+    gen_p = [s for r in runs if powered(r) for s in r["genuine"]]
+    sisa = [s for r in runs for s in r["sisa"]]
+    bad = [s for r in runs for s in r["bad"].values()]
+    n_p = len(gen_p)
+    ok = sum(s in ("pass", QUALIFIED) for s in gen_p)
+    rate = f"{ok}/{n_p} ({100 * ok / n_p:.0f}%)" if n_p else "no power"
+    not_run = sum(len(r.get("not_run", [])) for r in runs)
+    aucs = [auc(r["genuine"], list(r["bad"].values())) for r in runs]
+    if half is None:
+        a = np.array(aucs)
+        auc_txt = (f"{a.mean():.3f} +/- {a.std(ddof=1):.3f}" if len(a) >= 2 else
+                   f"{a.mean():.3f}") if len(a) else "-"
+    else:  # pooled: every genuine against every bad model of the same case
+        auc_txt = f"{np.mean(aucs):.3f} (mean of {len(aucs)} cases)" if aucs else "-"
+    return [name, half or half_of(name), " ".join(map(str, seeds)), rate,
+            f"{sum(s not in ('pass', QUALIFIED) for s in gen)}/{len(gen)}",
+            str(sum(s == "fail" for s in gen + sisa)),
+            f"{sum(s in ('pass', QUALIFIED) for s in sisa)}/{len(sisa)}",
+            f"{sum(s in ('pass', QUALIFIED) for s in bad)}/{len(bad)}",
+            f"{sum(s == 'pass' for s in bad)}/{len(bad)}", str(not_run), auc_txt]
 
 
 if __name__ == "__main__":

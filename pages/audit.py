@@ -26,7 +26,7 @@ from pages.shared import (
 from unlearn_core.charts import audit as charts
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import predict_proba
-from unlearn_core.report.rows import check_rows, verdict_rows
+from unlearn_core.report.rows import check_rows, closest_line, ranked, verdict_rows
 from unlearn_core.report.table import speed_cell
 
 through_app()  # opened by its own address before the app ran: app.py first
@@ -60,6 +60,16 @@ for failure in res.failures:
 verdicts = verdict_rows(res.verdicts)  # built once: the headlines here, the table below
 if verdicts:
     st.subheader("Verdict per method")
+    order = ranked(verdicts)  # strictest level first, then closest to retraining
+    if any(v.grade is not None for v in verdicts):
+        st.markdown(f"**{closest_line(order)}**")
+        st.dataframe(pd.DataFrame([v.ranking_cells() for v in order]), hide_index=True,
+                     width="stretch", key="audit_ranking")
+        st.caption("Levels of assurance, strict to weaker: 1 indistinguishable from retraining; "
+                   "2 the forgotten data looks unseen and the model kept its utility (the "
+                   "retraining's exact loss levels not required); 3 forgotten on the outputs "
+                   "only (output suppression not ruled out). Distance: the largest distance of "
+                   "a figure from its retrain band, in band half-widths (0: inside every band).")
     shown = {"pass": st.success, "fail": st.warning}
     for v in verdicts:  # a pass on outputs only is not shown as a plain pass
         shown.get("qualified" if v.qualifier else v.status, st.info)(

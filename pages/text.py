@@ -224,7 +224,10 @@ names = [n for n in sorted(TEXT_METHODS) if n != "retrain"]
 methods = st.multiselect("Run beside retraining", names,
                          default=[n for n in ("gradient_difference", "npo") if n in names],
                          key="text_methods",
-                         help="; ".join(f"{n}: {TEXT_METHODS[n].paper}" for n in names))
+                         help="; ".join(f"{n}: {TEXT_METHODS[n].paper}"
+                                        + "".join(f" (departs: {d})"
+                                                  for d in TEXT_METHODS[n].departures)
+                                        for n in names))
 if st.button("Run text audit", key="text_go", type="primary", disabled=not chosen):
     cfg.forget = ("group:" if unit == "People" else "ids:") + ",".join(chosen)
     cfg.methods = [TextMethodSpec(m) for m in methods]

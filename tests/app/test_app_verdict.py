@@ -43,3 +43,10 @@ def test_audit_page_leads_with_headlines_bands_and_power():
     assert (table["check"] == "forget accuracy").any()
     assert table["band from"].str.contains("3 retrains").all() or \
         table["band from"].str.contains("retrain").any()
+    # the ranking first (issue 26): each method's level and distance, closest first
+    from unlearn_core.report.rows import ranked, verdict_rows
+
+    ranking = next(df.value for df in at.dataframe if "assurance level" in df.value.columns)
+    assert list(ranking["method"]) == [r.method for r in ranked(verdict_rows(
+        run.result.verdicts))]
+    assert any(m.value.startswith("**Closest to retraining: ") for m in at.markdown)

@@ -45,11 +45,13 @@ from unlearn_core.checks import (
     default_checks,
 )
 from unlearn_core.checks.judge import CheckResult, CheckSpec
+from unlearn_core.checks.levels import grade
 from unlearn_core.checks.loop import ReferenceGroup, measure_groups
 from unlearn_core.checks.verdict import (
     Verdict,
     VerdictThresholds,
     VerificationCheck,
+    check_families,
     judge_models,
     judge_result,
 )
@@ -622,9 +624,14 @@ def judge_audit(result: AuditResult,
     """The verdicts of an audit from its recorded figures: every audited model judged
     (``checks.verdict.judge_result``), then a claim audit's own rules (the original's weights
     fail; a recipe that does not fit makes them inconclusive: ``audit.claim.judge_claims``).
-    What the audit does, and what ``verify`` repeats."""
+    Each final verdict is then graded: its level of assurance and ranking figure
+    (``checks.levels``). What the audit does, and what ``verify`` repeats."""
     t = thresholds or VerdictThresholds()
-    return judge_claims(result, judge_result(result, t), t.alpha)
+    verdicts = judge_claims(result, judge_result(result, t), t.alpha)
+    families = check_families()
+    for v in verdicts:
+        v.grade = grade(v.checks, v.status, families)
+    return verdicts
 
 
 def run_claim_audit(claim: ClaimSpec, dataset: str = "digits", forget: str = "class:3",

@@ -61,6 +61,11 @@ class CheckResult:
     reason: str
     unit: str = ""
     detail: dict[str, float] = field(default_factory=dict)
+    # the figure's distance from the band in band half-widths (0 inside), on the scale it is
+    # judged on, and that distance over its interval: what ``checks.levels`` ranks methods by
+    distance: float = math.nan
+    distance_low: float = math.nan
+    distance_high: float = math.nan
 
     @property
     def name(self) -> str:
@@ -240,8 +245,15 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
         margin = dist / half
     if powered is False and status in (PASS, UNCERTAIN):
         status = NO_POWER
+
+    def away(v: float) -> float:  # distance from the band in half-widths, as power_margin
+        return max(lo - v, v - hi, 0.0) / half
+
+    reach = 0.0 if not _disjoint(raw_lo, raw_hi, lo, hi) else min(away(raw_lo), away(raw_hi))
     r = CheckResult(status=status, powered=powered, power_margin=margin,
-                    over_forgetting=over, low_resolution=bool(low_res), reason="", **base)
+                    over_forgetting=over, low_resolution=bool(low_res), reason="",
+                    distance=away(value), distance_low=reach,
+                    distance_high=max(away(raw_lo), away(raw_hi)), **base)
     r.reason = _reason(spec, r)
     return r
 

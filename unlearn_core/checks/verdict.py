@@ -41,6 +41,7 @@ from unlearn_core.checks.judge import (
     CheckSpec,
     judge,
 )
+from unlearn_core.checks.levels import Grade
 from unlearn_core.errors import ConfigError
 
 INCONCLUSIVE = "inconclusive"
@@ -119,6 +120,9 @@ class Verdict:
     qualifier: Optional[str] = None
     ruled_out: list[str] = field(default_factory=list)  # FAMILIES keys
     not_ruled_out: list[str] = field(default_factory=list)
+    # the level of assurance reached and the ranking figure (``checks.levels``), set once the
+    # verdict is final (``audit.run.judge_audit``); None: not graded (an earlier release)
+    grade: Optional[Grade] = None
 
     @property
     def passed(self) -> bool:

@@ -444,6 +444,17 @@ def cmd_methods(args: argparse.Namespace) -> int:
         print(f"{name:18s} {cls.paper}")
         if params:
             print(f"{'':18s} params: {params}")
+    from unlearn_core.text.methods import TEXT_METHODS, available_text_methods
+
+    print("text methods (text-audit --method):")
+    for name in available_text_methods():
+        cls = TEXT_METHODS[name]
+        params = ", ".join(f"{k}={v}" for k, v in cls().get_params().items())
+        print(f"{name:18s} {cls.paper}")
+        if params:
+            print(f"{'':18s} params: {params}")
+        for d in cls.departures:  # where it departs from its paper, and why
+            print(f"{'':18s} departs: {d}")
     return 0
 
 

@@ -180,6 +180,8 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
     print(result_table(result))
     from unlearn_core.text.claim import claim_lines
 
+    if result.claim is None and result.learned is not None:  # the user's own model folder
+        print("your model: " + result.learned.reason)
     for line in claim_lines(result.claim) + verdict_lines(result, checks=True):
         print(line)
     if args.export_facts:

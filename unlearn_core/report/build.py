@@ -30,7 +30,13 @@ from unlearn_core.charts import audit as charts
 from unlearn_core.errors import ConfigError, UnlearnError
 from unlearn_core.report.claim import THIRD_PARTY, baseline_block, claim_block, claim_html
 from unlearn_core.report.envelope import REPORT_VERSION, content_hash, embedded_json
-from unlearn_core.report.rows import check_rows, verdict_rows
+from unlearn_core.report.rows import (
+    RANKING_COLUMNS,
+    check_rows,
+    closest_line,
+    ranked,
+    verdict_rows,
+)
 from unlearn_core.serialize import sha256_file, to_jsonable, write_files_atomic
 
 
@@ -214,6 +220,32 @@ def _assurance(v) -> str:
     return f'<br><span class="assurance">{html.escape(v.assurance)}</span>'
 
 
+def _ranking(vrows, words: bool = False) -> str:
+    """The ranking of the graded verdicts, closest to retraining first, with the one-line
+    summary (``report.rows.ranked``, ``closest_line``): a table, or with ``words`` one line per
+    method (page one reads in words); nothing when none is graded."""
+    if not any(v.grade is not None for v in vrows):
+        return ""
+    order = ranked(vrows)
+    head = f'<p class="ranking"><b>{html.escape(closest_line(order))}</b></p>'
+    if words:
+        items = "".join(
+            f"<li>{html.escape(r.method)}: {html.escape(r.level_words)}; distance from "
+            f"retraining {html.escape(r.gap)}"
+            + (f"; {html.escape(r.next_level)}" if r.next_level else "") + "</li>"
+            for r in order)
+        return head + f'<ol class="ranking">{items}</ol>'
+    return (head
+            + _table(list(RANKING_COLUMNS), [list(r.ranking_cells().values()) for r in order])
+            + '<p class="muted">Levels of assurance, strict to weaker: 1 indistinguishable '
+            "from retraining (every check); 2 the forgotten data looks unseen and the model "
+            "kept its utility (membership, forget-set behaviour, utility and the checks of the "
+            "model's inside, without the retraining's exact loss levels); 3 forgotten on the "
+            "outputs only (output suppression not ruled out). Distance: the largest distance "
+            "of a figure from its retrain band, in band half-widths (0 inside every band), "
+            "with its interval.</p>")
+
+
 def _verdict_section(result: AuditResult) -> str:
     """Headline per method first (status, counts, reason), then every check with its figure,
     interval, sample count, the retrain band and where it came from, and the original's figure
@@ -246,7 +278,8 @@ def _verdict_section(result: AuditResult) -> str:
               "inside (the feature probe) supported reads 'pass (outputs only)': output "
               "suppression is not ruled out. Intervals and bands are Bonferroni-adjusted "
               "over the checks of a verdict.</p>")
-    return (heads + warn + (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
+    return (heads + _ranking(vrows) + warn +
+            (f"<p>Bands come from:</p><ul>{ens}</ul>" if ens else "") +
             _table(columns, rows) + legend +
             _thresholds_explained(result))
 
@@ -298,7 +331,9 @@ def _summary_section(result: AuditResult, payload: dict) -> str:
     verdicts = getattr(result, "verdicts", None) or []
     if not verdicts:
         parts.append('<p class="verdict">No verdict: no method ran in this audit.</p>')
-    for v in verdict_rows(verdicts):
+    summary_rows = verdict_rows(verdicts)
+    parts.append(_ranking(summary_rows, words=True))
+    for v in summary_rows:
         reasons = "".join(f"<li>{html.escape(r)}</li>" for r in v.deciding)
         parts.append(
             f'<div class="verdict verdict-{_verdict_class(v)}">'

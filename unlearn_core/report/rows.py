@@ -8,6 +8,10 @@ them, then "and N more <status> check(s) in the detail"), its statement of assur
 ``qualifier`` of a pass on the outputs only, and which forgery families it rules out and which
 not, ``assurance``), and one ``CheckRow`` per judged check
 with its figure, interval, band and the original's figure formatted once (``checks.judge.fmt``).
+Each row also carries its grade (``checks.levels``): the level of assurance reached, what kept
+it from the next, and the ranking figure (the largest distance from a retrain band in band
+half-widths, with its interval); ``ranked(rows)`` orders them strictest level first, then
+closest to retraining, for the ranking every front end shows first.
 
 The front ends keep only their presentation: the plain-text tables of the command line
 (``report/table.py``, ``cli/text.py``), the HTML report (``report/build.py``) and the dashboard's
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
 from unlearn_core.checks.judge import FAIL, NO_DATA, NO_POWER, PASS, UNCERTAIN, CheckResult, fmt
+from unlearn_core.checks.levels import LEVELS, Grade, rank_key
 
 # every column a check row can show, in the HTML report's order
 COLUMNS = ("method", "check", "status", "figure", "interval", "n", "retrain band", "band from",
@@ -94,11 +99,52 @@ class VerdictRow:
     checks: tuple[CheckRow, ...]
     qualifier: str = ""  # "outputs only": a pass no check of the model's inside supported
     assurance: str = ""  # "rules out ...; does not rule out ..." (empty for a fail)
+    grade: Optional[Grade] = None  # level of assurance and ranking figure (None: not graded)
 
     @property
     def plain_pass(self) -> bool:
         """A pass without a qualifier (what a front end may show as an unreserved pass)."""
         return self.status == PASS and not self.qualifier
+
+    @property
+    def level(self) -> str:
+        """'1', '2', '3', 'none', or '–' when not graded."""
+        if self.grade is None:
+            return "–"
+        return str(self.grade.level) if self.grade.level in LEVELS else "none"
+
+    @property
+    def level_words(self) -> str:
+        """The level reached in words ('level 2: the forgotten data looks unseen ...')."""
+        return self.grade.label if self.grade is not None else "not graded"
+
+    @property
+    def gap(self) -> str:
+        """The ranking figure as read: '0', or '3.2 (2.1 to 4.5) forget-set loss' (the
+        largest distance from a retrain band, in band half-widths, and its check)."""
+        g = self.grade
+        if g is None or not math.isfinite(g.gap):
+            return "–"
+        if g.gap == 0 and g.gap_high == 0:
+            return "0"
+        return (f"{g.gap:.2f} ({g.gap_low:.2f} to {g.gap_high:.2f})"
+                + (f" {g.gap_check}" if g.gap_check else ""))
+
+    @property
+    def next_level(self) -> str:
+        """What it would take to reach the next stricter level, in words ('' at level 1)."""
+        g = self.grade
+        if g is None or g.level == 1 or not g.blockers:
+            return ""
+        target = g.level - 1 if g.level in LEVELS else max(LEVELS)
+        return f"to reach level {target}: " + "; ".join(g.blockers)
+
+    def ranking_cells(self) -> dict[str, str]:
+        """The row of the ranking table: method, level, its words, the gap, the next level."""
+        return {"method": self.method, "level": self.level,
+                "assurance level": self.level_words, "distance from retraining": self.gap,
+                "verdict": self.status + (f" ({self.qualifier})" if self.qualifier else ""),
+                "to reach the next level": self.next_level or "–"}
 
 
 def check_row(method: str, c: CheckResult) -> CheckRow:
@@ -155,7 +201,7 @@ def verdict_row(v, limit: int = 3) -> VerdictRow:
                       deciding=tuple(deciding_lines(v, limit)),
                       checks=tuple(check_row(v.method, c) for c in v.checks),
                       qualifier=getattr(v, "qualifier", None) or "",
-                      assurance=getattr(v, "assurance", ""))
+                      assurance=getattr(v, "assurance", ""), grade=getattr(v, "grade", None))
 
 
 def verdict_rows(verdicts: Optional[Iterable], limit: int = 3) -> list[VerdictRow]:
@@ -163,10 +209,34 @@ def verdict_rows(verdicts: Optional[Iterable], limit: int = 3) -> list[VerdictRo
     return [verdict_row(v, limit) for v in verdicts or []]
 
 
+RANKING_COLUMNS = ("method", "level", "assurance level", "distance from retraining", "verdict",
+                   "to reach the next level")
+
+
+def ranked(rows: Iterable[VerdictRow]) -> list[VerdictRow]:
+    """The rows strictest level first, then closest to retraining (smallest gap); the
+    audit's order among ties."""
+    return sorted(rows, key=lambda r: rank_key(r.grade))
+
+
+def closest_line(rows: Sequence[VerdictRow]) -> str:
+    """One sentence for the first screen: which method comes closest to retraining, at which
+    level, and what it would take to reach the next; '' when nothing is graded."""
+    graded = [r for r in ranked(rows) if r.grade is not None]
+    if not graded:
+        return ""
+    top = graded[0]
+    text = f"Closest to retraining: {top.method}, {top.level_words}"
+    if top.gap not in ("–", "0"):
+        text += f", {top.gap.split(' (')[0]} band half-widths from the retrains at most"
+    return text + (f"; {top.next_level}" if top.next_level else "") + "."
+
+
 def check_rows(rows: Iterable[VerdictRow]) -> list[CheckRow]:
     """The check rows of every verdict row, method by method: one table of all checks."""
     return [c for r in rows for c in r.checks]
 
 
-__all__ = ["COLUMNS", "CheckRow", "VerdictRow", "check_row", "deciding_checks", "band_phrase",
-           "deciding_lines", "verdict_row", "verdict_rows", "check_rows"]
+__all__ = ["COLUMNS", "RANKING_COLUMNS", "CheckRow", "VerdictRow", "check_row",
+           "deciding_checks", "band_phrase", "deciding_lines", "verdict_row", "verdict_rows",
+           "ranked", "closest_line", "check_rows"]

@@ -6,7 +6,13 @@ import math
 from typing import Optional
 
 from unlearn_core.audit.run import AuditResult, ModelEvaluation
-from unlearn_core.report.rows import check_rows, verdict_rows
+from unlearn_core.report.rows import (
+    RANKING_COLUMNS,
+    check_rows,
+    closest_line,
+    ranked,
+    verdict_rows,
+)
 
 
 def pct(v: float) -> str:
@@ -55,7 +61,9 @@ def _row(ev: ModelEvaluation, retrain_s: float) -> list[str]:
 
 def verdict_table(verdicts) -> str:
     """The headline per method first, then one line per check: status, figure with its
-    interval, the retrain band, the original's figure and the sample count."""
+    interval, the retrain band, the original's figure and the sample count; last, when the
+    verdicts are graded, the ranking: the level each method reaches, its distance from
+    retraining and what the next level needs, closest first (``report.rows.ranked``)."""
     if not verdicts:
         return "verdict: no method to judge"
     rows = verdict_rows(verdicts)
@@ -66,7 +74,17 @@ def verdict_table(verdicts) -> str:
     cells = [[str(x) for x in c.cells(columns, sep="..", no_band="-", shout_fail=True).values()]
              for c in check_rows(rows)]
     table = format_table(columns, cells)
-    return "\n".join(["verdict:", *lines, "", table])
+    out = ["verdict:", *lines, "", table]
+    if any(v.grade is not None for v in rows):
+        order = ranked(rows)
+        out += ["", "ranking, closest to retraining first (levels: 1 indistinguishable from "
+                "retraining, 2 the forgotten data looks unseen and utility kept, 3 forgotten on "
+                "the outputs only; distance: the largest from a retrain band, in band "
+                "half-widths):",
+                format_table(list(RANKING_COLUMNS),
+                             [list(r.ranking_cells().values()) for r in order]),
+                closest_line(order)]
+    return "\n".join(out)
 
 
 def attack_table(result: AuditResult) -> str:

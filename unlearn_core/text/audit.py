@@ -33,6 +33,7 @@ from unlearn_core.text.cache import ModelCache, config_dict, default_cache, mode
 from unlearn_core.text.cache import fingerprint as model_fingerprint
 from unlearn_core.text.checks import judge_text, measure_text_checks
 from unlearn_core.text.claim import (
+    LearnedCheck,
     TextClaimRecord,
     TextClaimSpec,
     apply_text_claim_rules,
@@ -142,6 +143,9 @@ class TextAuditResult:
     config: Optional["TextAuditConfig"] = None
     kind: str = "text"
     claim: Optional[TextClaimRecord] = None  # a third-party claim's files, recipe and fit
+    # a user's or claimant's model folder: the check that it learned the facts (None for the
+    # built-in model, which the audit trains itself)
+    learned: Optional[LearnedCheck] = None
 
     @property
     def reference_names(self) -> list[str]:
@@ -314,11 +318,13 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     models: dict[str, LanguageModel] = {"original": lm}
     raw: list[dict] = [evaluate("original", lm, 0.0, [], lm_cached)]
     learned = None
-    if claim is not None:  # refused before anything is trained when it learned nothing
+    if claim is not None or cfg.model_path:  # a submitted or the user's own model: refused
+        # before anything is trained when it learned nothing (the built-in one is trained here)
+        folder = cfg.claim.original if claim is not None else cfg.model_path
         learned = check_text_learned(
             lm, np.concatenate([raw[0]["forget"].answer_correct, raw[0]["retain"].answer_correct]),
             np.concatenate([raw[0]["forget"].mean_nll, raw[0]["retain"].mean_nll]),
-            forget + retain_eval, cfg.seed, Path(cfg.claim.original).name, raw[0]["holdout"])
+            forget + retain_eval, cfg.seed, Path(folder).name, raw[0]["holdout"])
     seeds = reference_seeds(cfg.seed, cfg.retrain_seeds,
                             claim.recipe.seed if claim is not None else None)
     for k, seed in enumerate(seeds):
@@ -343,6 +349,7 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
         record = TextClaimRecord(claim.files, claim.recipe.train, claim.recipe.seed, seeds,
                                  learned, fit)
     result = _assemble(cfg, forget_ids, raw, record)
+    result.learned = learned
     return TextRun(result, models, items)
 
 

@@ -308,9 +308,9 @@ def check_text_learned(original: LanguageModel, correct: np.ndarray, nll: np.nda
                          + f" the never-trained level): {figures}")
     if not learned:
         raise ModelError(
-            f"the original '{name}' did not learn: {figures}; it is refused, not judged: a claim "
-            "of unlearning needs an original that learned (check that it is the trained model "
-            "folder and that --data is the data it was trained on)")
+            f"the original '{name}' did not learn: {figures}; it is refused, not judged: "
+            "unlearning can only be audited on an original that learned (check that it is the "
+            "trained model folder and that --data is the data it was trained on)")
     return check
 
 

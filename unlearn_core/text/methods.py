@@ -81,6 +81,9 @@ class TextMethod(Hyperparameters):
 
     name: ClassVar[str] = ""
     paper: ClassVar[str] = ""
+    # where this implementation departs from the paper: what it does, the paper's choice and
+    # why (shown with the paper in the app, ``methods`` and the docs)
+    departures: ClassVar[tuple[str, ...]] = ()
     exact: ClassVar[bool] = False
     needs_retain: ClassVar[bool] = True
 
@@ -323,11 +326,21 @@ class ICU(TextMethod):
     ascended (-w_u L-bar) while its analogous retain sample is kept (w_l L-bar) and held to the
     starting model's token distributions (w_kl KL); after the epoch a sample whose extraction
     strength has fallen to the never-trained level leaves the active set. Stops when none
-    remain or after ``max_epochs``."""
+    remain or after ``max_epochs``. Two departures from the paper (``departures``): the
+    neighbours and the stop rule; the KL weight is the authors' release's, 1.0."""
 
     name = "icu"
     paper = ("ICU, 'Learn while Unlearn: an iterative unlearning framework for generative "
              "language models' (Tang et al., arXiv 2407.20271)")
+    departures = (
+        "neighbours: each forget item's analogous sample is the retain item nearest by the "
+        "model's own mean input-token embeddings; the paper retrieves analogous samples with a "
+        "separate sentence encoder (none ships here: no download at run time)",
+        "stop rule: a sample stops when its extraction strength falls to the starting model's "
+        "mean on never-trained items (es_threshold < 0); the paper stops at memorisation "
+        "thresholds (memorisation accuracy and extraction likelihood, after Jang et al., arXiv "
+        "2210.01504), whose values are tuned to its corpora and not to a given fact set",
+    )
 
     max_epochs: int = hparam(40, "most passes over the active forget samples", low=1,
                              high=EPOCHS_MAX)
@@ -335,11 +348,11 @@ class ICU(TextMethod):
     batch_size: int = hparam(16, "forget batch size", low=1, high=BATCH_MAX)
     w_unlearn: float = hparam(1.0, "weight of the forget ascent", low=0, high=WEIGHT_MAX)
     w_learn: float = hparam(0.5, "weight of the analogous samples' NLL", low=0, high=WEIGHT_MAX)
-    w_kl: float = hparam(0.5, "weight of the KL to the starting model on analogous samples",
-                         low=0, high=WEIGHT_MAX)
+    w_kl: float = hparam(1.0, "weight of the KL to the starting model on analogous samples "
+                              "(1.0, the authors' release's value)", low=0, high=WEIGHT_MAX)
     es_threshold: float = hparam(-1.0, "extraction strength (0 to 1) at which a sample stops; "
-                                       "< 0: the starting model's mean on never-trained items",
-                                 high=1)
+                                       "< 0: the starting model's mean on never-trained items "
+                                       "(the paper: memorisation thresholds instead)", high=1)
 
     def _unlearn(self, lm, forget, retain, ctx, log):
         model = lm.model

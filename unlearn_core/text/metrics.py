@@ -9,9 +9,10 @@
 - ROUGE-L recall and exact match of greedy completions;
 - membership attacks LOSS, zlib (Carlini et al. 2021), Min-k% (Shi et al., arXiv 2310.16789)
   and Min-k%++ (Zhang et al., arXiv 2404.02936), their AUC, and PrivLeak (MUSE, Shi et al.,
-  arXiv 2407.06460); GradNorm (``text/gradnorm.py``) on request. As OpenUnlearning computes
-  them: LOSS over the answer tokens and EOS, Min-k% and Min-k%++ over the answer tokens
-  without EOS, zlib over the decoded answer tokens.
+  arXiv 2407.06460); GradNorm (``text/gradnorm.py``) and the reference-model attack
+  (``text/reference_mia.py``) on request. As OpenUnlearning computes them: LOSS over the
+  answer tokens and EOS, Min-k% and Min-k%++ over the answer tokens without EOS, zlib over
+  the decoded answer tokens.
 
 Every score is higher-is-less-member-like for the attacks (OpenUnlearning's convention), and
 every array is aligned with the item ids it comes with.
@@ -40,6 +41,7 @@ from unlearn_core.text.lm import (
     greedy_complete,
     token_scores,
 )
+from unlearn_core.text.reference_mia import reference_scores
 
 MIA_NAMES = ("loss", "zlib", "min_k", "min_k_pp")
 TRUTH_SIDES = ("answer", "paraphrase")  # the truth ratio's "true" side: trained answer, TOFU's
@@ -134,11 +136,13 @@ class SetScores:
 
 def score_items(lm: LanguageModel, items: Sequence[QAItem], generate: bool = True,
                 max_new_tokens: Optional[int] = None, min_k: float = 0.4,
-                truth_side: str = "answer", gradnorm: bool = False) -> SetScores:
+                truth_side: str = "answer", gradnorm: bool = False,
+                reference: Optional[LanguageModel] = None) -> SetScores:
     """Every per-sample metric of ``lm`` on ``items``. ``truth_side`` is the true side of the
     truth ratio: ``answer`` (default; the trained phrasing) or ``paraphrase`` (TOFU's; the
     answer where an item has none). ``gradnorm`` adds the GradNorm attack's scores to ``mia``
-    (one backward pass per item, so not by default)."""
+    (one backward pass per item, so not by default); ``reference``, a model that never saw the
+    items (a retrain), adds the reference attack's (``text/reference_mia.py``)."""
     items = list(items)
     ids = [it.id for it in items]
     if not items:
@@ -154,6 +158,8 @@ def score_items(lm: LanguageModel, items: Sequence[QAItem], generate: bool = Tru
     lp_rows, em, es, mia = _per_row(ts, enc, lm.tokenizer, nll, min_k)
     if gradnorm:
         mia["gradnorm"] = gradnorm_scores(lm, items)
+    if reference is not None:
+        mia["reference"] = reference_scores(lm, reference, items)
 
     # Truth ratio: geometric mean of the perturbed answers' length-normalised probabilities
     # over the true answer's (OpenUnlearning's ``truth_ratio``), NaN without perturbed answers.

@@ -9,6 +9,14 @@ seed), which recovers what the clean model knew. Recovery is the share of the lo
 the corrupted facts' true answers that comes back,
 ``(acc_after - acc_corrupted) / (acc_clean - acc_corrupted)``, for the method and for that
 retrain; the classifier version is ``unlearn_core.verification.restor``.
+
+Two departures from the paper (``DEPARTURES``), both to fit a fact set of one-line answers:
+the corruption is the exact question with a wrong answer, and the probe is that same question.
+The paper corrupts with documents that state wrong facts about the entity inside unrelated
+context and probes with separate questions, so this version measures the recovery of the
+trained phrasing, not of the knowledge behind it (an easier target: a method that only
+un-memorises the corrupted string scores well). Like the paper it is measured against the clean
+model (the denominator), and in addition against the retrain of the corruption stage.
 """
 
 from __future__ import annotations
@@ -29,6 +37,14 @@ from unlearn_core.text.facts import QAItem, select_forget
 from unlearn_core.text.lm import LMTrainConfig, encode_items, train_lm
 from unlearn_core.text.methods import TextContext, make_text_method
 from unlearn_core.text.metrics import score_items
+
+DEPARTURES = (
+    "corruption: the corrupted item is the exact question with a wrong answer (its first "
+    "perturbed answer); the paper corrupts with documents that put wrong facts about the entity "
+    "in unrelated context",
+    "probe: recovery is read on the same question; the paper probes with separate questions "
+    "about the entity, so here the trained phrasing is measured, not the knowledge behind it",
+)
 
 
 @dataclass

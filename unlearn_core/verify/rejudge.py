@@ -45,6 +45,7 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
                 f"{', '.join(v.not_ruled_out) or 'nothing'}; its recorded figures judge to "
                 f"{new.status}{f' ({new.qualifier})' if new.qualifier else ''}, not ruling out "
                 f"{', '.join(new.not_ruled_out) or 'nothing'}")
+        _regrade(v, new, out)
         by_check = {(c.check, c.title): c for c in new.checks}
         listed = {(c.check, c.title) for c in v.checks}
         for key, n in by_check.items():
@@ -62,3 +63,31 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
                                        f"{n.figure:.4g}")
     if old.verdicts and not out.differences:
         out.notes.append("the recorded verdicts follow from the recorded figures")
+
+
+def _regrade(v, new, out: VerifyResult) -> None:
+    """The level of assurance and the ranking figure graded again (``checks.levels``): a level,
+    its blockers or a distance edited in the report differs. A report without a grade (an
+    earlier release) is noted, not a difference."""
+    old_g, new_g = getattr(v, "grade", None), new.grade
+    if new_g is None:
+        return
+    if old_g is None:
+        if not any("no level of assurance" in n for n in out.notes):
+            out.notes.append("the report records no level of assurance (an earlier release): "
+                             "its figures grade again but there is nothing to compare")
+        return
+
+    def same(a: float, b: float) -> bool:
+        return a == b or _close(a, b, 1e-9 * max(1.0, abs(b)))
+
+    if old_g.level != new_g.level or list(old_g.blockers) != list(new_g.blockers):
+        out.differences.append(
+            f"{v.method}: the recorded grade says {old_g.label}, its recorded figures grade to "
+            f"{new_g.label}" + (f" ({'; '.join(new_g.blockers)})" if new_g.blockers else ""))
+    elif not all(same(getattr(old_g, k), getattr(new_g, k))
+                 for k in ("gap", "gap_low", "gap_high")) or old_g.gap_check != new_g.gap_check:
+        out.differences.append(
+            f"{v.method}: the recorded distance from retraining is {old_g.gap:.4g} "
+            f"({old_g.gap_check or 'inside every band'}), its recorded figures give "
+            f"{new_g.gap:.4g} ({new_g.gap_check or 'inside every band'})")
