@@ -24,7 +24,7 @@ import math
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import torch
@@ -558,10 +558,14 @@ def pooled_judge(spec: CheckSpec, mine: Measurement, refs: list[Measurement],
                                          "reference_sd": sd})
 
 
-def judge_fit(fit: FitCheck, alpha: float = 0.05) -> tuple[list[CheckResult], bool, str]:
+def judge_fit(fit: FitCheck, alpha: float = 0.05,
+              advice: Optional[Callable[[list[CheckResult]], str]] = None
+              ) -> tuple[list[CheckResult], bool, str]:
     """Each fit figure of the submitted original judged against the originals trained here
     (``pooled_judge``, Bonferroni over the figures): the recipe fits when every figure passes.
-    Returns the judged figures, whether it fits, and the reason in plain words."""
+    Returns the judged figures, whether it fits, and the reason in plain words (``advice``:
+    what to change for the figures that miss; by default the classifier's ``fit_advice``)."""
+    advice = advice or fit_advice
     results = []
     for spec in fit.specs:
         ms = [m for m in fit.measurements if m.check == spec.name]
@@ -585,7 +589,7 @@ def judge_fit(fit: FitCheck, alpha: float = 0.05) -> tuple[list[CheckResult], bo
         parts.append(f"{r.title} {fmt(r.figure, r.unit)} against {span}")
     return results, False, ("the declared recipe does not reproduce your original: "
                             + "; ".join(parts) + f" for {fit.k} models trained here with it. "
-                            + fit_advice(off) + " Until it does, the retrains are no reference "
+                            + advice(off) + " Until it does, the retrains are no reference "
                             "for this original and no verdict can be given")
 
 

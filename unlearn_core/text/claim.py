@@ -25,10 +25,10 @@ from typing import Optional
 
 import numpy as np
 
-from unlearn_core.audit.claim import FitCheck, SubmittedFile, identity_result, pooled_judge
+from unlearn_core.audit.claim import FitCheck, SubmittedFile, identity_result, judge_fit
 from unlearn_core.audit.recipe import MAX_RECIPE_BYTES
 from unlearn_core.checks.base import CheckSpec, Measurement, bootstrap_se
-from unlearn_core.checks.judge import FAIL, NO_DATA, PASS, CheckResult, fmt
+from unlearn_core.checks.judge import FAIL, CheckResult
 from unlearn_core.checks.verdict import INCONCLUSIVE, Verdict
 from unlearn_core.errors import ConfigError, ModelError
 from unlearn_core.progress import ProgressFn
@@ -405,34 +405,10 @@ def fit_figures(label: str, role: str, lm: LanguageModel, retain: SetScores,
 
 def judge_text_fit(fit: FitCheck, alpha: float = 0.05) -> tuple[list[CheckResult], bool, str]:
     """Each fit figure of the submitted original judged against the originals trained here
-    (``audit.claim.pooled_judge``: their seed-to-seed spread pooled with the retrains',
-    Bonferroni over the figures). The recipe fits when every figure passes; returns the
-    judged figures, whether it fits and the reason in plain words."""
-    results = []
-    for spec in fit.specs:
-        ms = [m for m in fit.measurements if m.check == spec.name]
-        mine = [m for m in ms if m.role == "method"]
-        if mine:
-            results.append(pooled_judge(spec, mine[0], [m for m in ms if m.role == "reference"],
-                                        [m for m in ms if m.role == "spread"], len(fit.specs),
-                                        alpha))
-    if not results or all(r.status == NO_DATA for r in results):
-        return results, False, ("the fit of the declared recipe could not be measured: no "
-                                "figure of the originals trained here")
-    off = [r for r in results if r.status not in (PASS, NO_DATA)]
-    if not off:
-        return results, True, (f"the declared recipe reproduces the original: every figure "
-                               f"lies among {fit.k} originals trained here with it")
-    parts = []
-    for r in off:
-        refs = [m.figure for m in fit.measurements if m.check == r.check
-                and m.role == "reference" and math.isfinite(m.figure)]
-        span = f"{fmt(min(refs), r.unit)} to {fmt(max(refs), r.unit)}" if refs else "n/a"
-        parts.append(f"{r.title} {fmt(r.figure, r.unit)} against {span}")
-    return results, False, ("the declared recipe does not reproduce your original: "
-                            + "; ".join(parts) + f" for {fit.k} models trained here with it. "
-                            + text_fit_advice(off) + " Until it does, the retrains are no "
-                            "reference for this original and no verdict can be given")
+    exactly as the classifier claim judges its own (``audit.claim.judge_fit``: their
+    seed-to-seed spread pooled with the retrains', Bonferroni over the figures), with the text
+    recipe's advice on what to change (``text_fit_advice``)."""
+    return judge_fit(fit, alpha, text_fit_advice)
 
 
 def text_fit_advice(off: list[CheckResult]) -> str:
