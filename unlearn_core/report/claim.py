@@ -10,7 +10,7 @@ import html
 import math
 from typing import Optional
 
-from unlearn_core.audit.claim import ROLE_WORDS
+from unlearn_core.audit.claim import ROLE_WORDS, FitCheck
 from unlearn_core.audit.recipe import Recipe, recipe_mapping
 from unlearn_core.audit.run import AuditResult
 from unlearn_core.checks.judge import fmt
@@ -19,27 +19,32 @@ from unlearn_core.serialize import to_jsonable
 THIRD_PARTY = "third-party claim"
 
 
+def fit_block(fit: FitCheck) -> dict:
+    """A fit check (``audit.claim.FitCheck``) as the report records it: the outcome, the
+    originals trained here, and each figure with its band and the originals' figures."""
+    return {"fits": fit.fits, "reason": fit.reason, "originals": fit.k,
+            "seeds": list(fit.seeds),
+            "figures": [{"check": r.check, "title": r.title, "status": r.status,
+                         "figure": to_jsonable(r.figure),
+                         "band": [to_jsonable(r.band_low), to_jsonable(r.band_high)],
+                         "originals": [to_jsonable(m.figure) for m in fit.measurements
+                                       if m.check == r.check and m.role == "reference"]}
+                        for r in fit.results]}
+
+
 def claim_block(result: AuditResult) -> Optional[dict]:
     """The reproducibility block of a claim audit, or None for an audit of the tool's own
     unlearning."""
     rec = getattr(result, "claim", None)
     if rec is None:
         return None
-    fit = rec.fit
     return {
         "audit": THIRD_PARTY,
         "files": [to_jsonable(f) for f in rec.files],
         "recipe": recipe_mapping(Recipe(rec.recipe, rec.original_seed)),
         "original_seed": rec.original_seed,
         "reference": rec.reference,
-        "fit": {"fits": fit.fits, "reason": fit.reason, "originals": fit.k,
-                "seeds": list(fit.seeds),
-                "figures": [{"check": r.check, "title": r.title, "status": r.status,
-                             "figure": to_jsonable(r.figure),
-                             "band": [to_jsonable(r.band_low), to_jsonable(r.band_high)],
-                             "originals": [to_jsonable(m.figure) for m in fit.measurements
-                                           if m.check == r.check and m.role == "reference"]}
-                            for r in fit.results]},
+        "fit": fit_block(rec.fit),
         "submitted_retrains": None if rec.submitted is None else {
             "trusted": rec.submitted.trusted, "reason": rec.submitted.reason,
             "checked_against": rec.submitted.k},

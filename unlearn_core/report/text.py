@@ -86,11 +86,10 @@ def text_claim_block(result: Any) -> Optional[dict]:
     rec = getattr(result, "claim", None)
     if rec is None:
         return None
-    from unlearn_core.report.claim import THIRD_PARTY
+    from unlearn_core.report.claim import THIRD_PARTY, fit_block
     from unlearn_core.serialize import to_jsonable
     from unlearn_core.text.recipe import TextRecipe, text_recipe_mapping
 
-    fit = rec.fit
     return {
         "audit": THIRD_PARTY,
         "files": [to_jsonable(f) for f in rec.files],
@@ -99,14 +98,7 @@ def text_claim_block(result: Any) -> Optional[dict]:
         "reference": rec.reference,
         "retrain_seeds": list(rec.retrain_seeds),
         "learned": rec.learned.reason,
-        "fit": None if fit is None else {
-            "fits": fit.fits, "reason": fit.reason, "originals": fit.k, "seeds": list(fit.seeds),
-            "figures": [{"check": r.check, "title": r.title, "status": r.status,
-                         "figure": to_jsonable(r.figure),
-                         "band": [to_jsonable(r.band_low), to_jsonable(r.band_high)],
-                         "originals": [to_jsonable(m.figure) for m in fit.measurements
-                                       if m.check == r.check and m.role == "reference"]}
-                        for r in fit.results]},
+        "fit": None if rec.fit is None else fit_block(rec.fit),
     }
 
 
