@@ -1,13 +1,13 @@
 """The audit page's inversion panel: what an attacker holding the model before and after
 unlearning reconstructs of the forgotten data, next to the forget set's mean image. The
-reconstructions come from ``unlearn_core.verification.checks.feature_inversions``."""
+reconstructions come from ``unlearn_core.scenarios.checks.feature_inversions``."""
 
 import streamlit as st
 
 from pages.shared import lacks_models
 from unlearn_core.errors import UnlearnError
-from unlearn_core.verification.checks import feature_inversions
-from unlearn_core.verification.inversion import display_image
+from unlearn_core.scenarios.checks import feature_inversions
+from unlearn_core.scenarios.inversion import display_image
 
 TITLES = {"gradient": "from the parameter difference", "output": "from the probability drop"}
 

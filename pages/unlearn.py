@@ -22,7 +22,7 @@ from unlearn_core.checks import available_checks
 from unlearn_core.errors import UnlearnError
 from unlearn_core.methods import METHODS, available_methods
 from unlearn_core.reference.retrains import DEFAULT_REFERENCE_SEEDS
-from unlearn_core.verification.checks import CHECKS
+from unlearn_core.scenarios.checks import CHECKS
 
 through_app()  # opened by its own address before the app ran: app.py first
 st.title("Unlearn")

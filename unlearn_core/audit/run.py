@@ -86,7 +86,7 @@ from unlearn_core.reference.retrains import (
 )
 from unlearn_core.serialize import from_jsonable, to_jsonable
 
-# verification scenarios (verification/)
+# verification scenarios (scenarios/)
 SCENARIOS = ("inversion", "backdoor", "restor", "confusion")
 OPT_IN_STAGES = ("klom",)  # checks computed by their own stage (many models)
 RESERVED_LABELS = ("baseline", "retrain")
@@ -604,7 +604,7 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
                                  for u in result.ulira]
     scenarios = [c for c in config.checks if c in SCENARIOS]
     if scenarios:
-        from unlearn_core.verification.checks import run_checks
+        from unlearn_core.scenarios.checks import run_checks
 
         result.checks = run_checks(run, scenarios, config.thresholds, progress)
     if "klom" in config.checks:

@@ -168,7 +168,7 @@ class Verdict:
 @dataclass
 class VerificationCheck:
     """One verification scenario run for one method: its figure beside the retrain reference's,
-    the threshold, pass/fail and a one-line reason (see ``unlearn_core.verification.checks``)."""
+    the threshold, pass/fail and a one-line reason (see ``unlearn_core.scenarios.checks``)."""
 
     name: str  # "inversion", "backdoor", "restor" or "confusion"
     method: str

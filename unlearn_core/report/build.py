@@ -449,8 +449,8 @@ def _inversion_gallery(run: AuditRun) -> str:
     """Feature-side unlearning inversion (Hu et al., S&P 2024) per method: the reconstructions
     from the original and unlearned models next to the forget set's mean image."""
     from unlearn_core.errors import UnlearnError
-    from unlearn_core.verification.checks import feature_inversions
-    from unlearn_core.verification.inversion import display_image
+    from unlearn_core.scenarios.checks import feature_inversions
+    from unlearn_core.scenarios.inversion import display_image
 
     titles = {"gradient": "from the parameter difference", "output": "from the probability drop"}
     rows = []

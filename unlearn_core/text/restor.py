@@ -8,7 +8,7 @@ is the same fine-tuning without the corrupted items (the retrain of that stage, 
 seed), which recovers what the clean model knew. Recovery is the share of the lost accuracy on
 the corrupted facts' true answers that comes back,
 ``(acc_after - acc_corrupted) / (acc_clean - acc_corrupted)``, for the method and for that
-retrain; the classifier version is ``unlearn_core.verification.restor``.
+retrain; the classifier version is ``unlearn_core.scenarios.restor``.
 
 Two departures from the paper (``DEPARTURES``), both to fit a fact set of one-line answers:
 the corruption is the exact question with a wrong answer, and the probe is that same question.

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import registered_no_op
 from unlearn_core.data import load_builtin
-from unlearn_core.verification import backdoor_check
+from unlearn_core.scenarios import backdoor_check
 
 
 @pytest.fixture()

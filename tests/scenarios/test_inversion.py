@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from unlearn_core.verification import infer_forgotten_label
+from unlearn_core.scenarios import infer_forgotten_label
 
 
 def test_forgotten_class_is_recovered_from_two_releases(class_audit):
@@ -20,7 +20,7 @@ def test_forgotten_class_is_recovered_from_two_releases(class_audit):
 # --- feature side: reconstructing the forgotten inputs (Hu et al., S&P 2024) -----------------
 
 def _invert(class_audit, name, modes=("gradient", "output")):
-    from unlearn_core.verification import invert_features
+    from unlearn_core.scenarios import invert_features
 
     data, models = class_audit.data, class_audit.models
     forget, train = data.forget, data.train
@@ -57,7 +57,7 @@ def test_reconstruction_looks_like_the_forgotten_class(class_audit):
 
 
 def test_identical_releases_give_nothing_to_invert(class_audit):
-    from unlearn_core.verification import reconstruct_forgotten
+    from unlearn_core.scenarios import reconstruct_forgotten
 
     base = class_audit.models["baseline"]
     for mode in ("gradient", "output"):
@@ -71,7 +71,7 @@ def test_identical_releases_give_nothing_to_invert(class_audit):
 def test_inversion_is_deterministic_and_leaves_the_models_alone(class_audit):
     import torch
 
-    from unlearn_core.verification import reconstruct_forgotten
+    from unlearn_core.scenarios import reconstruct_forgotten
 
     before, after = class_audit.models["baseline"], class_audit.models["finetune"]
     snapshot = [p.detach().clone() for p in before.parameters()]
@@ -91,7 +91,7 @@ def test_inversion_refuses_bad_input(class_audit):
 
     from unlearn_core.errors import ConfigError, ModelError
     from unlearn_core.models import ModelSpec, build_model
-    from unlearn_core.verification import reconstruct_forgotten
+    from unlearn_core.scenarios import reconstruct_forgotten
 
     base = class_audit.models["baseline"]
     with pytest.raises(ConfigError, match="mode"):
@@ -111,7 +111,7 @@ def test_report_and_audit_run_show_the_reconstructions(class_audit):
     from unlearn_core.audit.run import AuditRun
     from unlearn_core.checks.verdict import VerificationCheck
     from unlearn_core.report.build import _verification_section
-    from unlearn_core.verification.checks import feature_inversions
+    from unlearn_core.scenarios.checks import feature_inversions
 
     res = class_audit.result
     check = VerificationCheck("inversion", "finetune", 0.0, 0.0, 0.0, True, "r")

@@ -12,8 +12,8 @@ from tests.checks.test_inside_support import one_thread  # noqa: F401
 from unlearn_core import AuditConfig, MethodSpec, run_audit
 from unlearn_core.checks.verdict import VerdictThresholds
 from unlearn_core.errors import ConfigError
-from unlearn_core.verification.checks import CHECKS, confusion_tolerance, validate_checks
-from unlearn_core.verification.confusion import ConfusionResult
+from unlearn_core.scenarios.checks import CHECKS, confusion_tolerance, validate_checks
+from unlearn_core.scenarios.confusion import ConfusionResult
 
 
 @pytest.fixture(scope="module")

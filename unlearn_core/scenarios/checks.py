@@ -46,7 +46,7 @@ def validate_checks(names: list[str]) -> None:
 
 def inversion_checks(run) -> list[VerificationCheck]:
     """Label inversion against each method, judged against the same attack on retraining."""
-    from unlearn_core.verification.inversion import infer_forgotten_label
+    from unlearn_core.scenarios.inversion import infer_forgotten_label
 
     start = time.perf_counter()
     data, models = run.data, run.models
@@ -90,7 +90,7 @@ def feature_inversions(run, methods: Optional[list[str]] = None) -> dict[str, li
     when a forgotten class exists), scored against the forget set's mean input. The label is
     inferred from the test inputs, as the attacker would; the audit's seed makes it repeatable.
     The report and the app show these next to the forgotten class's mean image."""
-    from unlearn_core.verification.inversion import INVERSION_MODES, invert_features
+    from unlearn_core.scenarios.inversion import INVERSION_MODES, invert_features
 
     data, models = run.data, run.models
     names = methods if methods is not None else [e.name for e in run.result.methods]
@@ -105,7 +105,7 @@ def feature_inversions(run, methods: Optional[list[str]] = None) -> dict[str, li
 
 def backdoor_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]:
     """The Athena backdoor scenario for each method of the audit."""
-    from unlearn_core.verification.backdoor import backdoor_check
+    from unlearn_core.scenarios.backdoor import backdoor_check
 
     cfg = run.result.config
     out = []
@@ -119,7 +119,7 @@ def backdoor_checks(run, thresholds: VerdictThresholds) -> list[VerificationChec
 
 def restor_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]:
     """The RESTOR label-flip recovery scenario for each method of the audit."""
-    from unlearn_core.verification.restor import restor_check
+    from unlearn_core.scenarios.restor import restor_check
 
     cfg = run.result.config
     n = run.data.dataset.n_classes
@@ -155,7 +155,7 @@ def confusion_tolerance(result, gap: float) -> float:
 def confusion_checks(run, thresholds: VerdictThresholds) -> list[VerificationCheck]:
     """The Interclass Confusion scenario for each method of the audit. No power (and no fail)
     when the planted swap did not confuse the two classes beyond retrain's level."""
-    from unlearn_core.verification.confusion import interclass_confusion
+    from unlearn_core.scenarios.confusion import interclass_confusion
 
     cfg = run.result.config
     gap = thresholds.confusion_gap

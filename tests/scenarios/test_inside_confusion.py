@@ -10,7 +10,7 @@ import torch
 from tests.checks.test_inside_support import one_thread  # noqa: F401
 from unlearn_core.data import load_builtin
 from unlearn_core.data.dataset import Samples
-from unlearn_core.verification.confusion import (
+from unlearn_core.scenarios.confusion import (
     confusion_rate,
     interclass_confusion,
     most_confused_pair,

@@ -14,7 +14,7 @@ import numpy as np
 from unlearn_core.data.dataset import Dataset
 from unlearn_core.data.splits import make_splits
 from unlearn_core.models import predict_logits
-from unlearn_core.verification.scenario import plant_and_forget
+from unlearn_core.scenarios.scenario import plant_and_forget
 
 
 def add_trigger(X: np.ndarray, value: float = 1.0) -> np.ndarray:

@@ -15,7 +15,7 @@ from unlearn_core.audit.data import train_baseline
 from unlearn_core.data.dataset import Dataset
 from unlearn_core.data.splits import make_splits
 from unlearn_core.models import accuracy
-from unlearn_core.verification.scenario import plant_and_forget
+from unlearn_core.scenarios.scenario import plant_and_forget
 
 
 @dataclass
