@@ -63,9 +63,11 @@ def kind_of(method: str) -> str:
 
 
 def inside_powered(v, families) -> bool:
-    """A check that sees output suppression has power on this model's request (its control
-    lands outside the band), so level 1 is within reach of a genuine model."""
-    return any(c.powered and "suppression" in families.get(c.check, ()) for c in v.checks)
+    """A check that sees output suppression has halfway power on this model's request (its
+    control lands a band half-width or more beyond the band, ``judge.HALFWAY_MARGIN``), so
+    level 1 is within reach of a genuine model."""
+    return any(c.halfway_powered and "suppression" in families.get(c.check, ())
+               for c in v.checks)
 
 
 def main() -> None:

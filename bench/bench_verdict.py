@@ -215,7 +215,31 @@ def judge_blind(result) -> list:
         result.extra_results = kept
 
 
-def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None
+def judge_pooled(result) -> list:
+    """Verdicts as with a larger reference ensemble, simulated on dumped measurements: the
+    blind genuine retrains join the K reference retrains (K + G for a known-bad model, K + G - 1
+    for a genuine one, which never judges itself), so the effect of more reference retrains is
+    measured on the same models without training any. SISA keeps its own counterpart group."""
+    from unlearn_core.checks.verdict import check_families, judge_models
+
+    genuine = [e.name for e in result.methods if e.method in GENUINE]
+    by_key = {}
+    for m in result.measurements:
+        by_key.setdefault((m.check, m.model), m)
+    retrain_group = {e.reference for e in result.methods if e.method in GENUINE}
+    audited = []
+    for e in result.methods:
+        refs = [r.name for r in result.references if r.reference_group == e.reference]
+        if e.reference in retrain_group:
+            refs += [g for g in genuine if g != e.name]
+        audited.append((e.name, refs, e.control))
+    extra = [x for x in result.extra_results if not (x.check == "exact" and x.model in genuine)]
+    return judge_models(by_key, result.check_specs, audited, 0.05, {},
+                        lambda label: [x for x in extra if x.model == label], check_families(),
+                        dict(getattr(result, "skipped_checks", {}) or {}))
+
+
+def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None, pooled: bool = False
                  ) -> list[tuple[str, int, dict]]:
     """Verdicts from dumped measurements with today's judge: a change of judging rules is
     re-evaluated on the same models without retraining them. ``judge_checks``: judge only the
@@ -246,7 +270,8 @@ def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None
                 extra_results=from_jsonable(list[CheckResult], r["extra_results"]), checks=[])
             result.skipped_checks = r.get("skipped_checks", {})
             result.failures = r.get("failures", [])
-            statuses = summarise(result, judge_blind(result), d["setting"], d["seed"],
+            verdicts = judge_pooled(result) if pooled else judge_blind(result)
+            statuses = summarise(result, verdicts, d["setting"], d["seed"],
                                  d.get("seconds", 0.0))
             out.append((d["setting"], d["seed"], statuses))
     return out
@@ -267,6 +292,8 @@ def main() -> None:
                    "again (no training): today's judging rules on the same models")
     p.add_argument("--judge-checks", help="with --rejudge: judge the default checks plus only "
                    "these opt-in ones (comma-separated; '' for the defaults alone)")
+    p.add_argument("--pool-genuine", action="store_true", help="with --rejudge: the genuine "
+                   "retrains join the reference ensemble (a larger K, simulated)")
     p.add_argument("--dump", help="append every measurement as JSON lines to this file")
     p.add_argument("--per-check", action="store_true", help="also count each check's "
                    "statuses per kind of model: which checks each forgery fools")
@@ -284,7 +311,7 @@ def main() -> None:
         only = None if args.judge_checks is None else {
             c for c in args.judge_checks.split(",") if c}
         for path in args.rejudge:
-            for setting, seed, statuses in rejudge_dump(path, only):
+            for setting, seed, statuses in rejudge_dump(path, only, args.pool_genuine):
                 dumped[setting].append((seed, statuses))
                 for line in (statuses.get("genuine_why", []) + statuses.get("bad_pass_why", [])
                              + statuses["notes"]):

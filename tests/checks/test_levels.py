@@ -157,3 +157,23 @@ def test_the_judge_measures_the_distance_in_band_half_widths_on_the_judged_scale
                                             math.exp(inside.band_high + 2 * half), 0.0, 100),
                            lrefs, None, 1)
     assert high.distance == pytest.approx(2.0)  # on log(figure), as it is judged
+
+
+@pytest.mark.parametrize("margin, plain", [(0.82, False), (0.99, False), (1.0, True), (2.0, True)])
+def test_a_probe_whose_band_reaches_past_halfway_to_the_original_rules_out_no_suppression(
+        margin, plain):
+    # digits cnn class 0 (confirmation half, seed 1): the probe's band reached 82% of the way
+    # to the original and a forget-only distillation keeping part of the class passed plainly;
+    # below one band half-width of margin a model halfway to the original passes the probe
+    checks = model()
+    probe = next(x for x in checks if x.check == "probe")
+    probe.power_margin = margin
+    v = fold("m", checks, FAMILIES)
+    g = grade(checks, v.status, FAMILIES)
+    assert v.status == "pass" and v.plain_pass is plain
+    assert ("suppression" in v.ruled_out) is plain
+    assert g.level == (1 if plain else 3)
+    if not plain:
+        assert v.qualifier == "outputs only"
+        assert f"only {margin:.2f} band half-widths" in v.reason and "half" in v.reason
+        assert any("too little power" in b for b in g.blockers)

@@ -30,6 +30,13 @@ from unlearn_core.checks.base import CheckSpec, Measurement
 PASS, FAIL, UNCERTAIN, NO_POWER, NO_DATA = "pass", "fail", "uncertain", "no power", "no data"
 FAIL_STRICTER = 10  # a fail needs a band at a 10 times smaller error level than a pass
 MIN_SAMPLES = 30  # below this a forget-set figure's interval cannot be trusted to decide
+# A check rules out a forgery family only when the original lies at least this many band
+# half-widths beyond the band: then a model halfway between the retrains' mean and the
+# original (one that kept half of what the original holds) would fall outside the band too.
+# Power against doing nothing alone (the original outside the band) can leave room for a
+# partial forgery inside it (digits cnn class 0: the probe's band reaches 82% of the way to the
+# original, and a forget-only distillation keeping part of the class in the features passed).
+HALFWAY_MARGIN = 1.0
 
 
 @dataclass
@@ -74,6 +81,12 @@ class CheckResult:
     @property
     def passed(self) -> bool:
         return self.status == PASS
+
+    @property
+    def halfway_powered(self) -> bool:
+        """Powered strongly enough to rule a forgery family out: doing nothing fails it, and so
+        would a model halfway between retraining and the original (``HALFWAY_MARGIN``)."""
+        return bool(self.powered) and not (self.power_margin < HALFWAY_MARGIN)
 
 
 def fmt(value: float, unit: str = "") -> str:

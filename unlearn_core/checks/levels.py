@@ -18,9 +18,10 @@ to retraining.
    (the probe, CKA, relearning) all pass, without requiring the retraining's exact loss levels
    (``LOSS_LEVEL``: the median forget loss, the divergence to the retrains' outputs, KLOM). A
    loss that fails on the *more* forgotten side still blocks it: an over-forgotten forget set
-   is itself a membership signal (Hayes et al. 2024). It also needs a powered pass of a check
-   that sees output suppression (``families``), so that its words, the data's influence is
-   gone, are backed by the model's internals.
+   is itself a membership signal (Hayes et al. 2024). It also needs a pass of a check that
+   sees output suppression (``families``) with halfway power (``judge.HALFWAY_MARGIN``: a
+   model that kept half of what the original holds would fail it), so that its words, the
+   data's influence is gone, are backed by the model's internals.
 3. *forgotten on the outputs only*: the forget set's and the forgotten class's accuracy and the
    utility checks pass (the model no longer predicts the data and kept its utility); neither
    membership nor the model's internals are required, so output suppression is not ruled out
@@ -116,10 +117,11 @@ def _blockers(level: int, checks: Sequence[CheckResult], status: str,
     if not any(c.status == PASS and c.powered and c.kind == "forgetting" for c in checks):
         out.append("no forgetting check with power passed (doing nothing could pass them)")
     sees = [c for c in needed if INSIDE_FAMILY in families.get(c.check, ())]
-    if (level <= 2 and not any(c.status == PASS and c.powered for c in sees)
+    if (level <= 2 and not any(c.status == PASS and c.halfway_powered for c in sees)
             and not any(c.status in (FAIL, UNCERTAIN) for c in sees)):  # else listed above
-        inside = [f"{c.title}: {c.status}" for c in checks
-                  if INSIDE_FAMILY in families.get(c.check, ())]
+        inside = [f"{c.title}: {c.status}" + (" with too little power to rule out a partial "
+                                              "forgery" if c.status == PASS else "")
+                  for c in checks if INSIDE_FAMILY in families.get(c.check, ())]
         out.append("no powered check of the model's inside passed ("
                    + (", ".join(inside) if inside else "none ran") + "), so output suppression "
                    "is not ruled out")

@@ -221,7 +221,8 @@ def assure(v: Verdict, families: dict[str, Sequence[str]], unavailable: dict[str
     if v.status == FAIL:
         v.qualifier, v.ruled_out, v.not_ruled_out = "", [], []
         return
-    powered = [c for c in v.checks if c.status == PASS and c.powered]
+    # a pass rules out doing nothing; a family beyond it needs a pass with halfway power
+    powered = [c for c in v.checks if c.status == PASS and c.halfway_powered]
     out = {"nothing"} if v.status == PASS else set()
     for c in powered:
         out.update(families.get(c.check, ()))
@@ -231,7 +232,8 @@ def assure(v: Verdict, families: dict[str, Sequence[str]], unavailable: dict[str
     if v.qualifier:
         inside = [c for c in v.checks if "suppression" in families.get(c.check, ())]
         why = [f"{c.title}: {c.status}" + (" (the untouched original lands in its band "
-                                           "too)" if c.status == NO_POWER else "")
+                                           "too)" if c.status == NO_POWER else
+                                           weak_power(c) if c.status == PASS else "")
                for c in inside]
         why += [f"{name}: {text}" for name, text in unavailable.items()
                 if "suppression" in families.get(name, ())]
@@ -239,6 +241,14 @@ def assure(v: Verdict, families: dict[str, Sequence[str]], unavailable: dict[str
                      "checked on this request (" + ("; ".join(why) or "no check of the "
                                                     "features ran") +
                      "), so output suppression is not ruled out")
+
+
+def weak_power(c: CheckResult) -> str:
+    """Why a powered pass does not rule a family out, in words ('' when it does)."""
+    if not c.powered or c.halfway_powered:
+        return ""
+    return (f" (the original lies only {c.power_margin:.2f} band half-widths beyond its band: "
+            "a model that kept half of what the original holds would pass it too)")
 
 
 def scenario_result(vc: VerificationCheck) -> CheckResult:
