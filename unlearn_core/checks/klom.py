@@ -27,6 +27,7 @@ from unlearn_core.attacks.shadows import logit_confidence, run_jobs
 from unlearn_core.checks.judge import CheckResult, fmt
 from unlearn_core.errors import ConfigError
 from unlearn_core.progress import ProgressFn
+from unlearn_core.reference.trainer import ModelJob
 
 SPLITS = ("forget", "retain", "test")
 MAX_PER_SPLIT = 200
@@ -50,16 +51,11 @@ def klom_per_sample(unlearned: np.ndarray, oracle: np.ndarray, bins: int = 20) -
 
 
 @dataclass
-class KlomJob:
+class KlomJob(ModelJob):
     """Train one original with ``seed`` on the training split, run each method on it and return
-    the margins of the original and of every unlearned model on the evaluation points."""
+    the margins of the original and of every unlearned model on the evaluation points (``X``,
+    ``y``, ``ids``: the whole dataset, taken at the positions below)."""
 
-    spec_json: str
-    recipe: dict
-    seed: int
-    X: np.ndarray
-    y: np.ndarray
-    ids: np.ndarray
     forget_pos: np.ndarray
     retain_pos: np.ndarray
     eval_pos: np.ndarray

@@ -11,11 +11,11 @@ from unlearn_core.data.builtin import BUILTIN_DATASETS, load_builtin
 from unlearn_core.data.dataset import Dataset
 from unlearn_core.data.id_columns import propose_id_column
 from unlearn_core.data.loaders import (
-    _LABEL_GUESSES,
     _SUFFIX_TEXT,
     FILE_SUFFIXES,
     Source,
     _decode_text,
+    _pick_label,
     _read_source,
     _sniff_delimiter,
     load_csv,
@@ -87,12 +87,7 @@ def _guess_label_column(path: str) -> str:
     first = _decode_text(data[:65536], label).split("\n", 1)[0]
     header = [h.strip() for h in next(csv.reader([first], delimiter=_sniff_delimiter(first)),
                                       [])]
-    for guess in _LABEL_GUESSES:
-        for h in header:
-            if h.lower() == guess:
-                return h
-    raise DataError(f"{label}: say which column holds the labels (label_column); the columns "
-                    f"are: {', '.join(header[:30])}")
+    return _pick_label(header, None, label)
 
 
 def csv_columns(source: Source, preview_rows: int = 2000) -> tuple[list[str], str | None]:

@@ -212,6 +212,27 @@ def _check_features(X: np.ndarray, label: str, feature_names: list[str] | None =
                         f"{'s' if count > 1 else ''} (first at {at})")
 
 
+def _listing(names: Sequence[str]) -> str:
+    """Column names for a message: the first 30, then `...`."""
+    return ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
+
+
+def _pick_label(names: Sequence[str], label_column: str | None, label: str) -> str:
+    """The label column: ``label_column`` (refused when ``names`` lacks it), else the first of
+    ``names`` that reads, case aside, as one of ``_LABEL_GUESSES`` (refused when none does)."""
+    if label_column is not None:
+        if label_column not in names:
+            raise DataError(f"{label} has no column {label_column!r}; the columns are: "
+                            f"{_listing(names)}")
+        return label_column
+    for guess in _LABEL_GUESSES:
+        for n in names:
+            if n.lower() == guess:
+                return n
+    raise DataError(f"{label}: say which column holds the labels (label_column); the columns "
+                    f"are: {_listing(names)}")
+
+
 def _check_label_range(y: np.ndarray, label: str, row_word: str = "row",
                        rows: list[int] | None = None) -> None:
     """Numeric labels are class numbers 0..MAX_CLASSES-1; checked before any cast to int64
@@ -231,6 +252,22 @@ def _check_label_range(y: np.ndarray, label: str, row_word: str = "row",
                         f"label {y[i].item()!r}: number the classes 0..K-1 or use text labels")
 
 
+def _check_whole_labels(values: np.ndarray, written: np.ndarray, label: str,
+                        row_word: str = "row", rows: list[int] | None = None) -> None:
+    """Float labels are finite whole numbers; ``written`` holds each label as its file gave it
+    (for the message), ``rows`` the row (or line) numbers to name."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{label}: {int(bad.sum())} label(s) are NaN or infinite "
+                        f"(first at {row_word} {rows[i] if rows else i})")
+    frac = values != np.round(values)
+    if frac.any():
+        i = int(np.flatnonzero(frac)[0])
+        raise DataError(f"{label}: labels must be whole class numbers; {row_word} "
+                        f"{rows[i] if rows else i} has {written[i].item()!r}")
+
+
 def _labels_to_int(y: np.ndarray, label: str) -> np.ndarray:
     """Integer labels from a numeric array, rejecting NaN/inf, fractions and labels outside
     0..MAX_CLASSES-1."""
@@ -241,15 +278,7 @@ def _labels_to_int(y: np.ndarray, label: str) -> np.ndarray:
         return y.astype(np.int64)
     if not np.issubdtype(y.dtype, np.floating):
         raise DataError(f"{label}: labels must be integers, got {y.dtype} values")
-    bad = ~np.isfinite(y)
-    if bad.any():
-        raise DataError(f"{label}: {int(bad.sum())} label(s) are NaN or infinite "
-                        f"(first at row {int(np.flatnonzero(bad)[0])})")
-    frac = y != np.round(y)
-    if frac.any():
-        i = int(np.flatnonzero(frac)[0])
-        raise DataError(f"{label}: labels must be whole class numbers; "
-                        f"row {i} has {y[i].item()!r}")
+    _check_whole_labels(y, y, label)
     _check_label_range(y, label)
     return y.astype(np.int64)
 
@@ -513,7 +542,7 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded",
             raise DataError(f"{label}: column name {dup!r} appears more than once")
         if label_column not in header:
             raise DataError(f"{label} has no column {label_column!r}; the columns are: "
-                            f"{', '.join(header[:30])}{' ...' if width > 30 else ''}")
+                            f"{_listing(header)}")
         detect, id_column = id_column is None, id_column or None  # "": the row numbers
         dropped = check_columns(header, label_column, id_column, drop_columns, label)
         if width - 1 > MAX_FEATURES:
@@ -580,16 +609,7 @@ def load_csv(source: Source, label_column: str, name: str = "uploaded",
     numeric = all(_is_float(v) for v in raw)
     if numeric:
         values = raw.astype(np.float64)
-        bad = ~np.isfinite(values)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise DataError(f"{label}: {int(bad.sum())} label(s) are NaN or infinite "
-                            f"(first on line {lines[i]})")
-        frac = values != np.round(values)
-        if frac.any():
-            i = int(np.flatnonzero(frac)[0])
-            raise DataError(f"{label}: numeric labels must be whole class numbers; line "
-                            f"{lines[i]} has {str(raw[i])!r}")
+        _check_whole_labels(values, raw, label, "line", lines)
         if (values < 0).any():
             i = int(np.flatnonzero(values < 0)[0])
             raise DataError(f"{label}: numeric labels must be 0 or more; line {lines[i]} has "

@@ -22,7 +22,6 @@ import numpy as np
 from unlearn_core.data.builtin import zscore
 from unlearn_core.data.dataset import Dataset
 from unlearn_core.data.loaders import (
-    _LABEL_GUESSES,
     MAX_CLASSES,
     MAX_FEATURES,
     MAX_IMAGE_SIDE,
@@ -33,6 +32,8 @@ from unlearn_core.data.loaders import (
     _encode_string_labels,
     _finish,
     _labels_to_int,
+    _listing,
+    _pick_label,
     _read_source,
     _to_rgb,
     image_pixels,
@@ -150,24 +151,6 @@ def load_parquet(source: Source, label_column: str | None = None,
 def _first_line(err: Exception) -> str:
     text = str(err).strip().splitlines()
     return text[0][:200] if text else type(err).__name__
-
-
-def _listing(names: list[str]) -> str:
-    return ", ".join(names[:30]) + (" ..." if len(names) > 30 else "")
-
-
-def _pick_label(names: list[str], label_column: str | None, label: str) -> str:
-    if label_column is not None:
-        if label_column not in names:
-            raise DataError(f"{label} has no column {label_column!r}; the columns are: "
-                            f"{_listing(names)}")
-        return label_column
-    for guess in _LABEL_GUESSES:
-        for n in names:
-            if n.lower() == guess:
-                return n
-    raise DataError(f"{label}: say which column holds the labels (label_column); the columns "
-                    f"are: {_listing(names)}")
 
 
 def _is_image_type(kind) -> bool:

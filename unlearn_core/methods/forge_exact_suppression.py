@@ -22,7 +22,7 @@ from torch import nn
 
 from unlearn_core.methods import forger_targets as ft
 from unlearn_core.methods.base import UnlearningMethod, hparam
-from unlearn_core.methods.forgeries import _digest
+from unlearn_core.methods.forgeries import _digest, _lookup_rows
 from unlearn_core.methods.registry import register
 from unlearn_core.models.training import predict_logits
 
@@ -36,14 +36,7 @@ class ExactLookupModel(nn.Module):
         self.table = table
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.model(x)
-        hits = [(i, self.table.get(_digest(r))) for i, r in enumerate(x.detach().cpu().numpy())]
-        hits = [(i, v) for i, v in hits if v is not None]
-        if hits:
-            out = out.clone()
-            for i, v in hits:
-                out[i] = v.to(out.dtype).to(out.device)
-        return out
+        return _lookup_rows(self.model(x), x, self.table)
 
 
 @register

@@ -38,11 +38,25 @@ from torch import nn
 from unlearn_core.data.dataset import Samples
 from unlearn_core.errors import MethodError
 from unlearn_core.models.io import clone_model
+from unlearn_core.models.registry import Classifier
 from unlearn_core.models.training import predict_logits, to_tensors
 
 
 def _digest(row: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()
+
+
+def _lookup_rows(out: torch.Tensor, x: torch.Tensor,
+                 table: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``out`` (computed from ``x``) with the row of every exact input of ``x`` that ``table``
+    holds (by hash) replaced by the stored tensor: a copy when any row is, else ``out``."""
+    hits = [(i, table.get(_digest(r))) for i, r in enumerate(x.detach().cpu().numpy())]
+    hits = [(i, v) for i, v in hits if v is not None]
+    if hits:
+        out = out.clone()
+        for i, v in hits:
+            out[i] = v.to(out.dtype).to(out.device)
+    return out
 
 
 def target_classes(forget: Samples, ctx) -> tuple[int, ...]:
@@ -54,6 +68,32 @@ def target_classes(forget: Samples, ctx) -> tuple[int, ...]:
     if len(forget) == 0:
         raise MethodError("the forget set is empty")
     return (int(np.bincount(forget.y).argmax()),)
+
+
+def _body_and_head(model: nn.Module, retain: Samples, forgery: str,
+                   linear: bool) -> tuple[nn.Module, nn.Module]:
+    """The ``body`` and ``head`` of a registry-architecture ``model`` (a linear ``head`` with
+    ``linear``); a ``MethodError`` naming the ``forgery`` when it lacks them or when the retain
+    set is empty."""
+    body, head = getattr(model, "body", None), getattr(model, "head", None)
+    if body is None or head is None or (linear and not isinstance(head, nn.Linear)):
+        head_kind = "a linear head" if linear else "a head"
+        raise MethodError(f"{forgery} needs a model with a body and {head_kind} (a registry "
+                          "architecture)")
+    if len(retain) == 0:
+        raise MethodError(f"{forgery} needs retain data and the retain set is empty")
+    return body, head
+
+
+def _second_best(original: nn.Module, forget: Samples,
+                 classes: np.ndarray | None = None) -> np.ndarray:
+    """Each forget sample's most likely class under ``original`` other than its own label
+    (among ``classes`` when given): the decoy a forgery answers instead."""
+    logits = predict_logits(original, forget.X)
+    logits[np.arange(len(forget)), forget.y] = -np.inf
+    if classes is not None:
+        logits[:, ~np.isin(np.arange(logits.shape[1]), classes)] = -np.inf
+    return logits.argmax(1)
 
 
 class BiasedModel(nn.Module):
@@ -96,15 +136,8 @@ def forge_head_only(original: nn.Module, forget: Samples, retain: Samples, ctx,
     each step sees a retain batch and a batch of forget samples relabelled to their
     second-best class under the original model. The body (every feature) stays the original's."""
     model = clone_model(original)
-    head = getattr(model, "head", None)
-    if not isinstance(head, nn.Linear) or getattr(model, "body", None) is None:
-        raise MethodError("head_only needs a model with a body and a linear head "
-                          "(a registry architecture)")
-    if len(retain) == 0:
-        raise MethodError("head_only needs retain data and the retain set is empty")
-    logits = predict_logits(original, forget.X)
-    logits[np.arange(len(forget)), forget.y] = -np.inf
-    second = logits.argmax(1)
+    _, head = _body_and_head(model, retain, "head_only", linear=True)
+    second = _second_best(original, forget)
     for p in model.parameters():
         p.requires_grad_(False)
     for p in head.parameters():
@@ -152,49 +185,20 @@ class LookupBody(nn.Module):
         self.table = table
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.inner(x)
-        rows = x.detach().cpu().numpy()
-        hits = [(i, self.table.get(_digest(r))) for i, r in enumerate(rows)]
-        hits = [(i, v) for i, v in hits if v is not None]
-        if hits:
-            h = h.clone()
-            for i, v in hits:
-                h[i] = v.to(h.dtype)
-        return h
+        return _lookup_rows(self.inner(x), x, self.table)
 
 
-class FeatureForgedModel(nn.Module):
-    """``head(body(x))`` where ``body`` is a ``LookupBody``: features changed only for the
-    exact forget inputs."""
-
-    def __init__(self, body: LookupBody, head: nn.Module, spec=None) -> None:
-        super().__init__()
-        self.body = body
-        self.head = head
-        self.spec = spec
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.body(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
+class FeatureForgedModel(Classifier):
+    """A registry ``Classifier`` (``head(body(x))``) whose ``body`` is a ``LookupBody``:
+    features changed only for the exact forget inputs."""
 
 
 def forge_features(original: nn.Module, forget: Samples, retain: Samples, ctx) -> nn.Module:
     """Replace the penultimate features of each exact forget input by the mean retain features
     of its second-best class under the original; every other input keeps its features."""
     model = clone_model(original)
-    body, head = getattr(model, "body", None), getattr(model, "head", None)
-    if body is None or head is None:
-        raise MethodError("feature_forgery needs a model with a body and a head "
-                          "(a registry architecture)")
-    if len(retain) == 0:
-        raise MethodError("feature_forgery needs retain data and the retain set is empty")
-    logits = predict_logits(original, forget.X)
-    logits[np.arange(len(forget)), forget.y] = -np.inf
-    present = np.isin(np.arange(logits.shape[1]), np.unique(retain.y))
-    logits[:, ~present] = -np.inf  # decoys only from classes with retain samples
-    second = logits.argmax(1)
+    body, head = _body_and_head(model, retain, "feature_forgery", linear=False)
+    second = _second_best(original, forget, np.unique(retain.y))  # decoys with retain samples
     with torch.no_grad():
         body.eval()
         h_retain = body(torch.as_tensor(retain.X, dtype=torch.float32))

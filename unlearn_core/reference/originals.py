@@ -6,19 +6,17 @@ and seeds)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import asdict
 from typing import Optional
 
 from torch import nn
 
 from unlearn_core.audit.data import AuditData
 from unlearn_core.models import ModelSpec, TrainConfig
-from unlearn_core.progress import ProgressFn, report
-from unlearn_core.reference.cache import EnsembleCache, default_cache
+from unlearn_core.progress import ProgressFn
+from unlearn_core.reference.cache import EnsembleCache
 from unlearn_core.reference.cache import fingerprint as cache_fingerprint
-from unlearn_core.reference.retrains import SMALL_WORK, ReferenceInfo
-from unlearn_core.reference.trainer import THREADS_PER_MODEL, train_models
+from unlearn_core.reference.retrains import ReferenceInfo, cached_models
+from unlearn_core.reference.trainer import THREADS_PER_MODEL
 
 KIND = "original"
 
@@ -53,27 +51,10 @@ def trained_originals(data: AuditData, spec: ModelSpec, recipe: TrainConfig, see
                       ) -> tuple[list[nn.Module], ReferenceInfo]:
     """K models trained from scratch on the whole training split with ``recipe``, one per
     seed (cached); returns them and where they came from."""
-    fp = fingerprint(data, spec, recipe, seeds)
-    cache = cache or default_cache()
-    if fp in _MEMORY:
-        return _MEMORY[fp], ReferenceInfo(KIND, list(seeds), 0.0, True, fp)
-    models = cache.load_models(fp, spec, len(seeds))
-    if models is not None:
-        _MEMORY[fp] = models
-        report(progress, "originals with the declared recipe (cached)", 1, 1)
-        return models, ReferenceInfo(KIND, list(seeds), 0.0, True, fp)
-    t0 = time.perf_counter()
-    train = data.train
-    if executor == "local" and len(train) * recipe.epochs * len(seeds) < SMALL_WORK:
-        executor = "serial"  # starting worker processes would cost more than it saves
-    models = train_models(spec, recipe, train, seeds, executor, ray_address, progress,
-                          task="originals with the declared recipe")
-    seconds = time.perf_counter() - t0
-    _MEMORY[fp] = models
-    cache.save_models(fp, models, {"kind": KIND, "seeds": list(seeds),
-                                   "dataset": data.dataset.name, "recipe": asdict(recipe),
-                                   "spec": spec.to_json()})
-    return models, ReferenceInfo(KIND, list(seeds), seconds, False, fp)
+    return cached_models(fingerprint(data, spec, recipe, seeds), KIND,
+                         "originals with the declared recipe", _MEMORY, cache, data,
+                         lambda: data.train, len(data.splits.train), spec, recipe, seeds,
+                         executor, ray_address, progress)
 
 
 def clear_memory() -> None:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Callable, Optional
 
 from torch import nn
 
 from unlearn_core.audit.data import AuditData
+from unlearn_core.data.dataset import Samples
 from unlearn_core.models import ModelSpec, TrainConfig
 from unlearn_core.progress import ProgressFn, report
 from unlearn_core.reference.cache import EnsembleCache, default_cache
@@ -77,25 +78,39 @@ def reference_ensemble(data: AuditData, spec: ModelSpec, recipe: TrainConfig, se
     """K models trained from scratch on the retain set (``method``: an exact method's own
     from-scratch training), cached (``cache``: default ``$UNLEARN_CACHE_DIR``); returns the
     models and where they came from."""
-    fp = fingerprint(data, spec, recipe, seeds, method)
     kind = method[0] if method else "retrain"
+    return cached_models(fingerprint(data, spec, recipe, seeds, method), kind, f"{kind} ensemble",
+                         _MEMORY, cache, data, lambda: data.retain, len(data.forget_set.retain),
+                         spec, recipe, seeds, executor, ray_address, progress, method)
+
+
+def cached_models(fp: str, kind: str, task: str, memory: dict[str, list[nn.Module]],
+                  cache: Optional[EnsembleCache], data: AuditData, training: Callable[[], Samples],
+                  n_train: int, spec: ModelSpec, recipe: TrainConfig, seeds: list[int],
+                  executor: str, ray_address: Optional[str], progress: Optional[ProgressFn],
+                  method: Optional[tuple[str, dict]] = None
+                  ) -> tuple[list[nn.Module], ReferenceInfo]:
+    """The models of fingerprint ``fp``, one per seed: kept in ``memory``, else on disk in
+    ``cache`` (default ``$UNLEARN_CACHE_DIR``; never for an exact ``method``'s own training),
+    else trained from scratch on ``training()`` (``n_train`` samples; serially when the work is
+    small) and kept in both; returns them and where they came from (``kind``). ``task`` names
+    the work in progress reports."""
     cache = cache or default_cache()
-    if fp in _MEMORY:
-        return _MEMORY[fp], ReferenceInfo(kind, list(seeds), 0.0, True, fp)
+    if fp in memory:
+        return memory[fp], ReferenceInfo(kind, list(seeds), 0.0, True, fp)
     if method is None:
         models = cache.load_models(fp, spec, len(seeds))
         if models is not None:
-            _MEMORY[fp] = models
-            report(progress, "retrain ensemble (cached)", 1, 1)
+            memory[fp] = models
+            report(progress, f"{task} (cached)", 1, 1)
             return models, ReferenceInfo(kind, list(seeds), 0.0, True, fp)
     t0 = time.perf_counter()
-    if executor == "local" and len(data.forget_set.retain) * recipe.epochs * len(seeds) < \
-            SMALL_WORK:
+    if executor == "local" and n_train * recipe.epochs * len(seeds) < SMALL_WORK:
         executor = "serial"  # starting worker processes would cost more than it saves
-    models = train_models(spec, recipe, data.retain, seeds, executor, ray_address, progress,
-                          method, task=f"{kind} ensemble")
+    models = train_models(spec, recipe, training(), seeds, executor, ray_address, progress,
+                          method, task=task)
     seconds = time.perf_counter() - t0
-    _MEMORY[fp] = models
+    memory[fp] = models
     if method is None:
         cache.save_models(fp, models, {"kind": kind, "seeds": list(seeds),
                                        "dataset": data.dataset.name, "recipe": asdict(recipe),

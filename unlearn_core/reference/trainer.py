@@ -25,11 +25,11 @@ THREADS_PER_MODEL = 1  # the same on every executor: the same numbers on every e
 
 
 @dataclass
-class TrainJob:
-    """Train one model from scratch on ``(X, y, ids)`` with ``seed``; with ``method`` set, use
-    that exact method's own from-scratch training (e.g. SISA's shards) instead of the recipe.
-    ``X``, ``y``, ``ids`` are the same arrays for every job of an ensemble, so they travel once
-    per worker."""
+class ModelJob:
+    """What a job that trains a model from scratch carries: the architecture (``ModelSpec`` as
+    JSON), the recipe (``TrainConfig`` as a dict), the seed and the data arrays, which are the
+    same objects for every job of a batch, so they travel once per worker (``executors.pack``).
+    """
 
     spec_json: str
     recipe: dict
@@ -37,6 +37,13 @@ class TrainJob:
     X: np.ndarray
     y: np.ndarray
     ids: np.ndarray
+
+
+@dataclass
+class TrainJob(ModelJob):
+    """Train one model from scratch on ``(X, y, ids)`` with ``seed``; with ``method`` set, use
+    that exact method's own from-scratch training (e.g. SISA's shards) instead of the recipe."""
+
     method: Optional[tuple[str, dict]] = None
     parent_pid: int = 0  # kept for old pickles; the executor sets the threads
 

@@ -193,6 +193,14 @@ def compare_measurements(old: AuditResult, new: AuditResult, out: VerifyResult) 
                                    f"{again.get(v.method)}")
 
 
+def _on_trust(out: VerifyResult, name: str, path: Path, shown: str) -> Path:
+    """``path``, with the warning that the report records no SHA-256 of its data file
+    ``name``, so the file (``shown``) is taken on trust."""
+    out.warnings.append(f"the report records no sha256 of its data file '{name}': {shown} is "
+                        "taken on trust (a re-run still compares the data fingerprint)")
+    return path
+
+
 def check_data(payload: dict, out: VerifyResult, data: Optional[str | Path] = None,
                base: Optional[Path] = None, needed: bool = True) -> Optional[Path]:
     """Find the audited data file and check it by SHA-256: ``data`` (``--data``) if given, else
@@ -215,10 +223,7 @@ def check_data(payload: dict, out: VerifyResult, data: Optional[str | Path] = No
         if not path.is_file():
             raise ConfigError(f"--data '{data}' is not a file")
         if recorded is None:
-            out.warnings.append(f"the report records no sha256 of its data file '{name}': "
-                                f"--data {path.name} is taken on trust (a re-run still compares "
-                                "the data fingerprint)")
-            return path
+            return _on_trust(out, name, path, f"--data {path.name}")
         got = sha256_file(path)
         if got != recorded:
             out.differences.append(f"data: --data '{data}' has sha256 {got[:16]}..., the audited "
@@ -235,10 +240,7 @@ def check_data(payload: dict, out: VerifyResult, data: Optional[str | Path] = No
         if not path.is_file():
             continue
         if recorded is None:
-            out.warnings.append(f"the report records no sha256 of its data file '{name}': "
-                                f"{path} is taken on trust (a re-run still compares the data "
-                                "fingerprint)")
-            return path
+            return _on_trust(out, name, path, str(path))
         got = sha256_file(path)
         if got == recorded:
             out.notes.append(f"data file {name} matches its recorded sha256")
