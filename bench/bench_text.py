@@ -1,7 +1,8 @@
 """Benchmark the text unlearning methods against retraining on the built-in fact set, TOFU-style
 (Maini et al., arXiv 2401.06121): forget quality (KS p-value of truth ratios against the
 retrained model), model utility, answer accuracy on forgotten and retained facts, Min-k% AUC
-(forget vs never-trained people; 0.5 = like retrain, 1 = remembered), time and speed-up over
+(forget vs never-trained people; 0.5 = like retrain, 1 = remembered), PrivLeak (MUSE: the
+Min-k% AUC's gap to the retrain's, relative, x 100; 0 = like retrain), time and speed-up over
 retraining, each as mean ± sample standard deviation over seeds (every seed draws its own fact
 set, model and forget set), and the verdict of each method per seed (the shared judge against
 ``--retrain-seeds`` retrains, with the untouched original as the do-nothing control, which is
@@ -108,7 +109,8 @@ def main() -> None:
               flush=True)
     cols = [("forget_accuracy", "forget acc", 2), ("retain_accuracy", "retain acc", 2),
             ("forget_quality", "forget quality", 3), ("model_utility", "model utility", 3),
-            ("mia_auc_min_k", "Min-k% AUC", 2), ("seconds", "time (s)", 1),
+            ("mia_auc_min_k", "Min-k% AUC", 2), ("privleak", "PrivLeak", 1),
+            ("seconds", "time (s)", 1),
             ("speedup", "speed-up", 0)]
     table = []
     for name, runs in rows.items():

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages.shared import (
+    md,
     open_run,
     run_store,
     show_context,
@@ -147,15 +148,25 @@ else:
     if st.button("Open on the Audit page", key="hist_open", icon=":material/fact_check:"):
         open_on_audit_page(pick)
     stored = store.load(pick)
+    figures = pd.DataFrame([{"model": m, "metric": k, "value": v} for _, m, k, v in
+                            store.metrics([pick])])
     if stored.result is not None:
         st.code(audit_table(stored.result), language=None)
         downloads(stored.result, None, pick, "hist")
+    elif stored.data.get("kind") == "text":  # a language-model audit (the text track)
+        st.info("A language-model audit (the text track): its figures and verdicts as "
+                "recorded. It opens on the command line (`runs show`), and its report or bundle "
+                "re-checks with `verify`; the Audit page shows classifier audits.",
+                icon=":material/article:")
+        for v in stored.data.get("verdicts") or []:
+            st.markdown(f"**{md(v.get('method'))}**: "
+                        f"{md(v.get('headline') or v.get('status'))}")
+        st.dataframe(figures, hide_index=True, width="stretch")
     else:  # recorded by an older version: show what the record has
         st.warning(f"This run was recorded by an older version (record format "
                    f"{stored.summary.record_format}); its full result cannot be rebuilt "
                    f"({stored.problem}). Its figures:", icon=":material/history:")
-        st.dataframe(pd.DataFrame([{"model": m, "metric": k, "value": v} for _, m, k, v in
-                                   store.metrics([pick])]), hide_index=True, width="stretch")
+        st.dataframe(figures, hide_index=True, width="stretch")
     if stored.lacks:
         st.caption(f"This record lacks: {', '.join(stored.lacks)} (recorded before they "
                    "existed, or not computed).")

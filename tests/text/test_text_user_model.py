@@ -8,11 +8,14 @@ people x 3 facts, width 32, 30 epochs at lr 1e-2, one retrain."""
 from __future__ import annotations
 
 import dataclasses
+import html
+import json
 
 import pytest
 
 from unlearn_core.cli.main import main
 from unlearn_core.errors import ModelError
+from unlearn_core.report.text import build_text_json_report, render_text_html, write_text_reports
 from unlearn_core.text.audit import TextAuditConfig, run_text_audit, trained_items
 from unlearn_core.text.facts import FactSetConfig, generate_facts
 from unlearn_core.text.lm import (
@@ -63,9 +66,66 @@ def test_trained_user_model_is_audited_and_its_learned_check_recorded(folders):
     assert learned is not None and learned.learned
     assert learned.accuracy > learned.accuracy_limit or learned.nll < learned.init_nll
     assert result.to_dict()["learned"]["learned"] is True
+    # retrains of the recipe it was trained with, undeclared: nothing to warn about
+    assert result.warnings == []
 
 
 def test_built_in_model_is_not_checked():
     cfg = dataclasses.replace(_config(None), model_path=None,
                               model=TinyGPTConfig(n_embd=32))
     assert run_text_audit(cfg).result.learned is None
+
+
+RECIPE = "optimizer: adamw\nlr: 0.01\nepochs: 30\nbatch_size: 16\nseed: 7\n"
+_E = FLAGS.index("--epochs") + 1
+WEAK = [*FLAGS[:_E], "1", *FLAGS[_E + 1:]]  # FLAGS with --epochs 1: retrains that learn little
+
+
+def test_retrains_far_below_the_user_model_are_said_in_one_line(folders, tmp_path, capsys):
+    """Retrains of a recipe the model was not trained with (1 epoch, against its 30) answer
+    the retained facts far worse than it: the report and the command line say so."""
+    cfg = dataclasses.replace(_config(folders / "trained"),
+                              train=dataclasses.replace(TRAIN, epochs=1))
+    result = run_text_audit(cfg).result
+    own = result.original.retain.mean("answer_correct")
+    theirs = result.retrains[0].retain.mean("answer_correct")
+    assert own - theirs > 0.1
+    assert len(result.warnings) == 1
+    warning = result.warnings[0]
+    assert warning.startswith(f"the retrains reach retain accuracy {theirs:.2f} against your "
+                              f"model's {own:.2f}") and "--recipe FILE" in warning
+    assert "\n" not in warning
+    page = write_text_reports(result, tmp_path)["html"].read_text()
+    assert html.escape(warning) in page
+    assert main(["text-audit", *WEAK, "--model", str(folders / "trained"), "--no-store"]) == 0
+    err = capsys.readouterr().err
+    assert sum(line.startswith("warning: the retrains reach retain accuracy") for line in
+               err.splitlines()) == 1
+
+
+def test_a_declared_recipe_trains_the_retrains_and_is_recorded(folders, tmp_path, capsys):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(RECIPE)
+    cfg = dataclasses.replace(_config(folders / "trained"), train=LMTrainConfig(),
+                              recipe=str(recipe))
+    result = run_text_audit(cfg).result
+    assert result.config.train == TRAIN  # the recipe's, not the built-in one
+    assert result.config.recipe == str(recipe.resolve())
+    assert result.warnings == []
+    payload = build_text_json_report(result)
+    assert payload["reproducibility"]["config"]["recipe"] == str(recipe.resolve())
+    assert "declared in recipe.yaml" in render_text_html(payload)
+    # the same on the command line; --epochs beside --recipe is refused in one line
+    flags = list(FLAGS)
+    i = flags.index("--epochs")
+    del flags[i: i + 2]
+    j = flags.index("--lr")
+    del flags[j: j + 2]
+    assert main(["text-audit", *flags, "--model", str(folders / "trained"), "--recipe",
+                 str(recipe), "--no-store", "--out", str(tmp_path / "r.json")]) == 0
+    assert "warning:" not in capsys.readouterr().err
+    recorded = json.loads((tmp_path / "r.json").read_text())["config"]
+    assert recorded["train"]["epochs"] == 30 and recorded["train"]["batch_size"] == 16
+    assert main(["text-audit", *FLAGS, "--model", str(folders / "trained"), "--recipe",
+                 str(recipe), "--no-store"]) == 2
+    assert "--epochs does not apply beside --recipe" in capsys.readouterr().err

@@ -371,13 +371,21 @@ def check_learned(original: nn.Module, data: AuditData, name: str) -> float:
     return chance
 
 
+def reach_figures(fit: FitCheck, check: str) -> tuple[list[float], float]:
+    """A fit check's figures of ``check``: those of the originals trained here with the recipe
+    (finite ones) and the submitted original's (NaN when absent); what the reach refusal of
+    each track compares."""
+    accs = [m.figure for m in fit.measurements if m.check == check
+            and m.role == "reference" and math.isfinite(m.figure)]
+    mine = next((m.figure for m in fit.measurements if m.check == check
+                 and m.role == "method"), math.nan)
+    return accs, mine
+
+
 def check_reaches(fit: FitCheck, chance: float, name: str) -> None:
     """Refuse an original far below what its recipe reaches: less than half the way from
     chance to the least accurate original trained here with the recipe."""
-    accs = [m.figure for m in fit.measurements if m.check == "test_accuracy"
-            and m.role == "reference" and math.isfinite(m.figure)]
-    mine = next((m.figure for m in fit.measurements if m.check == "test_accuracy"
-                 and m.role == "method"), math.nan)
+    accs, mine = reach_figures(fit, "test_accuracy")
     if not accs or not math.isfinite(mine) or not math.isfinite(chance):
         return
     if mine < chance + REACH_SHARE * (min(accs) - chance):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Callable, Optional, Union
 
 from unlearn_core.errors import ConfigError
 from unlearn_core.models.training import (
@@ -73,6 +73,18 @@ def read_recipe(source: Union[str, Path, bytes, dict], name: str = "") -> Recipe
     return recipe_from_mapping(raw, name)
 
 
+def read_recipe_bytes(path: Path, name: str) -> bytes:
+    """A recipe file's bytes, refused in one ``ConfigError`` over ``MAX_RECIPE_BYTES`` (checked
+    before reading) or when it cannot be read; ``name`` names it in messages."""
+    try:
+        if path.stat().st_size > MAX_RECIPE_BYTES:
+            raise ConfigError(f"recipe '{name}' is larger than {MAX_RECIPE_BYTES // 1024} "
+                              "KiB: a recipe is a short mapping of training settings")
+        return path.read_bytes()
+    except OSError as err:
+        raise ConfigError(f"cannot read recipe '{name}': {err.strerror or err}") from None
+
+
 def read_mapping(source: Union[str, Path, bytes], name: str = "") -> tuple[object, str]:
     """A recipe file's parsed content (JSON, or YAML through ``yaml.safe_load``) and the name
     messages call it, at most ``MAX_RECIPE_BYTES``; what any track's recipe reader starts
@@ -84,13 +96,7 @@ def read_mapping(source: Union[str, Path, bytes], name: str = "") -> tuple[objec
         path = Path(source).expanduser()
         name = name or path.name
         suffix = path.suffix.lower()
-        try:
-            if path.stat().st_size > MAX_RECIPE_BYTES:
-                raise ConfigError(f"recipe '{name}' is larger than {MAX_RECIPE_BYTES // 1024} "
-                                  "KiB: a recipe is a short mapping of training settings")
-            raw = path.read_bytes()
-        except OSError as err:
-            raise ConfigError(f"cannot read recipe '{name}': {err.strerror or err}") from None
+        raw = read_recipe_bytes(path, name)
     if len(raw) > MAX_RECIPE_BYTES:
         raise ConfigError(f"recipe '{name}' is larger than {MAX_RECIPE_BYTES // 1024} KiB")
     return _parse(raw, name, suffix), name
@@ -137,22 +143,29 @@ def checked_keys(raw: object, name: str, keys: dict[str, str],
     return out
 
 
-def recipe_from_mapping(raw: object, name: str = "recipe") -> Recipe:
-    """A recipe from its parsed mapping; one ``ConfigError`` for the first problem."""
-    raw = checked_keys(raw, name, RECIPE_KEYS, REQUIRED)
-    values = {}
+def checked_settings(raw: dict, name: str, keys: dict[str, str],
+                     check: Callable[[str, object], object]) -> dict:
+    """Every setting of a recipe's checked mapping but ``seed``, in its type: ``check(key,
+    value)`` returns it or raises ``ConfigError``, ``TypeError`` or ``ValueError`` when it is
+    not allowed, which is one ``ConfigError`` saying what ``keys[key]`` allows (any track's
+    recipe reader)."""
+    out = {}
     for key, value in raw.items():
         if key == "seed":
             continue
         try:
-            checked = TrainConfig(**{key: value})
-        except ConfigError:
-            raise ConfigError(f"recipe '{name}': '{key}' must be {RECIPE_KEYS[key]}; got "
+            out[key] = check(key, value)
+        except (ConfigError, TypeError, ValueError):  # TypeError: a value torch cannot take
+            raise ConfigError(f"recipe '{name}': '{key}' must be {keys[key]}; got "
                               f"{value!r}") from None
-        except TypeError:  # a value torch-side code could not take at all
-            raise ConfigError(f"recipe '{name}': '{key}' must be {RECIPE_KEYS[key]}; got "
-                              f"{value!r}") from None
-        values[key] = getattr(checked, key)
+    return out
+
+
+def recipe_from_mapping(raw: object, name: str = "recipe") -> Recipe:
+    """A recipe from its parsed mapping; one ``ConfigError`` for the first problem."""
+    raw = checked_keys(raw, name, RECIPE_KEYS, REQUIRED)
+    values = checked_settings(raw, name, RECIPE_KEYS,
+                              lambda key, value: getattr(TrainConfig(**{key: value}), key))
     for key, (setting, needed) in ONLY_WITH.items():
         if key in values and values.get(setting, getattr(TrainConfig(), setting)) != needed:
             have = values.get(setting, getattr(TrainConfig(), setting))

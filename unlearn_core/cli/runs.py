@@ -64,7 +64,11 @@ def _show(store, run_id: str) -> None:
         except Exception as err:  # a table this version cannot draw from an older record
             print(f"(the table cannot be drawn from this record: {type(err).__name__})")
             result = None
-    if result is None:
+    if stored.data.get("kind") == "text":
+        _text_metrics_table(store, [s.id])
+        for v in stored.data.get("verdicts") or []:
+            print(f"verdict {v.get('method')}: {v.get('headline') or v.get('status')}")
+    elif result is None:
         if stored.problem:
             print(f"this version cannot rebuild the full result ({stored.problem}); what the "
                   "record has:")
@@ -85,6 +89,23 @@ def _metrics_table(store, ids: list[str]) -> None:
     print(format_table(["run", "model", "forget%", "retain%", "test%", "MIA-eff%"], [
         [r, m, pct(v.get("forget_acc")), pct(v.get("retain_acc")), pct(v.get("test_acc")),
          pct(v.get("mia_efficacy"))] for (r, m), v in sorted(rows.items())]))
+
+
+def _text_metrics_table(store, ids: list[str]) -> None:
+    """A text audit's figures per model, as the store recorded them."""
+    from unlearn_core.store.db import TEXT_METRICS
+
+    rows: dict = {}
+    for run_id, model, metric, value in store.metrics(ids):
+        rows.setdefault((run_id[:12], model), {})[metric] = value
+    cols = [m for m in TEXT_METRICS.values() if m != "seconds"]
+
+    def cell(v):
+        return "n/a" if v is None else f"{v:.3g}"
+
+    print(format_table(["run", "model", *cols],
+                       [[r, m, *[cell(v.get(c)) for c in cols]]
+                        for (r, m), v in rows.items()]))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

@@ -2,7 +2,9 @@
 
 Trains the built-in tiny GPT-2 on the generated TOFU-style fact set (Maini et al., arXiv
 2401.06121), or loads your own model folder and JSONL/CSV data, retrains without the forget
-set, runs each method and prints the metric table and the verdict against retraining. Bad
+set, runs each method and prints the metric table and the verdict against retraining, and
+records the run in the classifier audit's run store (``--db``, ``--data-dir``, ``--project``;
+``--no-store``; ``--report DIR --bundle`` writes a verifiable report.zip). Bad
 arguments or inputs print one line on stderr and exit non-zero (handled by
 ``unlearn_core.cli.main.main``).
 """
@@ -13,6 +15,7 @@ import argparse
 import dataclasses
 import json
 import math
+import sys
 from pathlib import Path
 
 from unlearn_core.cli.text_claim import add_text_claim_arguments, text_claim_from_args
@@ -61,6 +64,14 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--export-facts", default=None,
                    help="write the items (built-in or loaded) as JSONL here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--no-store", dest="store", action="store_false",
+                   help="do not record the run in the run database")
+    p.add_argument("--bundle", action="store_true",
+                   help="also write report.zip in --report: report, data file and the "
+                        "recorded weights, verifiable anywhere with `verify report.zip`")
+    from unlearn_core.cli.runs import store_arguments
+
+    store_arguments(p)  # --db, --data-dir, --project: the classifier audit's run store
     add_text_claim_arguments(p)
 
 
@@ -88,6 +99,12 @@ def config_from_args(args: argparse.Namespace):
     if args.method:
         cfg.methods = [_parse_method(m) for m in args.method]
     cfg.claim = text_claim_from_args(args)
+    if cfg.claim is None and getattr(args, "recipe", None):  # how --model was trained
+        for flag in ("epochs", "lr"):
+            if getattr(args, flag, None) is not None:
+                raise ConfigError(f"--{flag} does not apply beside --recipe: the recipe file "
+                                  "declares how the model was trained")
+        cfg.recipe = args.recipe
     if cfg.claim is not None and not args.method:
         cfg.methods = []  # a claim audit judges the claims; a method runs only when named
     facts = {k: v for k, v in (("n_people", args.people), ("n_holdout", args.holdout),
@@ -168,6 +185,13 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
     for flag, path in (("--out", args.out), ("--export-facts", args.export_facts)):
         if path and not Path(path).expanduser().resolve().parent.is_dir():
             raise ConfigError(f"{flag} '{path}': its folder does not exist")
+    if getattr(args, "bundle", False) and not args.report:
+        raise ConfigError("--bundle needs --report DIR")
+    store, run_id, artifacts = None, None, []
+    if getattr(args, "store", False):  # opened now: a bad --db fails before the audit
+        from unlearn_core.cli.runs import open_store
+
+        store = open_store(args)
     progress = TqdmProgress(disable=args.quiet)
     run = run_text_audit(cfg, progress, ModelCache(enabled=False) if args.no_cache else None)
     progress.close()
@@ -192,14 +216,24 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
         from unlearn_core.text.lm import save_lm
 
         print(f"wrote {save_lm(run.models['original'], args.save_model)}")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.out:
         Path(args.out).write_text(json.dumps(result.to_dict(), indent=1))
         print(f"wrote {args.out}")
+    if store is not None:  # a storage failure keeps the result JSON and says where
+        from unlearn_core.cli.runs import record_or_keep
+
+        run_id, artifacts = record_or_keep(store, run, args)
     if args.report:
         from unlearn_core.report.text import write_text_reports
 
-        paths = write_text_reports(result, args.report)
+        paths = write_text_reports(result, args.report, artifacts=artifacts)
+        if getattr(args, "bundle", False):
+            from unlearn_core.report.bundle import write_bundle
+
+            paths["zip"] = write_bundle(paths["json"], Path(args.report) / "report.zip")
         print("wrote " + ", ".join(str(p) for p in paths.values()))
     if args.fail_on_verdict and not all(v.passed for v in result.verdicts):
         return 1
-    return 0
+    return 1 if store is not None and run_id is None else 0

@@ -21,9 +21,9 @@ def add_text_claim_arguments(p: argparse.ArgumentParser) -> None:
                    help="claim audit: a claimed unlearned model folder (same architecture and "
                         "tokenizer as the original); repeat for several")
     p.add_argument("--recipe", default=None,
-                   help="claim audit: YAML or JSON file of how the original was trained "
-                        "(optimizer adamw, lr, epochs, batch_size, weight_decay, warmup_share, "
-                        "seed)")
+                   help="YAML or JSON file of how the original (a claim's, or --model) was "
+                        "trained (optimizer adamw, lr, epochs, batch_size, weight_decay, "
+                        "warmup_share, seed): the retrains train with it")
     p.add_argument("--fit-originals", dest="fit_originals", type=int, default=None,
                    help="claim audit: originals trained with the recipe to check that it "
                         "reproduces the original (default 3)")
@@ -36,8 +36,8 @@ def text_claim_from_args(args: argparse.Namespace):
     from unlearn_core.text.claim import TextClaimSpec, validate_text_claim
 
     given = {k: getattr(args, k, None) for k in CLAIM_FLAGS}
-    if all(v is None for v in given.values()):
-        return None
+    if all(v is None for k, v in given.items() if k != "recipe"):
+        return None  # no claim; a --recipe alone is how the audited model was trained
     for flag, why in (("model", "the original is --original"),
                       ("epochs", "the recipe (--recipe) declares how the original was trained"),
                       ("lr", "the recipe (--recipe) declares how the original was trained"),

@@ -63,7 +63,8 @@ def write_bundle(report: str | Path, out: str | Path, data: Optional[str | Path]
                       "artifacts": [], "submitted": []}
     rec = repro.get("data")
     if rec is not None:
-        recorded = Path(str(repro["config"]["dataset"])).expanduser()
+        config = repro.get("config") or {}  # a text audit records its file as data_path
+        recorded = Path(str(config.get("dataset") or config.get("data_path"))).expanduser()
         source = Path(data).expanduser() if data is not None else recorded
         if not source.is_file():
             raise ConfigError(f"the audited data file '{rec['file']}' is not at '{source}': "

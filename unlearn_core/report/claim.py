@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 import math
-from typing import Optional
+from typing import Any, Optional
 
 from unlearn_core.audit.claim import ROLE_WORDS, FitCheck
 from unlearn_core.audit.recipe import Recipe, recipe_mapping
@@ -32,6 +32,14 @@ def fit_block(fit: FitCheck) -> dict:
                         for r in fit.results]}
 
 
+def claim_fields(rec: Any, recipe: dict) -> dict:
+    """What the reproducibility block of every claim audit (classifier or text) opens with:
+    the audit kind, every submitted file, the recipe as its file holds it (``recipe``), the
+    original's declared seed and where the reference came from."""
+    return {"audit": THIRD_PARTY, "files": [to_jsonable(f) for f in rec.files],
+            "recipe": recipe, "original_seed": rec.original_seed, "reference": rec.reference}
+
+
 def claim_block(result: AuditResult) -> Optional[dict]:
     """The reproducibility block of a claim audit, or None for an audit of the tool's own
     unlearning."""
@@ -39,11 +47,7 @@ def claim_block(result: AuditResult) -> Optional[dict]:
     if rec is None:
         return None
     return {
-        "audit": THIRD_PARTY,
-        "files": [to_jsonable(f) for f in rec.files],
-        "recipe": recipe_mapping(Recipe(rec.recipe, rec.original_seed)),
-        "original_seed": rec.original_seed,
-        "reference": rec.reference,
+        **claim_fields(rec, recipe_mapping(Recipe(rec.recipe, rec.original_seed))),
         "fit": fit_block(rec.fit),
         "submitted_retrains": None if rec.submitted is None else {
             "trusted": rec.submitted.trusted, "reason": rec.submitted.reason,

@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
-from unlearn_core.report.build import data_record
+from unlearn_core.report.build import _table, data_record  # the classifier report's table
 from unlearn_core.report.envelope import (
     EMBED_ID,
     REPORT_VERSION,
@@ -53,8 +53,13 @@ def text_versions() -> dict[str, str]:
     return out
 
 
-def build_text_json_report(result: Any) -> dict:
-    """The JSON report of a ``TextAuditResult``: result, reproducibility block, content hash."""
+def build_text_json_report(result: Any, artifacts: Optional[list] = None) -> dict:
+    """The JSON report of a ``TextAuditResult``: result, reproducibility block (with the run
+    store's ``artifacts`` when the run was recorded, and the definition each metric follows),
+    content hash."""
+    from unlearn_core.serialize import to_jsonable
+    from unlearn_core.text.metrics import metric_definitions
+
     d = result.to_dict()
     cfg = d.get("config") or {}
     repro = {
@@ -66,7 +71,8 @@ def build_text_json_report(result: Any) -> dict:
         "model_hashes": {e.name: e.model_hash for e in
                          [result.original, *result.retrains, *result.methods]},
         "versions": text_versions(),
-        "artifacts": [],
+        "artifacts": [to_jsonable(a) for a in (artifacts or [])],
+        "definitions": metric_definitions(cfg.get("truth_side") or "answer"),
     }
     if cfg.get("data_path"):
         repro["data"] = data_record(str(cfg["data_path"]))
@@ -86,16 +92,11 @@ def text_claim_block(result: Any) -> Optional[dict]:
     rec = getattr(result, "claim", None)
     if rec is None:
         return None
-    from unlearn_core.report.claim import THIRD_PARTY, fit_block
-    from unlearn_core.serialize import to_jsonable
+    from unlearn_core.report.claim import claim_fields, fit_block
     from unlearn_core.text.recipe import TextRecipe, text_recipe_mapping
 
     return {
-        "audit": THIRD_PARTY,
-        "files": [to_jsonable(f) for f in rec.files],
-        "recipe": text_recipe_mapping(TextRecipe(rec.recipe, rec.original_seed)),
-        "original_seed": rec.original_seed,
-        "reference": rec.reference,
+        **claim_fields(rec, text_recipe_mapping(TextRecipe(rec.recipe, rec.original_seed))),
         "retrain_seeds": list(rec.retrain_seeds),
         "learned": rec.learned.reason,
         "fit": None if rec.fit is None else fit_block(rec.fit),
@@ -137,13 +138,6 @@ def _fmt(v: Optional[float], unit: str = "") -> str:
     return fmt(math.nan if v is None else float(v), unit)
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>"
-                   for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _mean(values: list) -> float:
     v = [x for x in (values or []) if x is not None and not (isinstance(x, float) and
                                                              math.isnan(x))]
@@ -152,8 +146,10 @@ def _mean(values: list) -> float:
 
 def _verdict_section(r: dict) -> str:
     verdicts = r.get("verdicts") or []
+    warned = "".join(f'<p class="muted">Warning: {html.escape(str(w))}</p>'
+                     for w in r.get("warnings") or [])
     if not verdicts:
-        return '<p class="muted">No method ran: nothing to judge.</p>'
+        return warned + '<p class="muted">No method ran: nothing to judge.</p>'
     heads = "".join(
         f'<p class="verdict verdict-{html.escape(str(v["status"]).replace(" ", "-"))}"><b>'
         f'{html.escape(v["method"])}: {html.escape(v["headline"])}</b><br>'
@@ -172,10 +168,10 @@ def _verdict_section(r: dict) -> str:
     note = (f"<p>Bands come from {len(refs)} models retrained from scratch without the forget "
             f"set ({', '.join(refs)}; seeds seed to seed+{len(refs) - 1})"
             + (f", {len(cached)} of them from the model cache" if cached else "") + ".</p>")
-    warn = "" if r.get("control_powered") else (
+    warn = warned + ("" if r.get("control_powered") else (
         '<p class="muted">Warning: no check can tell the untouched original from retraining '
         "for this request (the forget set is too small or not memorised): a pass is not "
-        "possible.</p>")
+        "possible.</p>"))
     legend = ('<p class="muted">pass: the figure lies where genuine retrains land; fail: '
               "outside their band beyond sampling error; uncertain: outside, but its interval "
               "reaches into the band; no power: the untouched original lands in the band too. "
@@ -203,6 +199,14 @@ def _metric_rows(r: dict) -> list[list[str]]:
                      "" if e["name"] == "original" else f"{seconds:.1f}"
                      + (" (cached)" if e.get("cached") else ""), speed])
     return rows
+
+
+def _definitions_section(definitions: list) -> str:
+    """Which definition each metric follows, as the report records them."""
+    return ("<p>Each metric as computed here and the implementation and paper it follows.</p>"
+            + _table(["metric", "as computed", "follows"],
+                     [[d.get("metric"), d.get("definition"), d.get("follows")]
+                      for d in definitions]))
 
 
 def _completions(r: dict, limit: int = 30) -> str:
@@ -238,7 +242,9 @@ def render_text_html(payload: dict) -> str:
         *([("Third-party claim", _claim_section(repro))] if repro.get("claim") else []),
         ("Setup", _table(["item", "value"], [
             ["data", data], ["model", arch], ["seed", cfg.get("seed")],
-            ["training recipe", json.dumps(train, sort_keys=True)],
+            ["training recipe", json.dumps(train, sort_keys=True) + (
+                f" (declared in {Path(str(cfg['recipe'])).name})" if cfg.get("recipe") else
+                " (the built-in recipe, or --epochs/--lr)" if cfg.get("model_path") else "")],
             ["reference retrains", len(r.get("retrains", []))],
             ["methods", "; ".join(f"{n} {p}" for n, p in methods) or "–"]])),
         ("Forget set", f"<p>{html.escape(str(cfg.get('forget', '')))}: "
@@ -251,6 +257,8 @@ def render_text_html(payload: dict) -> str:
          '<p class="muted">MIA AUCs: forget vs never-trained items (0.5: like never seen, '
          "1: remembered). Forget quality: TOFU's KS p-value of truth ratios against the "
          "retrains (high: cannot be told apart).</p>"),
+        *([("Metric definitions", _definitions_section(repro["definitions"]))]
+          if repro.get("definitions") else []),
         ("Completions on the forget set", _completions(r)),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
@@ -278,11 +286,14 @@ pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
 <nav>{nav}</nav>{body}{embedded_json(payload)}</body></html>"""
 
 
-def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False) -> dict[str, Path]:
-    """Write report.json and report.html (and, with ``pdf``, report.pdf printed by chromium)."""
+def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False,
+                       artifacts: Optional[list] = None) -> dict[str, Path]:
+    """Write report.json and report.html (and, with ``pdf``, report.pdf printed by chromium);
+    ``artifacts``: the run store's files of the recorded run (weights, scores), which the
+    report names by SHA-256 and a bundle carries."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    payload = build_text_json_report(result)
+    payload = build_text_json_report(result, artifacts)
     paths = {"json": out / "report.json", "html": out / "report.html"}
     paths["json"].write_text(json.dumps(payload, indent=1))
     paths["html"].write_text(render_text_html(payload), encoding="utf-8")

@@ -63,6 +63,9 @@ from unlearn_core.store.unrecorded import record_kept
 __all__ = ["RunStore", "RunSummary", "Artifact", "StoredRun", "RunCheck", "sha256_file",
            "overall_verdict", "default_data_dir", "SCHEMA_VERSION"]
 
+# a text audit records each language model's weights up to this size (the built-in tiny GPT
+# is about 2 MB; a user's GPT-2 of 500 MB times every retrain is not copied into the database)
+MAX_TEXT_WEIGHT_BYTES = 64 << 20
 ORPHAN_GRACE_S = 600.0  # a folder without a writer lock (earlier release): swept when older
 _RUN_DIR = re.compile(r"(\.tmp-)?([0-9a-f]{32})")
 _PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._@/+-]{0,99}")
@@ -247,7 +250,7 @@ def summary_values(result: Any) -> dict:
         joined = joined.rsplit(",", 1)[0]
     return {
         "dataset": _clip(getattr(result, "dataset_name", ""), 200),
-        "model": _clip(getattr(cfg, "model", ""), 50),
+        "model": _clip(getattr(result, "model_name", None) or getattr(cfg, "model", ""), 50),
         "forget": _clip(getattr(result, "forget_description", ""), 200),
         "methods": _clip(joined, 500),
         "seed": _int(getattr(cfg, "seed", 0)),
@@ -261,23 +264,42 @@ def summary_values(result: Any) -> dict:
     }
 
 
+TEXT_ROLES = ("original", "retrain", "claim")  # a text model's role; any other: a method
+TEXT_METRICS = {"forget_accuracy": "forget_acc", "retain_accuracy": "retain_acc",
+                "holdout_accuracy": "holdout_acc", "forget_quality": "forget_quality",
+                "model_utility": "model_utility", "mia_auc_min_k": "mia_auc_min_k",
+                "privleak": "privleak", "seconds": "seconds"}
+
+
+def text_metric_values(summary: dict) -> dict:
+    """A text audit model's metric rows (its ``summary()``), under the store's metric names
+    where they mean the same (forget_acc, retain_acc, seconds)."""
+    return {ours: summary.get(theirs) for theirs, ours in TEXT_METRICS.items()}
+
+
 def metric_rows(run_id: str, result: Any) -> list[dict]:
     """One row per (model, metric) for side-by-side comparison; absent figures are skipped."""
     rows = []
     for name, e in _unique_names(_evaluations(result)):
         acc, mia = getattr(e, "accuracy", None), getattr(e, "mia", None)
-        values = {
-            "forget_acc": getattr(acc, "forget", None), "retain_acc": getattr(acc, "retain", None),
-            "test_acc": getattr(acc, "test", None),
-            "test_other_acc": getattr(acc, "test_other_classes", None),
-            "mia_auc_forget_vs_test": getattr(mia, "auc_forget_vs_test", None),
-            "mia_forget_member_rate": getattr(mia, "forget_member_rate", None),
-            "mia_efficacy": getattr(e, "mia_efficacy", None),
-            "seconds": getattr(e, "seconds", None),
-        }
+        role = getattr(e, "role", "") or "method"
+        if acc is None and callable(getattr(e, "summary", None)):  # a text audit's model
+            values = text_metric_values(e.summary())
+            role = e.method if getattr(e, "method", "") in TEXT_ROLES else "method"
+        else:
+            values = {
+                "forget_acc": getattr(acc, "forget", None),
+                "retain_acc": getattr(acc, "retain", None),
+                "test_acc": getattr(acc, "test", None),
+                "test_other_acc": getattr(acc, "test_other_classes", None),
+                "mia_auc_forget_vs_test": getattr(mia, "auc_forget_vs_test", None),
+                "mia_forget_member_rate": getattr(mia, "forget_member_rate", None),
+                "mia_efficacy": getattr(e, "mia_efficacy", None),
+                "seconds": getattr(e, "seconds", None),
+            }
         for metric, value in values.items():
             rows.append({"run_id": run_id, "model": name, "metric": metric,
-                         "role": _clip(getattr(e, "role", "") or "method", 20),
+                         "role": _clip(role, 20),
                          "value": _finite(value)})
     return rows
 
@@ -396,6 +418,12 @@ class RunStore:
                 out.append(Artifact(f"{name}.safetensors", "weights", weights.name,
                                     sha256_file(weights)))
                 out.append(Artifact(f"{name}.json", "spec", spec.name, sha256_file(spec)))
+            elif hasattr(model, "save_weights"):  # a text audit's language model
+                if model.weight_bytes() > MAX_TEXT_WEIGHT_BYTES:
+                    continue  # a large user model: its hash is recorded, not its weights
+                weights = model.save_weights(folder / f"{name}.safetensors")
+                out.append(Artifact(weights.name, "weights", weights.name,
+                                    sha256_file(weights)))
         scores = folder / "scores.npz"
         arrays: dict[str, np.ndarray] = {}
         forget_ids = getattr(run.result, "forget_ids", None)
@@ -582,6 +610,8 @@ class RunStore:
         except ValueError as err:
             return StoredRun(summary, {}, None, result_lacks({}),
                              f"its result JSON cannot be read ({err})")
+        if data.get("kind") == "text":  # a text audit: its record is read as it is stored
+            return StoredRun(summary, data, None)
         lacks = result_lacks(data)
         try:
             result, problem = AuditResult.from_dict(data), None
@@ -593,6 +623,9 @@ class RunStore:
         """The run's result; a ``ConfigError`` saying what the record lacks when today's code
         cannot rebuild it (``load`` shows what it has)."""
         stored = self.load(run_id)
+        if stored.result is None and stored.data.get("kind") == "text":
+            raise ConfigError(f"run {stored.summary.id[:12]} is a text audit, not a classifier "
+                              "audit: `runs show` shows it, its report verifies with `verify`")
         if stored.result is None:
             lacks = f" it lacks {', '.join(stored.lacks)};" if stored.lacks else ""
             raise ConfigError(f"run {stored.summary.id[:12]} (record format "

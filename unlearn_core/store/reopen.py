@@ -142,6 +142,10 @@ def reopen_run(store: RunStore, run_id: str,
     read by this version or its data set is not to be found."""
     full = store.resolve_id(run_id)
     stored = store.load(full)
+    if stored.result is None and stored.data.get("kind") == "text":
+        raise ConfigError(f"run {full[:12]} is a language-model audit: the Audit page opens "
+                          "classifier audits; `runs show` shows it and `verify` re-checks its "
+                          "report")
     if stored.result is None:
         raise ConfigError(f"run {full[:12]} cannot be reopened by this version: "
                           f"{stored.problem}")

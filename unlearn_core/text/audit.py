@@ -17,6 +17,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -33,6 +35,7 @@ from unlearn_core.text.cache import ModelCache, config_dict, default_cache, mode
 from unlearn_core.text.cache import fingerprint as model_fingerprint
 from unlearn_core.text.checks import judge_text, measure_text_checks
 from unlearn_core.text.claim import (
+    CHANCE_Z,
     LearnedCheck,
     TextClaimRecord,
     TextClaimSpec,
@@ -72,6 +75,7 @@ from unlearn_core.text.metrics import (
     privleak,
     score_items,
 )
+from unlearn_core.text.recipe import TextRecipe, read_text_recipe
 from unlearn_core.text.userdata import load_text_data
 
 
@@ -117,6 +121,9 @@ class TextAuditConfig:
     # a third-party claim (``text.claim``): the original and claimed model folders and the
     # recipe file; the retrains then follow the recipe and the claims are judged blind
     claim: Optional[TextClaimSpec] = None
+    # a text recipe file (``text.recipe``) of how the model was trained: the retrains (and the
+    # built-in model) train with it instead of ``train``; its seed, if declared, is no retrain's
+    recipe: Optional[str] = None
 
 
 
@@ -146,10 +153,39 @@ class TextAuditResult:
     # a user's or claimant's model folder: the check that it learned the facts (None for the
     # built-in model, which the audit trains itself)
     learned: Optional[LearnedCheck] = None
+    seconds: float = 0.0  # the whole audit's wall time
+    # one line each, said in the report and on the command line (a retrain recipe that does
+    # not reach the user's model, ...)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def reference_names(self) -> list[str]:
         return [r.name for r in self.retrains]
+
+    # what the run store's list shows (``store.db.summary_values`` reads these by name)
+    @property
+    def dataset_name(self) -> str:
+        path = getattr(self.config, "data_path", None)
+        return Path(path).name if path else "facts"
+
+    @property
+    def model_name(self) -> str:
+        cfg = self.config
+        folder = (cfg.claim.original if cfg is not None and cfg.claim is not None else
+                  getattr(cfg, "model_path", None))
+        return Path(folder).name if folder else "tiny-gpt"
+
+    @property
+    def forget_description(self) -> str:
+        return str(getattr(self.config, "forget", ""))
+
+    @property
+    def n_forget(self) -> int:
+        return len(self.forget_ids)
+
+    def evaluations(self) -> list[ModelEvaluation]:
+        """The original, every reference retrain, then each method, as the tables show them."""
+        return [self.original, *self.retrains, *self.methods]
 
     @property
     def retrain(self) -> ModelEvaluation:
@@ -198,8 +234,9 @@ def load_items(cfg: TextAuditConfig) -> list[QAItem]:
 
 def fingerprint(cfg: TextAuditConfig) -> str:
     d = dataclasses.asdict(cfg)
-    if d.get("claim") is None:  # an audit without a claim keeps the fingerprint it always had
-        d.pop("claim", None)
+    for key in ("claim", "recipe"):  # an audit without them keeps the fingerprint it had
+        if d.get(key) is None:
+            d.pop(key, None)
     blob = json.dumps(d, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -273,6 +310,7 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     """Run the whole audit for ``cfg``. ``cache``: where trained models are kept (default:
     the process-wide cache under ``$UNLEARN_CACHE_DIR``; ``ModelCache(enabled=False)`` always
     trains)."""
+    started = time.perf_counter()
     if cfg.retrain_seeds < 1:
         raise ConfigError("retrain_seeds must be at least 1")
     if not 0 < cfg.alpha < 1:
@@ -287,6 +325,9 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     claim = load_text_claim(cfg.claim) if cfg.claim is not None else None
     if claim is not None:  # the declared recipe trains the retrains; paths recorded absolute
         cfg = claim_config(cfg, claim)
+    recipe = None
+    if cfg.recipe and claim is None:  # the user's declared recipe trains the retrains
+        cfg, recipe = recipe_config(cfg)
     cache = cache if cache is not None else default_cache()
     items = load_items(cfg)
     forget_ids = select_forget(items, cfg.forget, cfg.seed)
@@ -325,8 +366,9 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
             lm, np.concatenate([raw[0]["forget"].answer_correct, raw[0]["retain"].answer_correct]),
             np.concatenate([raw[0]["forget"].mean_nll, raw[0]["retain"].mean_nll]),
             forget + retain_eval, cfg.seed, Path(folder).name, raw[0]["holdout"])
+    declared = claim.recipe if claim is not None else recipe
     seeds = reference_seeds(cfg.seed, cfg.retrain_seeds,
-                            claim.recipe.seed if claim is not None else None)
+                            declared.seed if declared is not None else None)
     for k, seed in enumerate(seeds):
         out, hit = cached_retrain(lm, f_enc, r_enc, dataclasses.replace(ctx, seed=seed), cache)
         name = retrain_label(k)
@@ -350,7 +392,48 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
                                  learned, fit)
     result = _assemble(cfg, forget_ids, raw, record)
     result.learned = learned
+    if cfg.model_path and not cfg.recipe:
+        result.warnings += [w for w in [recipe_warning(result, cfg)] if w]
+    result.seconds = time.perf_counter() - started
     return TextRun(result, models, items)
+
+
+def recipe_config(cfg: TextAuditConfig) -> tuple[TextAuditConfig, TextRecipe]:
+    """The config with its recipe file's training (``cfg.recipe``, read and checked; recorded
+    by its absolute path), and the recipe. A different ``train`` beside it is refused: the
+    recipe is given twice."""
+    recipe = read_text_recipe(cfg.recipe)
+    if cfg.train not in (LMTrainConfig(), recipe.train):
+        raise ConfigError("the recipe is given twice (a recipe file and --epochs/--lr or the "
+                          "config's 'train'), and they differ: give it once, in the recipe file")
+    return dataclasses.replace(cfg, train=recipe.train,
+                               recipe=str(Path(cfg.recipe).expanduser().resolve())), recipe
+
+
+FAR_BELOW = 0.10  # retain accuracy the retrains may fall short of the user's model by
+
+
+def recipe_warning(result: TextAuditResult, cfg: TextAuditConfig) -> Optional[str]:
+    """One line when the retrains, trained with a recipe the user did not declare, answer the
+    retained facts far worse than the user's model: more than ``FAR_BELOW`` below its retain
+    accuracy, and below it by more than 3.09 standard errors of the per-item difference
+    (one-sided 0.1%, the items paired). They are then no model of how it was trained,
+    and a method is judged against retrains it could not resemble. None otherwise."""
+    mine = np.asarray(result.original.retain.answer_correct, dtype=float)
+    if len(mine) < 2:
+        return None
+    # per retained item: the model's answer right (1/0) less the retrains' share right
+    gap = mine - np.mean([r.retain.answer_correct for r in result.retrains], axis=0)
+    se = float(np.std(gap, ddof=1) / math.sqrt(len(gap)))
+    own, theirs = float(mine.mean()), float(mine.mean() - gap.mean())
+    if not (gap.mean() > FAR_BELOW and gap.mean() - CHANCE_Z * se > 0):
+        return None
+    t = cfg.train
+    which = "the built-in recipe" if t == LMTrainConfig() else "the recipe of --epochs/--lr"
+    return (f"the retrains reach retain accuracy {theirs:.2f} against your model's {own:.2f}: "
+            f"they were trained with {which} (AdamW, lr {t.lr:g}, {t.epochs} "
+            f"epochs, batch {t.batch_size}), not the one your model was trained with; declare "
+            "yours with --recipe FILE (a text recipe file, docs/claims.md)")
 
 
 def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict],

@@ -25,8 +25,14 @@ from typing import Optional
 
 import numpy as np
 
-from unlearn_core.audit.claim import FitCheck, SubmittedFile, identity_result, judge_fit
-from unlearn_core.audit.recipe import MAX_RECIPE_BYTES
+from unlearn_core.audit.claim import (
+    FitCheck,
+    SubmittedFile,
+    identity_result,
+    judge_fit,
+    reach_figures,
+)
+from unlearn_core.audit.recipe import read_recipe_bytes
 from unlearn_core.checks.base import CheckSpec, Measurement, bootstrap_se
 from unlearn_core.checks.judge import FAIL, CheckResult
 from unlearn_core.checks.verdict import INCONCLUSIVE, Verdict
@@ -179,14 +185,7 @@ def folder_files(folder: str, role: str, label: str = "") -> list[SubmittedFile]
 
 def _read_recipe(path: str) -> tuple[TextRecipe, SubmittedFile]:
     p = Path(path)
-    try:
-        if p.stat().st_size > MAX_RECIPE_BYTES:
-            raise ConfigError(f"recipe '{p.name}' is larger than {MAX_RECIPE_BYTES // 1024} "
-                              "KiB: a recipe is a short mapping of training settings")
-        raw = p.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"cannot read the recipe file '{path}': {err.strerror or err}") \
-            from None
+    raw = read_recipe_bytes(p, p.name)
     import hashlib
 
     rec = SubmittedFile("recipe", p.name, str(p.resolve()), hashlib.sha256(raw).hexdigest(),
@@ -318,10 +317,7 @@ def check_text_reaches(learned: LearnedCheck, fit: FitCheck, name: str) -> None:
     """Refuse an original far below what its recipe reaches: its retained-answer accuracy less
     than half the way from the never-trained level to the least accurate original trained here
     with the recipe."""
-    accs = [m.figure for m in fit.measurements if m.check == "retain_answer_accuracy"
-            and m.role == "reference" and math.isfinite(m.figure)]
-    mine = next((m.figure for m in fit.measurements if m.check == "retain_answer_accuracy"
-                 and m.role == "method"), math.nan)
+    accs, mine = reach_figures(fit, "retain_answer_accuracy")
     c = learned.init_accuracy
     if not accs or not math.isfinite(mine) or not math.isfinite(c) or min(accs) <= c:
         return

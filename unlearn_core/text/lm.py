@@ -156,6 +156,27 @@ class LanguageModel:
         model = AutoModelForCausalLM.from_config(self.model.config)
         return LanguageModel(model, self.tokenizer, self.source)
 
+    def weight_bytes(self) -> int:
+        """The size of its parameters and buffers, in bytes."""
+        return sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+
+    def save_weights(self, path: str | Path) -> Path:
+        """Its weights as one safetensors file (a tied matrix stored once); ``load_weights``
+        puts them back into a model of the same architecture."""
+        from safetensors.torch import save_model
+
+        save_model(self.model, str(path))
+        return Path(path)
+
+    def load_weights(self, path: str | Path) -> "LanguageModel":
+        """A copy of this model with the weights of a ``save_weights`` file (strict: every
+        tensor by name and shape)."""
+        from safetensors.torch import load_model
+
+        out = LanguageModel(copy.deepcopy(self.model), self.tokenizer, self.source)
+        load_model(out.model, str(path), strict=True)
+        return out
+
     @property
     def max_positions(self) -> int:
         cfg = self.model.config

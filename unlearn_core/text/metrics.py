@@ -283,6 +283,56 @@ def model_utility(retain: SetScores, world: Optional[SetScores] = None) -> float
     return float(stats.hmean(parts))
 
 
+OPEN_UNLEARNING = "OpenUnlearning (locuslab/open-unlearning)"
+
+
+def metric_definitions(truth_side: str = "answer", min_k: float = 0.4) -> list[dict]:
+    """Which definition each reported metric follows, one entry per metric: ``metric``,
+    ``definition`` (as computed here) and ``follows`` (the implementation and paper it matches).
+    The text report records and shows them; ``truth_side`` is the truth ratio's true side."""
+    true = ("the trained answer (this tool's default: a model trained from scratch on one "
+            "phrasing does not carry a fact to another; TOFU's is --truth-ratio paraphrase)"
+            if truth_side == "answer" else "TOFU's paraphrased answer (the answer where an "
+            "item has none)")
+    ou = OPEN_UNLEARNING
+    rows = [
+        ("answer probability", "exp(-mean NLL) over the answer tokens and EOS",
+         f"{ou} probability; TOFU"),
+        ("truth ratio", "geometric mean of the perturbed answers' length-normalised "
+         f"probabilities over the true side's; true side: {true}",
+         f"{ou} truth_ratio; TOFU (Maini et al., arXiv 2401.06121)"),
+        ("forget quality", "two-sample KS p-value of the forget set's truth ratios against "
+         "the reference retrains' (pooled over the retrain seeds)",
+         f"{ou} forget_quality (ks_test); TOFU"),
+        ("model utility", "harmonic mean of retain {probability, ROUGE-L recall, truth ratio "
+         "true-better} and, with world facts, world {normalised probability, ROUGE-L, "
+         "true-better}", f"{ou} model_utility (hm_aggregate); TOFU"),
+        ("ROUGE-L", "LCS recall over lower-cased words of the greedy completion (no stemmer)",
+         f"{ou} rouge (rougeL_recall)"),
+        ("exact memorisation", "share of teacher-forced argmax tokens right, answer tokens "
+         "without EOS", f"{ou} exact_memorization; Tirumala et al. 2022"),
+        ("extraction strength", "1 - k/|y|, k the first answer token (without EOS) from which "
+         "every teacher-forced argmax is right", f"{ou} extraction_strength; Carlini et al. "
+         "2021"),
+        ("LOSS attack", "mean NLL over the answer tokens and EOS", f"{ou} mia_loss"),
+        ("zlib attack", "mean NLL over the answer tokens and EOS, divided by the zlib length "
+         "of the decoded scored tokens (special tokens skipped)",
+         f"{ou} mia_zlib; Carlini et al. 2021"),
+        ("Min-k% attack", f"-mean of the lowest {min_k:.0%} token log-probabilities, answer "
+         "tokens without EOS", f"{ou} mia_min_k; Shi et al., arXiv 2310.16789"),
+        ("Min-k%++ attack", f"-mean of the lowest {min_k:.0%} standardised token "
+         "log-probabilities (z against the vocabulary's mean and variance), answer tokens "
+         "without EOS", f"{ou} mia_min_k_plus_plus; Zhang et al., arXiv 2404.02936"),
+        ("attack AUC", "ROC AUC of forget (members) against never-trained items "
+         "(non-members), higher score = less member-like; ties count one half",
+         f"{ou} mia_auc"),
+        ("PrivLeak", "[(1 - AUC) - (1 - AUC_retrain)] / (1 - AUC_retrain) x 100 on the Min-k% "
+         "AUC, AUC_retrain the mean over the reference retrains",
+         f"{ou} privleak; MUSE (Shi et al., arXiv 2407.06460)"),
+    ]
+    return [{"metric": m, "definition": d, "follows": f} for m, d, f in rows]
+
+
 def answer_token_losses(lm: LanguageModel, item: QAItem) -> list[tuple[str, float]]:
     """(token text, NLL) for each scored token of the item's answer (EOS shown as ``</s>``):
     the text analogue of a relevance map, coloured before / after / retrain in the app."""

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from unlearn_core.audit.recipe import RECIPE_KEYS as CLASSIFIER_KEYS
-from unlearn_core.audit.recipe import checked_keys, read_mapping, recipe_seed
-from unlearn_core.errors import ConfigError
+from unlearn_core.audit.recipe import checked_keys, checked_settings, read_mapping, recipe_seed
 from unlearn_core.models.training import MAX_BATCH_SIZE, MAX_EPOCHS
 from unlearn_core.text.lm import LMTrainConfig
 
@@ -92,19 +91,19 @@ def _checked(key: str, value: object) -> object:
     return None
 
 
+def _allowed(key: str, value: object) -> object:
+    """``_checked``, a value not allowed raised as ``ValueError`` (``checked_settings``)."""
+    checked = _checked(key, value)
+    if checked is None:
+        raise ValueError(key)
+    return checked
+
+
 def text_recipe_from_mapping(raw: object, name: str = "recipe") -> TextRecipe:
     """A text recipe from its parsed mapping; one ``ConfigError`` for the first problem."""
     values = checked_keys(raw, name, TEXT_RECIPE_KEYS, REQUIRED)
-    train = {}
-    for key, value in values.items():
-        if key == "seed":
-            continue
-        checked = _checked(key, value)
-        if checked is None:
-            raise ConfigError(f"recipe '{name}': '{key}' must be {TEXT_RECIPE_KEYS[key]}; got "
-                              f"{value!r}")
-        if key not in ("optimizer", "schedule"):
-            train[key] = checked
+    train = checked_settings(values, name, TEXT_RECIPE_KEYS, _allowed)
+    train = {k: v for k, v in train.items() if k not in ("optimizer", "schedule")}
     return TextRecipe(LMTrainConfig(**train), recipe_seed(values.get("seed"), name))
 
 

@@ -290,9 +290,72 @@ def check_text_claim_files(payload: dict, out: Any) -> bool:
     return False
 
 
+def _weights_file(art: dict, artifacts: dict[str, Path], base: Optional[Path]) -> Path:
+    if art.get("name") in artifacts:
+        return artifacts[art["name"]]
+    path = Path(str(art.get("path", "")))
+    if not path.exists() and base is not None and (base / "artifacts" / path.name).exists():
+        return base / "artifacts" / path.name
+    return path
+
+
+def _architecture(cfg, data: Optional[Path]):
+    """A model of the audited architecture and tokenizer, whose weights the stored ones
+    replace: the user's or claimant's folder, else the built-in tiny GPT built from the data."""
+    from unlearn_core.text.audit import load_items
+    from unlearn_core.text.lm import build_tiny_gpt, item_texts, load_lm
+
+    folder = cfg.claim.original if cfg.claim is not None else cfg.model_path
+    if folder:
+        return load_lm(folder) if Path(folder).is_dir() else None
+    if cfg.data_path and data is None:
+        return None
+    if data is not None:
+        cfg = dataclasses.replace(cfg, data_path=str(data))
+    return build_tiny_gpt(item_texts(load_items(cfg)), cfg.model, seed=cfg.seed)
+
+
+def check_text_weights(payload: dict, out: Any, artifacts: Optional[dict[str, Path]] = None,
+                       base: Optional[Path] = None, data: Optional[Path] = None) -> None:
+    """The weights the run store recorded (a bundle's ``artifacts/<label>.safetensors``),
+    loaded into the audited architecture: each must give the model hash the report records
+    for that label (integrity has checked the files' SHA-256; this ties them to the models
+    that were scored)."""
+    from unlearn_core.text.cache import model_hash
+
+    repro = payload.get("reproducibility") or {}
+    weights = [a for a in repro.get("artifacts") or [] if a.get("kind") == "weights"]
+    if not weights:
+        return
+    hashes = repro.get("model_hashes") or {}
+    lm = _architecture(config_from_dict(repro.get("config") or {}), data)
+    if lm is None:
+        out.notes.append("stored weights not loaded: the audited model folder or data file "
+                         "is not here")
+        return
+    before = len(out.differences)
+    for art in weights:
+        label = str(art["name"]).removesuffix(".safetensors")
+        path = _weights_file(art, artifacts or {}, base)
+        if not path.is_file():
+            continue  # integrity has said it is missing
+        try:
+            got = model_hash(lm.load_weights(path))
+        except Exception as err:
+            out.differences.append(f"stored weights of {label} do not load into the audited "
+                                   f"architecture: {str(err).splitlines()[0][:160]}")
+            continue
+        if hashes.get(label) != got:
+            out.differences.append(f"stored weights of {label} are not the model the report "
+                                   "scored (its model hash differs)")
+    if len(out.differences) == before:
+        out.notes.append(f"the {len(weights)} stored weights give the recorded model hashes")
+
+
 def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] = None,
                         rerun: bool = True, data: Optional[str | Path] = None,
-                        base: Optional[Path] = None, announce: Optional[Announce] = None) -> Any:
+                        base: Optional[Path] = None, announce: Optional[Announce] = None,
+                        artifacts: Optional[dict[str, Path]] = None) -> Any:
     """The text-specific part of ``verify``: verdicts judged again, the data file by hash,
     then (``rerun``) a fresh re-run compared, last, and only when nothing before differed
     (``announce`` is told when it starts)."""
@@ -305,6 +368,7 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
     rejudge_text(result, out)
     check_text_claim_files(payload, out)
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
+    check_text_weights(payload, out, artifacts, base, data_path)  # hashed, not evaluated
     if rerun:
         if may_rerun(out, announce):
             rerun_text(payload, out, data_path, progress)

@@ -16,7 +16,8 @@ from unlearn_core.verify.rendering import compare_html
 
 def _verify_text(payload, out, progress=None, rerun=True, data=None, base=None, artifacts=None,
                  announce=None):
-    return text_track.verify_text_payload(payload, out, progress, rerun, data, base, announce)
+    return text_track.verify_text_payload(payload, out, progress, rerun, data, base, announce,
+                                          artifacts)
 
 
 @dataclass(frozen=True)
