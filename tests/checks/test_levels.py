@@ -177,3 +177,20 @@ def test_a_probe_whose_band_reaches_past_halfway_to_the_original_rules_out_no_su
         assert v.qualifier == "outputs only"
         assert f"only {margin:.2f} band half-widths" in v.reason and "half" in v.reason
         assert any("too little power" in b for b in g.blockers)
+
+
+@pytest.mark.parametrize("margin, floor", [(1.0, 50), (2.0, 33), (3.0, 25)])
+def test_the_assurance_says_how_much_of_the_original_the_inside_check_lets_through(margin, floor):
+    # band half-width h, the original d = margin * h beyond it: a model keeping a share
+    # h / (h + d) = 1 / (1 + margin) of the original's distance from the retrains' mean still
+    # lands in the band, and the statement of assurance says so
+    checks = model()
+    probe = next(x for x in checks if x.check == "probe")
+    probe.power_margin = margin
+    assert probe.detection_floor == pytest.approx(1 / (1 + margin))
+    v = fold("m", checks, FAMILIES)
+    assert "suppression" in v.ruled_out
+    assert f"probe: keeping more than {floor}% of the original's difference" in v.assurance
+    probe.status, probe.powered = "no power", False  # no floor without a power test
+    assert math.isnan(probe.detection_floor)
+    assert "keeping more than" not in fold("m", checks, FAMILIES).assurance

@@ -83,6 +83,15 @@ class CheckResult:
         return self.status == PASS
 
     @property
+    def detection_floor(self) -> float:
+        """The share of the original's distance from the retrains' mean that a model may keep
+        and still land in the band: 1 / (1 + power margin) (NaN without a power test). A
+        halfway-powered check lets through less than half."""
+        if not self.powered or not math.isfinite(self.power_margin):
+            return math.nan
+        return 1.0 / (1.0 + self.power_margin)
+
+    @property
     def halfway_powered(self) -> bool:
         """Powered strongly enough to rule a forgery family out: doing nothing fails it, and so
         would a model halfway between retraining and the original (``HALFWAY_MARGIN``)."""

@@ -27,6 +27,7 @@ and the text track's ``judge_text`` call it): plain measurements in, one verdict
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
@@ -142,11 +143,25 @@ class Verdict:
             return ""
         parts = []
         if self.ruled_out:
-            parts.append("Rules out " + "; ".join(FAMILIES.get(k, k) for k in self.ruled_out))
+            parts.append("Rules out " + "; ".join(FAMILIES.get(k, k) for k in self.ruled_out)
+                         + self._floor_text())
         if self.not_ruled_out:
             parts.append("Does not rule out " + "; ".join(FAMILIES.get(k, k)
                                                           for k in self.not_ruled_out))
         return " ".join(p + "." for p in parts)
+
+    def _floor_text(self) -> str:
+        """How much of the original a model could keep and still pass the inside checks that
+        rule suppression out: the tightest of their detection floors, in words."""
+        families = check_families()
+        seen = [c for c in self.checks if c.status == PASS and c.halfway_powered
+                and c.check != "exact" and math.isfinite(c.detection_floor)
+                and "suppression" in families.get(c.check, ())]
+        if "suppression" not in self.ruled_out or not seen:
+            return ""
+        best = min(seen, key=lambda c: c.detection_floor)
+        return (f" ({best.title}: keeping more than {100 * best.detection_floor:.0f}% of the "
+                "original's difference from retraining fails it; less passes as retraining)")
 
     def count(self, status: str) -> int:
         return sum(c.status == status for c in self.checks)
