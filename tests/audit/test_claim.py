@@ -310,3 +310,21 @@ def test_the_api_refuses_what_the_command_line_refuses(digits_claim):
         run_claim_audit(spec, "digits", "class:3")
     with pytest.raises(ConfigError, match="unknown audit setting 'epochs'"):
         run_claim_audit(spec, "digits", "class:3", epochs=3)
+
+
+def test_an_original_less_than_half_way_to_its_recipes_models_is_refused_with_what_to_check():
+    """The rule both tracks share (``audit.claim.refuse_unreached``): below the floor + half the
+    way to the least accurate original trained with the recipe is refused, at or above is
+    judged; the message names the figure, the range, the floor and what to check."""
+    from unlearn_core.audit.claim import refuse_unreached
+
+    accs = [0.90, 0.96]  # half way from chance 0.10 to 0.90: 0.50
+    refuse_unreached("ok.safetensors", "test accuracy", 0.50, accs, 0.10, "chance 0.10", "x")
+    with pytest.raises(ModelError) as err:
+        refuse_unreached("half.safetensors", "test accuracy", 0.49, accs, 0.10,
+                         "chance 0.10", "the file is the trained model, the data set")
+    assert str(err.value).startswith(
+        "the original 'half.safetensors' did not learn what its recipe reaches: test accuracy "
+        "0.49 against 0.90 to 0.96 for 2 models trained here with the declared recipe "
+        "(chance 0.10); it is refused, not judged (check that the file is the trained model, "
+        "the data set the one it was trained on")

@@ -388,13 +388,22 @@ def check_reaches(fit: FitCheck, chance: float, name: str) -> None:
     accs, mine = reach_figures(fit, "test_accuracy")
     if not accs or not math.isfinite(mine) or not math.isfinite(chance):
         return
-    if mine < chance + REACH_SHARE * (min(accs) - chance):
+    refuse_unreached(name, "test accuracy", mine, accs, chance, f"chance {chance:.2f}",
+                     "the file is the trained model, the data set")
+
+
+def refuse_unreached(name: str, figure: str, mine: float, accs: list[float], floor: float,
+                     floor_words: str, what: str) -> None:
+    """Refuse (``ModelError``) an original whose ``figure`` lies less than ``REACH_SHARE`` of
+    the way from ``floor`` (chance, the never-trained level) to the least of ``accs``, the
+    originals trained here with the declared recipe; the message says what to check."""
+    if mine < floor + REACH_SHARE * (min(accs) - floor):
         raise ModelError(
-            f"the original '{name}' did not learn what its recipe reaches: test accuracy "
+            f"the original '{name}' did not learn what its recipe reaches: {figure} "
             f"{mine:.2f} against {min(accs):.2f} to {max(accs):.2f} for {len(accs)} models "
-            f"trained here with the declared recipe (chance {chance:.2f}); it is refused, not "
-            "judged (check that the file is the trained model, the data set the one it was "
-            "trained on and the recipe the one that trained it)")
+            f"trained here with the declared recipe ({floor_words}); it is refused, not "
+            f"judged (check that {what} the one it was trained on and the recipe the one "
+            "that trained it)")
 
 
 # -- the fit check ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from unlearn_core.audit.claim import (
     identity_result,
     judge_fit,
     reach_figures,
+    refuse_unreached,
 )
 from unlearn_core.audit.recipe import read_recipe_bytes
 from unlearn_core.checks.base import CheckSpec, Measurement, bootstrap_se
@@ -51,7 +52,6 @@ MAX_FIT_ORIGINALS = 20
 INIT_MODELS = 3  # models of the original's architecture at initialisation: the never-trained level
 CHANCE_Z = 3.09  # one-sided 0.1%, as the classifier claim's chance test
 LEARNED_NATS = math.log(2)  # answers at least twice as probable per token as at initialisation
-REACH_SHARE = 0.5  # below the never-trained level + half the way to the recipe's models: refused
 # config keys that define the computation (any model_type); other keys (dtype, use_cache...)
 # may differ between two saves of the same model
 ARCH_KEYS = ("model_type", "n_layer", "num_hidden_layers", "n_embd", "hidden_size", "n_head",
@@ -321,13 +321,8 @@ def check_text_reaches(learned: LearnedCheck, fit: FitCheck, name: str) -> None:
     c = learned.init_accuracy
     if not accs or not math.isfinite(mine) or not math.isfinite(c) or min(accs) <= c:
         return
-    if mine < c + REACH_SHARE * (min(accs) - c):
-        raise ModelError(
-            f"the original '{name}' did not learn what its recipe reaches: retained-answer "
-            f"accuracy {mine:.2f} against {min(accs):.2f} to {max(accs):.2f} for {len(accs)} "
-            f"models trained here with the declared recipe ({c:.2f} at initialisation); it is "
-            "refused, not judged (check that the folder is the trained model, the data the one "
-            "it was trained on and the recipe the one that trained it)")
+    refuse_unreached(name, "retained-answer accuracy", mine, accs, c,
+                     f"{c:.2f} at initialisation", "the folder is the trained model, the data")
 
 
 # -- the fit check ---------------------------------------------------------------------------
