@@ -8,6 +8,11 @@ VENV ?= .venv
 PYTHON ?= $(VENV)/bin/python
 PIP ?= $(PYTHON) -m pip
 PORT ?= 8501
+# pytest runs in TEST_WORKERS pytest-xdist workers (one per core of a 2-core machine). With
+# --dist loadgroup each test file is one unit of work (its module fixtures built once), and the
+# files that share an expensive session object run on one worker; tests/conftest.py groups them
+# and hands out the long units first (hence --no-loadscope-reorder).
+TEST_WORKERS ?= 2
 # The docs site is built into a temporary folder (never into the tracked tree) and removed; with
 # --strict a broken link or anchor, or a page missing from mkdocs.yml's nav, fails the build.
 DOCS_BUILD = site=$$(mktemp -d) && trap 'rm -rf "$$site"' EXIT && \
@@ -36,7 +41,7 @@ run: install
 test: install-dev browser-deps
 	$(PYTHON) -m ruff check .
 	$(DOCS_BUILD)
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 lint:
 	$(PYTHON) -m ruff check .

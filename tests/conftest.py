@@ -15,6 +15,15 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("UNLEARN_CACHE_DIR", str(ROOT / ".cache"))
 os.environ.setdefault("UNLEARN_DEVICE", "cpu")  # device "auto" stays on the CPU in tests
 os.environ["UNLEARN_DATA_DIR"] = tempfile.mkdtemp(prefix="unlearn-runs-")  # never ./runs
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs pytest in two xdist workers on a 2-core machine: one core each, so one
+    # torch (OpenMP/MKL) thread per worker and per process it starts (app servers, CLI runs);
+    # two spinning threads per worker would make the small models several times slower.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +72,48 @@ def canary_digits(seed: int, share: float = 0.3):
     flip = rng.random(len(y)) < share
     y[flip] = (y[flip] + rng.integers(1, 10, flip.sum())) % 10
     return dataclasses.replace(clean, y=y)
+
+
+# The expensive objects that several test files share, built once per process: a session
+# fixture (by name) or a cached builder the files import (by the name they import it under).
+SHARED_FIXTURES = {"class_audit": "class_audit", "setting": "contract_setting"}
+SHARED_BUILDERS = {"class3_zoo": "class3_zoo"}
+
+
+def xdist_unit(items) -> dict[str, str]:
+    """Each test file's unit of work under ``--dist loadgroup``: the group of the shared object
+    it uses (all its files then run on the one worker that builds the object), else the file
+    itself (its module fixtures are built once, as with ``--dist loadfile``)."""
+    unit: dict[str, str] = {}
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        group = next((g for name, g in SHARED_FIXTURES.items() if name in item.fixturenames),
+                     None) or next((g for name, g in SHARED_BUILDERS.items()
+                                    if hasattr(getattr(item, "module", None), name)), None)
+        if group is not None or path not in unit:
+            unit[path] = group or unit.get(path) or path
+    return unit
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under ``make test`` (``-n 2 --dist loadgroup --no-loadscope-reorder``): group the items
+    by ``xdist_unit`` and hand the workers the long units first (the shared groups, then the
+    browser and slow files, then the rest in collection order), so neither worker is left
+    with a long file at the end while the other idles."""
+    # a worker sees `dist` as "no" and `loadgroup` set; the controller sees `dist` itself
+    if not (getattr(config.option, "loadgroup", False)
+            or getattr(config.option, "dist", "no") == "loadgroup"):
+        return
+    unit = xdist_unit(items)
+    shared = set(SHARED_FIXTURES.values()) | set(SHARED_BUILDERS.values())
+    slow = {unit[item.nodeid.split("::")[0]] for item in items
+            if item.get_closest_marker("browser") or item.get_closest_marker("slow")}
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(unit[item.nodeid.split("::")[0]]))
+    rank = {u: 0 if u in shared else 1 if u in slow else 2 for u in unit.values()}
+    items.sort(key=lambda item: rank[unit[item.nodeid.split("::")[0]]])  # stable
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

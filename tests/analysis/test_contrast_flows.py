@@ -85,6 +85,7 @@ def _flow(at: AppTest, filename: str, data: bytes, arch: str, forget_class: int)
 
 
 @pytest.mark.timeout(900)
+@pytest.mark.slow
 def test_csv_zip_and_a_data_set_switch_run_without_an_exception():
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()

@@ -210,6 +210,7 @@ def test_sessions_are_isolated(audited):
     assert audited.session_state["ws"].runs
 
 
+@pytest.mark.slow
 def test_verification_scenarios_from_the_unlearn_page():
     at = _run_class_3(("unlearn_checks", "inversion"))
     assert not at.exception and not at.error

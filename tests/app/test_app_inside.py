@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
 

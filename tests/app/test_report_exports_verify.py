@@ -18,6 +18,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 CHROMIUM = Path("/usr/bin/chromium").exists() or shutil.which("chromium") is not None

@@ -47,6 +47,7 @@ def test_threshold_family(overfit):
         assert abs(s.auc - 0.5) < 0.08, s.attack
 
 
+@pytest.mark.slow
 def test_lira_members_vs_nonmembers(overfit):
     _, sp, spec, model, train, pop = overfit
     members, non_a, non_b = train.take(np.arange(60)), pop.take(np.arange(60)), \
@@ -67,6 +68,7 @@ def test_lira_members_vs_nonmembers(overfit):
     assert auc(on[:60], on[60:]) >= auc(off[:60], off[60:]) - 0.05  # online at least as strong
 
 
+@pytest.mark.slow
 def test_executors_agree(overfit):
     ds, _, spec, _, train, _ = overfit
     small = TrainConfig(epochs=3, lr=3e-3, batch_size=32)
@@ -79,6 +81,7 @@ def test_executors_agree(overfit):
         run_jobs(jobs, "spark")
 
 
+@pytest.mark.slow
 def test_ray_executor_matches_serial(overfit):
     ray = pytest.importorskip("ray")
     _, _, spec, _, train, _ = overfit

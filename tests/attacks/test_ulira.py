@@ -50,6 +50,7 @@ def canaries():
 RECIPE = TrainConfig(epochs=60, lr=3e-3, batch_size=32)
 
 
+@pytest.mark.slow
 def test_ulira_separates_fake_from_exact(canaries, output_only_method):
     targets, pool, spec = canaries
     exact = ulira("retrain", {}, targets, pool, spec, RECIPE, n_shadows=8, executor="serial")

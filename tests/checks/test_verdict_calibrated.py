@@ -17,6 +17,9 @@ from unlearn_core.audit.run import AuditResult
 from unlearn_core.checks.membership import class_matched_weights
 from unlearn_core.models import TrainConfig
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def known_models():

@@ -80,6 +80,7 @@ def test_user_data_and_saved_model_folder(cli_run):
     assert r.methods[0].name == "gradient_ascent" and r.methods[0].seconds > 0
 
 
+@pytest.mark.slow
 def test_same_config_same_numbers():
     cfg = TextAuditConfig(forget="random:1", seed=2,
                           facts=FactSetConfig(n_people=6, n_holdout=4, n_attributes=2),

@@ -52,6 +52,7 @@ def _pid(job) -> int:
 
 
 @pytest.mark.parametrize("executor", ["serial", "local"])
+@pytest.mark.slow
 def test_ensemble_is_bit_identical_to_models_trained_one_by_one(small, one_by_one, executor):
     spec, train = small
     models = train_models(spec, RECIPE, train, SEEDS, executor=executor)
@@ -61,6 +62,7 @@ def test_ensemble_is_bit_identical_to_models_trained_one_by_one(small, one_by_on
     assert not _same(models[0], models[1])  # the seeds matter
 
 
+@pytest.mark.slow
 def test_ensemble_on_ray_is_bit_identical(small, one_by_one):
     ray = pytest.importorskip("ray")
     spec, train = small

@@ -14,6 +14,9 @@ from unlearn_core.report.build import build_json_report, render_html
 from unlearn_core.verify.rendering import compare_html
 from unlearn_core.verify.result import VerifyResult
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def run():

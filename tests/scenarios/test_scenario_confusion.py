@@ -15,6 +15,9 @@ from unlearn_core.errors import ConfigError
 from unlearn_core.scenarios.checks import CHECKS, confusion_tolerance, validate_checks
 from unlearn_core.scenarios.confusion import ConfusionResult
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def confusion_run():

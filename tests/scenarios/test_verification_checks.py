@@ -6,6 +6,9 @@ import pytest
 from tests.conftest import registered_no_op
 from unlearn_core import AuditConfig, AuditResult, MethodSpec, run_audit
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def checked_run():

@@ -34,6 +34,9 @@ from unlearn_core.text.lm import (
 from unlearn_core.text.methods import TextContext, available_text_methods, make_text_method
 from unlearn_core.text.metrics import MIA_NAMES, forget_quality, mia_auc, score_items
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 TRAIN = LMTrainConfig(epochs=40, batch_size=16, lr=1e-2)
 
 

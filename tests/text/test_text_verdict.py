@@ -25,6 +25,9 @@ from unlearn_core.text.lm import LMTrainConfig, TinyGPTConfig, train_lm
 from unlearn_core.text.methods import TEXT_METHODS, TextMethod, register
 from unlearn_core.verify.run import verify_report
 
+# the module's audit trains for tens of seconds: handed to a worker first (tests/conftest.py)
+pytestmark = pytest.mark.slow
+
 CFG = TextAuditConfig(forget="random:2", seed=0,
                       facts=FactSetConfig(n_people=16, n_holdout=16, n_attributes=6),
                       model=TinyGPTConfig(n_embd=64), train=LMTrainConfig(epochs=40,
