@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from unlearn_core.report.text import build_text_json_report, render_text_html
@@ -25,10 +26,24 @@ SHOWN = ("answer probability", "truth ratio", "forget quality", "model utility",
 
 
 @pytest.fixture(scope="module")
-def payloads():
-    return {side: build_text_json_report(
-        run_text_audit(dataclasses.replace(CFG, truth_side=side)).result)
-        for side in ("answer", "paraphrase")}
+def results():
+    return {side: run_text_audit(dataclasses.replace(CFG, truth_side=side)).result
+            for side in ("answer", "paraphrase")}
+
+
+@pytest.fixture(scope="module")
+def payloads(results):
+    return {side: build_text_json_report(r) for side, r in results.items()}
+
+
+def test_world_facts_keep_the_answer_side_in_model_utility(results):
+    # OpenUnlearning's model utility scores the world facts against their answer (TOFU's
+    # real-author and world-fact sets have no paraphrase) whichever side the forget and
+    # retain sets use (the retain set's side follows the choice, as TOFU's retain_perturbed)
+    a, p = results["answer"].original, results["paraphrase"].original
+    assert not np.allclose(a.forget.truth_ratio, p.forget.truth_ratio)
+    assert a.world is not None and len(a.world.truth_ratio) > 0
+    assert a.world.truth_ratio == pytest.approx(p.world.truth_ratio, rel=1e-9)
 
 
 def test_every_shown_metric_names_its_definition(payloads):

@@ -351,7 +351,9 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
                     log=log, cached=cached, model_hash=model_hash(model),
                     forget=score(model, forget), retain=score(model, retain_eval),
                     holdout=score(model, holdout_eval),
-                    world=score(model, world) if world else None)
+                    # world facts keep the answer side, as OpenUnlearning's model utility
+                    # does (TOFU's real-author and world-fact sets have no paraphrase)
+                    world=score_items(model, world, truth_side="answer") if world else None)
 
     def score(model: LanguageModel, subset: list[QAItem]):
         return score_items(model, subset, truth_side=cfg.truth_side)
