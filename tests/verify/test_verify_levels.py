@@ -57,3 +57,37 @@ def test_rejudge_notes_a_report_without_grades(report, tmp_path):
     path.write_text(json.dumps(payload))
     out = verify_report(path, rerun=False)
     assert out.differences == [] and any("no level of assurance" in n for n in out.notes)
+
+
+def _edited(report: Path, tmp_path: Path, rules) -> Path:
+    """The report with its first verdict's grade and statement of assurance changed, judged
+    under ``rules`` (None: not recorded, an earlier release), its hash recomputed."""
+    payload = json.loads(report.read_text())
+    v = payload["result"]["verdicts"][0]
+    v["grade"]["level"], v["grade"]["blockers"] = 1, []
+    v["qualifier"] = "" if v.get("qualifier") else "outputs only"
+    versions = payload["result"]["versions"]
+    assert versions["judge_rules"] == "2"  # today's results record their rules
+    if rules is None:
+        del versions["judge_rules"]
+    else:
+        versions["judge_rules"] = rules
+    payload["content_sha256"] = content_hash(payload)
+    out = tmp_path / f"rules-{rules}.json"
+    out.write_text(json.dumps(payload))
+    return out
+
+
+def test_assurance_judged_under_earlier_rules_is_a_note_with_todays_reading(report, tmp_path):
+    # a report judged before halfway power (rules 1, or none recorded) may read its statement
+    # of assurance and grade otherwise than today's rules: verify says so, with today's
+    # reading, but does not call it an edit; under today's rules the same change is a difference
+    for rules in (None, "1"):
+        out = verify_report(_edited(report, tmp_path, rules), rerun=False)
+        assert out.differences == [], out.differences
+        assert any("judged under the verdict's rules 1, before today's 2" in n
+                   for n in out.notes)
+        assert any("the recorded grade says level 1" in n for n in out.notes)
+    found = verify_report(_edited(report, tmp_path, "2"), rerun=False).differences
+    assert any("the recorded grade says level 1" in d for d in found)
+    assert any("not ruling out" in d for d in found)

@@ -272,11 +272,11 @@ def versions() -> dict[str, str]:
     import sklearn
     import torch
 
-    from unlearn_core.version import __version__
+    from unlearn_core.version import JUDGE_RULES, __version__
 
-    return {"unlearn_core": __version__, "python": platform.python_version(),
-            "torch": torch.__version__, "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__}
+    return {"unlearn_core": __version__, "judge_rules": str(JUDGE_RULES),
+            "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
 
 def load_data(config: AuditConfig, dataset: Optional[Dataset] = None) -> tuple[Dataset, Splits]:

@@ -7,6 +7,15 @@ from __future__ import annotations
 
 from unlearn_core.audit.run import AuditResult, judge_audit
 from unlearn_core.verify.result import VerifyResult, _close
+from unlearn_core.version import JUDGE_RULES
+
+
+def rules_of(result: AuditResult) -> int:
+    """The judging rules a result was judged under (``version.JUDGE_RULES``; 1 unrecorded)."""
+    try:
+        return int((getattr(result, "versions", None) or {}).get("judge_rules", 1))
+    except (TypeError, ValueError):
+        return 1
 
 
 def rejudge(old: AuditResult, out: VerifyResult) -> None:
@@ -24,6 +33,16 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
         return
     again = {v.method: v for v in judge_audit(old, old.config.thresholds)}
     recorded = {v.method for v in old.verdicts}
+    # the statement of assurance and the grade follow rules that changed since an earlier
+    # release judged the report: a difference there is a note, said with today's reading (the
+    # statuses, which no rule change moved, are compared either way)
+    earlier = rules_of(old) < JUDGE_RULES
+    assurance = out.notes if earlier else out.differences
+    if earlier:
+        out.notes.append(f"judged under the verdict's rules {rules_of(old)}, before today's "
+                         f"{JUDGE_RULES} (halfway power): where its statement of assurance or "
+                         "grade differs from today's reading, that is said below, not counted "
+                         "as an edit")
     for method, new in again.items():
         if method not in recorded:
             out.differences.append(f"{method}: the report records no verdict, but its recorded "
@@ -39,13 +58,13 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
         elif v.qualifier is not None and (new.qualifier != v.qualifier
                                           or list(new.not_ruled_out) != list(v.not_ruled_out)):
             # the statement of assurance is folded again too (None: an earlier release)
-            out.differences.append(
+            assurance.append(
                 f"{v.method}: the recorded verdict says {v.status}"
                 f"{f' ({v.qualifier})' if v.qualifier else ''}, not ruling out "
                 f"{', '.join(v.not_ruled_out) or 'nothing'}; its recorded figures judge to "
                 f"{new.status}{f' ({new.qualifier})' if new.qualifier else ''}, not ruling out "
                 f"{', '.join(new.not_ruled_out) or 'nothing'}")
-        _regrade(v, new, out)
+        _regrade(v, new, out, assurance)
         by_check = {(c.check, c.title): c for c in new.checks}
         listed = {(c.check, c.title) for c in v.checks}
         for key, n in by_check.items():
@@ -65,7 +84,7 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
         out.notes.append("the recorded verdicts follow from the recorded figures")
 
 
-def _regrade(v, new, out: VerifyResult) -> None:
+def _regrade(v, new, out: VerifyResult, differences: list[str]) -> None:
     """The level of assurance and the ranking figure graded again (``checks.levels``): a level,
     its blockers or a distance edited in the report differs. A report without a grade (an
     earlier release) is noted, not a difference."""
@@ -82,12 +101,12 @@ def _regrade(v, new, out: VerifyResult) -> None:
         return a == b or _close(a, b, 1e-9 * max(1.0, abs(b)))
 
     if old_g.level != new_g.level or list(old_g.blockers) != list(new_g.blockers):
-        out.differences.append(
+        differences.append(
             f"{v.method}: the recorded grade says {old_g.label}, its recorded figures grade to "
             f"{new_g.label}" + (f" ({'; '.join(new_g.blockers)})" if new_g.blockers else ""))
     elif not all(same(getattr(old_g, k), getattr(new_g, k))
                  for k in ("gap", "gap_low", "gap_high")) or old_g.gap_check != new_g.gap_check:
-        out.differences.append(
+        differences.append(
             f"{v.method}: the recorded distance from retraining is {old_g.gap:.4g} "
             f"({old_g.gap_check or 'inside every band'}), its recorded figures give "
             f"{new_g.gap:.4g} ({new_g.gap_check or 'inside every band'})")
