@@ -43,6 +43,7 @@ import numpy as np
 from unlearn_core.analysis.forgery_outcomes import FORGERY_METHODS
 from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 from unlearn_core.checks import default_checks
+from unlearn_core.checks.sequential import DEFAULT_EXTRA
 from unlearn_core.data import load_builtin
 from unlearn_core.methods import METHODS, UnlearningMethod, register
 from unlearn_core.models import TrainConfig
@@ -136,7 +137,8 @@ def setting_data(data_name: str, seed: int):
 
 
 def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
-                dump: str | None = None, checks: tuple[str, ...] = ()) -> dict:
+                dump: str | None = None, checks: tuple[str, ...] = (),
+                extend: int = DEFAULT_EXTRA) -> dict:
     """Statuses of every known-genuine and known-bad model in one setting and seed."""
     data_name, arch, forget = setting.split("/")
     name, dataset, recipe = setting_data(data_name, seed)
@@ -144,7 +146,8 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
                for i in range(genuine)] + [MethodSpec("sisa")]
     methods += [MethodSpec(b) for b in bad if b in METHODS]
     cfg = AuditConfig(dataset=name, model=arch, forget=forget, seed=seed, methods=methods,
-                      executor="serial", reference_seeds=k, train=recipe, checks=list(checks))
+                      executor="serial", reference_seeds=k, train=recipe, checks=list(checks),
+                      extend_references=extend)
     t0 = time.perf_counter()
     run = run_audit(cfg, dataset=dataset)
     seconds = time.perf_counter() - t0
@@ -155,10 +158,13 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
         line = json.dumps({"setting": setting, "seed": seed, "seconds": seconds, "result": {
             k: to_jsonable(getattr(result, k)) for k in
             ("measurements", "check_specs", "methods", "references", "extra_results",
-             "skipped_checks", "failures")}}) + "\n"
+             "skipped_checks", "failures", "ensembles")}}) + "\n"
         with (gzip.open(dump, "at") if dump.endswith(".gz") else open(dump, "a")) as fh:
             fh.write(line)
     out = summarise(result, judge_blind(result), setting, seed, seconds)
+    out["extended"] = result.ensembles[0].extended if result.ensembles else 0
+    if out["extended"]:
+        out["notes"].append(result.ensembles[0].extended_because)
     for line in out.get("genuine_why", []) + out.get("bad_pass_why", []) + out["notes"]:
         print(f"  {setting} seed {seed} {line}", flush=True)
     return out
@@ -273,6 +279,8 @@ def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None, pooled: boo
             verdicts = judge_pooled(result) if pooled else judge_blind(result)
             statuses = summarise(result, verdicts, d["setting"], d["seed"],
                                  d.get("seconds", 0.0))
+            statuses["extended"] = max([e.get("extended", 0) for e in r.get("ensembles", [])
+                                        if e.get("kind") == "retrain"], default=0)
             out.append((d["setting"], d["seed"], statuses))
     return out
 
@@ -286,6 +294,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--genuine", type=int, default=10, help="genuine retrains per setting")
     p.add_argument("--reference-seeds", type=int, default=6)
+    p.add_argument("--extend-references", type=int, default=DEFAULT_EXTRA,
+                   help="retrains added when a pass is borderline (checks.sequential; 0: never)")
     p.add_argument("--bad", default=",".join(BAD))
     p.add_argument("--checks", default="", help="opt-in checks to add, e.g. probe,relearn")
     p.add_argument("--rejudge", nargs="+", help="judge the measurements of --dump files "
@@ -329,7 +339,8 @@ def main() -> None:
         for seed, r in runs:
             if r is None:
                 r = run_setting(setting, seed, args.genuine, args.reference_seeds, bad,
-                                args.dump, tuple(c for c in args.checks.split(",") if c))
+                                args.dump, tuple(c for c in args.checks.split(",") if c),
+                                args.extend_references)
             mine.append(r)
             for kind, checks in r.get("checks", []):
                 for check, status in checks.items():
@@ -341,8 +352,10 @@ def main() -> None:
         print(format_table(["setting", "model", *STATUSES, "s/seed"],
                            model_rows(setting, mine)), flush=True)
     seeds = sorted({r["seed"] for r in cases})
+    extended = sum(bool(r.get("extended")) for r in cases)
     print("\nseeds " + " ".join(map(str, seeds)) + f", {args.reference_seeds} reference "
-          f"retrains, cpu threads {os.cpu_count()}; genuine pass rate where a check has power "
+          f"retrains, more where a pass was borderline in {extended} of {len(cases)} cases, "
+          f"cpu threads {os.cpu_count()}; genuine pass rate where a check has power "
           "(doing nothing does not pass); AUC: genuine blind retrains against known-bad, "
           "mean +/- sd over seeds")
     head = ["setting", "half", "seeds", "genuine pass (powered)", "genuine not pass",

@@ -219,6 +219,9 @@ if verdicts:
             + (f"  \n{v.assurance}" if v.assurance else ""))
     for warning in res.warnings:
         st.warning(warning)
+    for ens in res.ensembles:  # the sequential rule trained more retrains: say why
+        if getattr(ens, "extended_because", ""):
+            st.info(ens.extended_because)
     columns = ["method", "check", "status", "figure", "interval", "n", "retrain band",
                "original", "powered", "band from", "reason"]
     rows = [c.cells(columns, unknown="-") for c in check_rows(verdicts)]

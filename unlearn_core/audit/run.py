@@ -47,6 +47,7 @@ from unlearn_core.checks import (
 from unlearn_core.checks.judge import CheckResult, CheckSpec
 from unlearn_core.checks.levels import grade
 from unlearn_core.checks.loop import ReferenceGroup, measure_groups
+from unlearn_core.checks.sequential import DEFAULT_EXTRA, borderline, extension_note
 from unlearn_core.checks.verdict import (
     Verdict,
     VerdictThresholds,
@@ -126,6 +127,8 @@ class AuditConfig:
     ray_address: Optional[str] = None
     checks: list[str] = field(default_factory=list)  # opt-in checks and scenarios
     reference_seeds: int = DEFAULT_REFERENCE_SEEDS  # K retrains the verdict is calibrated on
+    # retrains added once when a pass is borderline (``checks.sequential``); 0: never
+    extend_references: int = DEFAULT_EXTRA
     device: str = "auto"  # auto ($UNLEARN_DEVICE, else CUDA when present, else cpu), cpu, cuda
     mixed_precision: bool = False  # bfloat16 autocast in training, CUDA only (opt-in)
     claim: Optional[ClaimSpec] = None  # a third-party claim to audit (``audit.claim``)
@@ -352,6 +355,10 @@ def validate_config(config: AuditConfig) -> list:
     if not isinstance(config.reference_seeds, int) or not 2 <= config.reference_seeds <= 200:
         raise ConfigError("reference_seeds must be a whole number from 2 to 200: the verdict "
                           "needs at least two retrains to see their spread")
+    extend = config.extend_references
+    if isinstance(extend, bool) or not isinstance(extend, int) or not 0 <= extend <= 200:
+        raise ConfigError("extend_references must be a whole number from 0 to 200: the "
+                          "retrains added when a pass is borderline (0: never)")
     return methods
 
 
@@ -574,6 +581,38 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     check_ctx = CheckContext(data, baseline, refs, config.seed, spec, recipe)
     measurements, specs, skipped = measure_checks(check_names, models, groups, check_ctx,
                                                   progress)
+    # stage: more retrains where a pass is borderline (never for a claimant's own retrains,
+    # which cannot be extended with ours)
+    if config.extend_references and not (submitted is not None and submitted.trusted):
+        found = borderline(_judge_members(measurements, specs, evaluations, groups[0], extra,
+                                          config.thresholds))
+        if found:
+            k0, more = info.k, config.extend_references
+            new_seeds = _seeds_avoiding(config.seed, k0 + more, avoid)[k0:]
+            added, added_info = reference_ensemble(data, spec, recipe, new_seeds,
+                                                   config.executor, config.ray_address,
+                                                   progress, cache=cache)
+            labels = _reference_labels("retrain", k0 + more)[k0:]
+            for label, model, s in zip(labels, added, new_seeds):
+                models[label] = model
+                references.append(evaluate(model, label, "retrain", data,
+                                           added_info.seconds / more, config.seed,
+                                           config.mia_score,
+                                           log=[f"retrained from scratch, seed {s} (added: a "
+                                                "borderline pass)"],
+                                           method="retrain", reference_group="retrain"))
+            refs = list(refs) + list(added)
+            groups[0].refs += labels
+            info = replace(info, seeds=info.seeds + new_seeds,
+                           seconds=info.seconds + added_info.seconds,
+                           cached=info.cached and added_info.cached, extended=more,
+                           extended_because=extension_note(found, k0, more))
+            ensembles[0] = info
+            report(progress, "checks again, against the larger ensemble", 0, 1)
+            check_ctx = CheckContext(data, baseline, refs, config.seed, spec, recipe,
+                                     cache=check_ctx.cache)
+            measurements, specs, skipped = measure_checks(check_names, models, groups,
+                                                          check_ctx, progress)
     result = AuditResult(
         config=config, dataset_name=dataset.name, class_names=list(dataset.class_names),
         dataset_fingerprint=dataset.fingerprint(), splits_fingerprint=splits.fingerprint(),
@@ -649,6 +688,19 @@ def run_claim_audit(claim: ClaimSpec, dataset: str = "digits", forget: str = "cl
                           f"{', '.join(sorted(AuditConfig.__dataclass_fields__))}")
     return run_audit(AuditConfig(dataset=dataset, forget=forget, claim=claim, **settings),
                      progress, dataset=loaded, cache=cache)
+
+
+def _judge_members(measurements: list[Measurement], specs: list[CheckSpec],
+                   evaluations: list[ModelEvaluation], group: _Group,
+                   extra: list[CheckResult], thresholds: VerdictThresholds) -> list[Verdict]:
+    """The provisional verdicts of the models judged on ``group`` (the retrain ensemble), with
+    their exact proofs: what the sequential rule reads before the other stages run."""
+    by_key: dict[tuple[str, str], Measurement] = {}
+    for m in measurements:
+        by_key.setdefault((m.check, m.model), m)
+    audited = [(e.name, group.refs, e.control) for e in evaluations if e.reference == group.name]
+    return judge_models(by_key, specs, audited, thresholds.alpha, thresholds.overrides,
+                        lambda label: [x for x in extra if x.model == label])
 
 
 def _seeds_avoiding(seed: int, k: int, avoid: tuple[int, ...]) -> list[int]:

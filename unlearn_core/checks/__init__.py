@@ -21,7 +21,8 @@ from unlearn_core.checks.base import (
 
 CHECKS: dict[str, type[Check]] = {}
 
-_NOT_CHECKS = {"base", "judge", "klom", "loop", "verdict"}  # the machinery, not checks
+# the machinery, not checks
+_NOT_CHECKS = {"base", "judge", "klom", "levels", "loop", "sequential", "verdict"}
 
 
 def register(cls: type[Check]) -> type[Check]:

@@ -73,6 +73,10 @@ class CheckResult:
     distance: float = math.nan
     distance_low: float = math.nan
     distance_high: float = math.nan
+    # where the figure lies toward the original, in band half-widths on that side: 0 at the
+    # retrains' mean, 1 at the band's edge (NaN without power); what ``checks.sequential``
+    # reads to ask for more retrains when a pass is borderline
+    position: float = math.nan
 
     @property
     def name(self) -> str:
@@ -272,10 +276,14 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
         return max(lo - v, v - hi, 0.0) / half
 
     reach = 0.0 if not _disjoint(raw_lo, raw_hi, lo, hi) else min(away(raw_lo), away(raw_hi))
+    position = math.nan
+    if powered:  # the original lies beyond a closed side of the band: measure toward it
+        edge = finite_hi - mean if ctrl > mean else mean - finite_lo
+        position = (value - mean if ctrl > mean else mean - value) / max(edge, 1e-12)
     r = CheckResult(status=status, powered=powered, power_margin=margin,
                     over_forgetting=over, low_resolution=bool(low_res), reason="",
                     distance=away(value), distance_low=reach,
-                    distance_high=max(away(raw_lo), away(raw_hi)), **base)
+                    distance_high=max(away(raw_lo), away(raw_hi)), position=position, **base)
     r.reason = _reason(spec, r)
     return r
 

@@ -105,7 +105,7 @@ def config_from_args(args: argparse.Namespace) -> AuditConfig:
     if args.checks:
         cfg.checks = [c.strip() for c in args.checks.split(",") if c.strip()]
     for key in ("shadows", "executor", "ray_address", "lira_variance", "reference_seeds",
-                "device", "mixed_precision"):
+                "extend_references", "device", "mixed_precision"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     apply_claim(cfg, claim_raw, args, methods_raw is not None or bool(args.method))
@@ -278,6 +278,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if result.attack_summaries or result.ulira:
         print(attack_table(result))
     print(verdict_table(result.verdicts))
+    for ens in result.ensembles:  # the sequential rule trained more retrains: say why
+        if ens.extended_because:
+            print(f"note: {ens.extended_because}")
     out_error = None
     if args.out:  # whole or not at all; a full disk or `ulimit -f` is said after recording
         try:
@@ -526,6 +529,9 @@ def add_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference-seeds", dest="reference_seeds", type=int,
                    help="retrains from scratch with other seeds that the verdict's bands come "
                         "from (default 6; more retrains, narrower bands)")
+    p.add_argument("--extend-references", dest="extend_references", type=int,
+                   help="retrains added once when a model passes with a figure in the outer "
+                        "half of its band toward the original (default 4; 0: never)")
     p.add_argument("--shadows", type=int,
                    help=f"shadow models for lira/ulira, 2 to {MAX_SHADOWS} (default 8)")
     p.add_argument("--lira-variance", dest="lira_variance", choices=["global", "per_example"],

@@ -38,6 +38,10 @@ class ReferenceInfo:
     cached: bool = False
     fingerprint: str = ""
     submitted: list[str] = field(default_factory=list)  # files of a claimant's own retrains
+    # the last ``extended`` seeds were added by the sequential rule (``checks.sequential``),
+    # and why, in words
+    extended: int = 0
+    extended_because: str = ""
 
     @property
     def k(self) -> int:

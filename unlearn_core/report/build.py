@@ -265,7 +265,10 @@ def _verdict_section(result: AuditResult) -> str:
                   + (f"submitted by the claimant ({html.escape(', '.join(e.submitted))})</li>"
                      if getattr(e, "submitted", None) else
                      f"seeds {', '.join(map(str, e.seeds))}"
-                     f"{' (from the cache)' if e.cached else f', {e.seconds:.1f} s'}</li>")
+                     f"{' (from the cache)' if e.cached else f', {e.seconds:.1f} s'}"
+                     + (f". {html.escape(e.extended_because)}" if getattr(e, "extended_because",
+                                                                        "") else "")
+                     + "</li>")
                   for e in getattr(result, "ensembles", []))
     warn = "".join(f'<p class="muted">Warning: {html.escape(w)}</p>'
                    for w in getattr(result, "warnings", []))
