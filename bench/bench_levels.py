@@ -25,9 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_verdict  # noqa: E402
 import numpy as np  # noqa: E402
-from bench_verdict import BAD, GENUINE, rejudge_dump  # noqa: E402
+from bench_verdict import BAD, GENUINE, judge_dumped, load_dump  # noqa: E402
 
 from unlearn_core.checks.levels import LEVELS, grade  # noqa: E402
 from unlearn_core.checks.verdict import check_families  # noqa: E402
@@ -36,25 +35,11 @@ from unlearn_core.report.table import format_table  # noqa: E402
 INFLUENCE_GONE = (1, 2)  # the levels whose words say the data's influence is gone
 
 
-def _results(path: str):
-    """(setting, seed, the dumped result, its blind verdicts) per line of a dump: read and
-    judged by ``bench_verdict.rejudge_dump``, whose ``judge_blind`` is wrapped for the call to
-    keep each rebuilt result and its verdicts (it returns statuses only)."""
-    seen = []
-    real = bench_verdict.judge_blind
-
-    def keep(result):
-        verdicts = real(result)
-        seen.append((result, verdicts))
-        return verdicts
-
-    bench_verdict.judge_blind = keep
-    try:
-        cases = rejudge_dump(path)
-    finally:
-        bench_verdict.judge_blind = real
-    for (setting, seed, _), (result, verdicts) in zip(cases, seen):
-        yield setting, seed, result, verdicts
+def _results(path: str, extended: bool = False):
+    """(setting, seed, the dumped result, its verdicts) per line of a dump, judged as
+    ``bench_verdict.py --rejudge`` judges them (``--simulate-extension``: ``extended``)."""
+    for setting, seed, _, result, ran_rule in load_dump(path):
+        yield setting, seed, result, judge_dumped(result, ran_rule, extended=extended)
 
 
 def kind_of(method: str) -> str:
@@ -74,6 +59,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("dumps", nargs="+", help="files written by bench_verdict.py --dump")
     p.add_argument("--gaps", action="store_true", help="also print the ranking figure")
+    p.add_argument("--simulate-extension", action="store_true", help="dumps made before the "
+                   "sequential rule: simulate it as bench_verdict.py --rejudge does")
     args = p.parse_args()
     families = check_families()
     per = defaultdict(Counter)  # (setting, kind) -> level -> count
@@ -81,7 +68,7 @@ def main() -> None:
     settings: list[str] = []
     bad_high, genuine_short, n_bad, n_gen = [], [], 0, 0
     for path in args.dumps:
-        for setting, seed, result, verdicts in _results(path):
+        for setting, seed, result, verdicts in _results(path, args.simulate_extension):
             if setting not in settings:
                 settings.append(setting)
             for v, e in zip(verdicts, result.methods):

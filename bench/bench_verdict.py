@@ -2,7 +2,8 @@
 
 Known genuine: retrains from scratch on the retain set with seeds other than the reference
 ensemble's (``--genuine`` per setting), judged blind, without the exact-counterpart proof a
-retrain has of itself, so they measure what the statistical checks decide; and ``sisa`` (exact:
+retrain has of itself (``BenchBlindRetrain``), so they measure what the statistical checks and
+the sequential rule (``checks.sequential``) decide, as for a claimed model; and ``sisa`` (exact:
 a deletion equals SISA trained without the samples). Known bad: the untouched original
 (``no_op``) and every forgery of ``analysis.forgery_outcomes.FORGERY_METHODS``: the plain ones
 (a -1e4 logit bias, a head-only fine-tune, the input lookup ``forged``, a feature forgery) and
@@ -46,6 +47,7 @@ from unlearn_core.checks import default_checks
 from unlearn_core.checks.sequential import DEFAULT_EXTRA
 from unlearn_core.data import load_builtin
 from unlearn_core.methods import METHODS, UnlearningMethod, register
+from unlearn_core.methods.retrain import Retrain
 from unlearn_core.models import TrainConfig
 from unlearn_core.report.table import format_table
 from unlearn_core.serialize import to_jsonable
@@ -59,7 +61,7 @@ CONFIRMATION = ["digits/cnn/class:0", "digits/cnn/class:8", "digits/mlp/class:3"
                 "digits28@2000/cnn/class:4", "digits/mlp/random:0.1"]
 SETTINGS = TUNING + CONFIRMATION
 BAD = ["no_op", *FORGERY_METHODS]
-GENUINE = ("retrain", "bench_genuine_retrain")  # blind retrains (the latter: older dumps)
+GENUINE = ("retrain", "bench_genuine_retrain")  # blind retrains (the former: older dumps)
 QUALIFIED = "pass (outputs only)"
 STATUSES = ["pass", QUALIFIED, "inconclusive", "uncertain", "fail"]
 # the verdict as a score, for the AUC of genuine against known-bad models
@@ -112,6 +114,17 @@ class BenchNoOp(UnlearningMethod):
         return model
 
 
+@dataclasses.dataclass
+class BenchBlindRetrain(Retrain):
+    """Known genuine, judged blind: a retrain from scratch with another seed, registered
+    without the exact proof a retrain has of itself, so that the audit (its verdict and its
+    sequential rule) sees it as it would see a claimed model."""
+
+    name = "bench_genuine_retrain"
+    paper = "retrain from scratch with another seed, no exact proof (bench only)"
+    exact = False
+
+
 def canary_digits(seed: int, share: float = 0.3):
     """Digits with ``share`` of labels flipped (as in the tests' canary setting)."""
     clean = load_builtin("digits")
@@ -142,7 +155,7 @@ def run_setting(setting: str, seed: int, genuine: int, k: int, bad: list[str],
     """Statuses of every known-genuine and known-bad model in one setting and seed."""
     data_name, arch, forget = setting.split("/")
     name, dataset, recipe = setting_data(data_name, seed)
-    methods = [MethodSpec("retrain", {"seed": 900_001 + 1000 * seed + i})
+    methods = [MethodSpec(GENUINE[1], {"seed": 900_001 + 1000 * seed + i})
                for i in range(genuine)] + [MethodSpec("sisa")]
     methods += [MethodSpec(b) for b in bad if b in METHODS]
     cfg = AuditConfig(dataset=name, model=arch, forget=forget, seed=seed, methods=methods,
@@ -245,21 +258,31 @@ def judge_pooled(result) -> list:
                         dict(getattr(result, "skipped_checks", {}) or {}))
 
 
-def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None, pooled: bool = False
-                 ) -> list[tuple[str, int, dict]]:
-    """Verdicts from dumped measurements with today's judge: a change of judging rules is
-    re-evaluated on the same models without retraining them. ``judge_checks``: judge only the
-    default checks plus these opt-in ones (the others' measurements are set aside), to compare
-    sets of checks on the same models."""
+def judge_extended(result) -> list:
+    """Verdicts with the sequential rule simulated on dumped measurements of an audit that did
+    not extend its ensemble (dumps made before the rule): a model whose own verdict asks for more
+    retrains (``checks.sequential.borderline``, as if it were audited alone) is judged against
+    the pooled ensemble (``judge_pooled``: K + G, or K + G - 1, instead of K + 4), the others
+    against the K reference retrains."""
+    from unlearn_core.checks.sequential import borderline
+
+    return [p if borderline([b]) else b
+            for b, p in zip(judge_blind(result), judge_pooled(result))]
+
+
+def load_dump(path: str, judge_checks: Optional[set[str]] = None):
+    """(setting, seed, seconds, the rebuilt result, whether the audit ran the sequential rule)
+    per line of a dump. ``judge_checks``: keep only the default checks plus these opt-in ones
+    (the others' measurements are set aside), to compare sets of checks on the same models."""
     import gzip
     from types import SimpleNamespace
 
     from unlearn_core.audit.run import ModelEvaluation
     from unlearn_core.checks.base import Measurement
     from unlearn_core.checks.judge import CheckResult, CheckSpec
+    from unlearn_core.reference.retrains import ReferenceInfo
     from unlearn_core.serialize import from_jsonable
 
-    out = []
     with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as fh:
         for line in fh:
             d = json.loads(line)
@@ -273,15 +296,33 @@ def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None, pooled: boo
                 check_specs=from_jsonable(list[CheckSpec], r["check_specs"]),
                 methods=from_jsonable(list[ModelEvaluation], r["methods"]),
                 references=from_jsonable(list[ModelEvaluation], r["references"]),
-                extra_results=from_jsonable(list[CheckResult], r["extra_results"]), checks=[])
+                extra_results=from_jsonable(list[CheckResult], r["extra_results"]), checks=[],
+                ensembles=from_jsonable(list[ReferenceInfo], r.get("ensembles", [])))
             result.skipped_checks = r.get("skipped_checks", {})
             result.failures = r.get("failures", [])
-            verdicts = judge_pooled(result) if pooled else judge_blind(result)
-            statuses = summarise(result, verdicts, d["setting"], d["seed"],
-                                 d.get("seconds", 0.0))
-            statuses["extended"] = max([e.get("extended", 0) for e in r.get("ensembles", [])
-                                        if e.get("kind") == "retrain"], default=0)
-            out.append((d["setting"], d["seed"], statuses))
+            # dumps record their ensembles since the sequential rule: such an audit ran it
+            yield d["setting"], d["seed"], d.get("seconds", 0.0), result, "ensembles" in r
+
+
+def judge_dumped(result, ran_rule: bool, pooled: bool = False, extended: bool = False) -> list:
+    """The verdicts ``--rejudge`` counts: pooled (``--pool-genuine``), the sequential rule
+    simulated on a dump made before it (``--simulate-extension``), else blind."""
+    if pooled:
+        return judge_pooled(result)
+    return judge_extended(result) if extended and not ran_rule else judge_blind(result)
+
+
+def rejudge_dump(path: str, judge_checks: Optional[set[str]] = None, pooled: bool = False,
+                 extended: bool = False) -> list[tuple[str, int, dict]]:
+    """Verdicts from dumped measurements with today's judge: a change of judging rules is
+    re-evaluated on the same models without retraining them (``load_dump``, ``judge_dumped``)."""
+    out = []
+    for setting, seed, seconds, result, ran_rule in load_dump(path, judge_checks):
+        verdicts = judge_dumped(result, ran_rule, pooled, extended)
+        statuses = summarise(result, verdicts, setting, seed, seconds)
+        statuses["extended"] = max([e.extended for e in result.ensembles
+                                    if e.kind == "retrain"], default=0)
+        out.append((setting, seed, statuses))
     return out
 
 
@@ -296,6 +337,9 @@ def main() -> None:
     p.add_argument("--reference-seeds", type=int, default=6)
     p.add_argument("--extend-references", type=int, default=DEFAULT_EXTRA,
                    help="retrains added when a pass is borderline (checks.sequential; 0: never)")
+    p.add_argument("--simulate-extension", action="store_true", help="with --rejudge: dumps "
+                   "made before the sequential rule, a model that asks for more retrains judged "
+                   "against the blind retrains pooled with the reference ones")
     p.add_argument("--bad", default=",".join(BAD))
     p.add_argument("--checks", default="", help="opt-in checks to add, e.g. probe,relearn")
     p.add_argument("--rejudge", nargs="+", help="judge the measurements of --dump files "
@@ -311,6 +355,7 @@ def main() -> None:
                    "verdict")
     args = p.parse_args()
     register(BenchNoOp)
+    register(BenchBlindRetrain)
     bad = [b for b in args.bad.split(",") if b]
     missing = [b for b in bad if b not in METHODS]
     if missing:
@@ -321,7 +366,8 @@ def main() -> None:
         only = None if args.judge_checks is None else {
             c for c in args.judge_checks.split(",") if c}
         for path in args.rejudge:
-            for setting, seed, statuses in rejudge_dump(path, only, args.pool_genuine):
+            for setting, seed, statuses in rejudge_dump(path, only, args.pool_genuine,
+                                                          args.simulate_extension):
                 dumped[setting].append((seed, statuses))
                 for line in (statuses.get("genuine_why", []) + statuses.get("bad_pass_why", [])
                              + statuses["notes"]):

@@ -72,6 +72,17 @@ def test_a_pass_in_the_outer_part_of_its_band_asks_for_more_retrains():
     assert failed.status == "fail" and borderline([failed]) == []
 
 
+def test_an_uncertain_verdict_asks_for_more_retrains():
+    refs = [_m(v, f"retrain#{i}", "reference") for i, v in enumerate(REFS)]
+    edge = _judged(0.11).band_high
+    near = judge(SPEC, _m(edge + 0.01, se=0.05), refs, _m(0.95, "baseline", "control"), 1)
+    v = fold("u", [near])
+    assert v.status == "uncertain"
+    found = borderline([v])
+    assert len(found) == 1 and found[0].uncertain and found[0].position > 1
+    assert "just outside its band" in found[0].text
+
+
 def test_the_note_says_how_many_were_added_and_why():
     found = [Borderline("distill", "probe", "Few-shot probe on the features", 0.79, 0.256, "%"),
              Borderline("bias", "forget_loss", "forget-set loss", 0.6, 20.0)]

@@ -8,10 +8,12 @@ whose edge lay at 34%). Training more retrains for every audit would cost every 
 sequential design spends them only where they decide something. When a model passes and a
 powered forgetting check puts its figure in the outer part of its band on the original's side
 (beyond ``EXTEND_AT`` of the way from the retrains' mean to the band's edge, where a genuine
-retrain seldom lands: about 3% of the time per check with K = 6), the audit trains more
-retrains and judges every model again against the larger ensemble (a narrower band, since t
-shrinks with K and the spread is better estimated). A model whose pass rests on an exact proof
-(bit-identical to its own run from scratch) never asks for more.
+retrain seldom lands: about 3% of the time per check with K = 6), or when a model is uncertain
+(a figure just outside its band, its interval reaching in: six retrains may have drawn the band
+tight by chance), the audit trains more retrains and judges every model again against the
+larger ensemble (a narrower band when the spread was well estimated, since t shrinks with K; a
+fairer one when it was not). A model whose verdict rests on an exact proof (bit-identical to
+its own run from scratch) never asks for more.
 
 The rule is two-stage: a genuine model that triggers it is judged once more, against a band
 drawn by more retrains that include fresh seeds, so its chance to fail stays near the error
@@ -23,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from unlearn_core.checks.judge import PASS, CheckResult, fmt
+from unlearn_core.checks.judge import PASS, UNCERTAIN, CheckResult, fmt
 
 EXTEND_AT = 0.5  # a pass whose powered figure lies beyond half the band toward the original
 DEFAULT_EXTRA = 4  # retrains added once (6 + 4: a K of about 10 where it decides something)
@@ -40,12 +42,15 @@ class Borderline:
     position: float
     figure: float
     unit: str = ""
+    uncertain: bool = False  # outside the band, its interval reaching in
 
     @property
     def text(self) -> str:
-        return (f"{self.model}: {self.title} {fmt(self.figure, self.unit)} lies "
-                f"{100 * self.position:.0f}% of the way from the retrains' mean to the edge "
-                "of its band, on the original's side")
+        where = f"{self.model}: {self.title} {fmt(self.figure, self.unit)} lies "
+        if self.uncertain:
+            return where + "just outside its band, its interval reaching into it"
+        return (where + f"{100 * self.position:.0f}% of the way from the retrains' mean to "
+                "the edge of its band, on the original's side")
 
 
 def exact_backed(checks: Sequence[CheckResult]) -> bool:
@@ -55,15 +60,19 @@ def exact_backed(checks: Sequence[CheckResult]) -> bool:
 
 
 def borderline(verdicts: Iterable, at: float = EXTEND_AT) -> list[Borderline]:
-    """The passing checks of passing verdicts (not exact-backed) whose powered figure lies
-    beyond ``at`` of the band toward the original: where more retrains would decide."""
+    """Where more retrains would decide: the passing checks of passing verdicts whose
+    powered figure lies beyond ``at`` of the band toward the original, and the uncertain checks
+    of uncertain verdicts (verdicts resting on an exact proof aside)."""
     out = []
     for v in verdicts:
-        if v.status != PASS or exact_backed(v.checks):
+        if v.status not in (PASS, UNCERTAIN) or exact_backed(v.checks):
             continue
         for c in v.checks:
-            if (c.status == PASS and c.kind == "forgetting" and c.powered
-                    and c.position > at):
+            if v.status == UNCERTAIN and c.status == UNCERTAIN:
+                out.append(Borderline(v.method, c.check, c.title, float(c.position),
+                                      c.figure, c.unit, uncertain=True))
+            elif (v.status == PASS and c.status == PASS and c.kind == "forgetting"
+                  and c.powered and c.position > at):
                 out.append(Borderline(v.method, c.check, c.title, float(c.position),
                                       c.figure, c.unit))
     return out
@@ -71,11 +80,12 @@ def borderline(verdicts: Iterable, at: float = EXTEND_AT) -> list[Borderline]:
 
 def extension_note(found: Sequence[Borderline], k_before: int, k_added: int) -> str:
     """Why the audit trained more retrains, in words (what the report and the CLI print)."""
-    first = max(found, key=lambda b: b.position)
+    first = max(found, key=lambda b: (not b.uncertain, b.position))
     more = f" and {len(found) - 1} other borderline figure(s)" if len(found) > 1 else ""
     return (f"{k_added} more retrains trained ({k_before} + {k_added} = {k_before + k_added}) "
             f"and every model judged again against them: {first.text}{more}; a pass that "
-            f"close to the edge is decided by a band of more retrains")
+            "close to the edge, or a figure just outside, is decided by a band of more "
+            "retrains")
 
 
 __all__ = ["Borderline", "DEFAULT_EXTRA", "EXTEND_AT", "borderline", "exact_backed",
