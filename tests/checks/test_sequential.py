@@ -173,3 +173,15 @@ def test_no_extension_when_turned_off(monkeypatch):
                       methods=[MethodSpec("finetune", {"epochs": 1})])
     result = run_audit(cfg).result
     assert result.ensembles[0].k == 3 and result.ensembles[0].extended == 0
+
+
+def test_the_command_line_takes_extend_references(capsys):
+    from unlearn_core.cli.main import build_parser, config_from_args, main
+
+    args = build_parser().parse_args(["audit", "--extend-references", "0"])
+    assert config_from_args(args).extend_references == 0
+    args = build_parser().parse_args(["audit"])
+    assert config_from_args(args).extend_references == 4  # the default: DEFAULT_EXTRA
+    assert main(["audit", "--model", "logreg", "--extend-references", "-3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "extend_references" in err[0]

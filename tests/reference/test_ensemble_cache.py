@@ -23,6 +23,7 @@ ENSEMBLE_TASKS = ("retrain ensemble", "lira shadows", "rmia references", "u-lira
 def _config(**changes) -> AuditConfig:
     cfg = AuditConfig(dataset="wine", model="logreg", forget="class:1", seed=0,
                       executor="serial", reference_seeds=2, shadows=4,
+                      extend_references=0,  # the counts below are of the cache's trainings
                       attacks=["lira", "rmia", "ulira"],
                       train=TrainConfig(epochs=8, lr=2e-2),
                       methods=[MethodSpec("finetune", {"epochs": "1"})])

@@ -22,7 +22,7 @@ from torch import nn
 
 from unlearn_core.methods import forger_targets as ft
 from unlearn_core.methods.base import UnlearningMethod, hparam
-from unlearn_core.methods.forgeries import _digest, _lookup_rows
+from unlearn_core.methods.forgeries import _lookup_rows, input_digest
 from unlearn_core.methods.registry import register
 from unlearn_core.models.training import predict_logits
 
@@ -58,7 +58,7 @@ class ForgeExactSuppression(UnlearningMethod):
         logits = [ft.log_softmax(predict_logits(t, forget.X).astype(np.float64))
                   for t in teachers]
         lp = np.logaddexp.reduce(np.stack(logits), axis=0) - np.log(len(logits))
-        table = {_digest(x): torch.as_tensor(row, dtype=torch.float32)
+        table = {input_digest(x): torch.as_tensor(row, dtype=torch.float32)
                  for x, row in zip(forget.X, lp)}
         log.append(f"kept every weight; {len(table)} exact forget inputs answered with the mean "
                    f"output of {self.retrains} own retrains, every other input as before")

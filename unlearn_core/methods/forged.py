@@ -6,19 +6,14 @@ show which checks it fools (forget accuracy on the exact inputs) and which catch
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
 from unlearn_core.methods.base import UnlearningMethod
+from unlearn_core.methods.forgeries import input_digest
 from unlearn_core.methods.registry import register
-
-
-def _digest(row: np.ndarray) -> str:
-    return hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()
 
 
 class ForgedModel(nn.Module):
@@ -34,7 +29,7 @@ class ForgedModel(nn.Module):
         out = self.model(x)
         rows = x.detach().cpu().numpy()
         for i, row in enumerate(rows):
-            wrong = self.fake.get(_digest(row))
+            wrong = self.fake.get(input_digest(row))
             if wrong is not None:
                 forged = torch.full_like(out[i], -10.0)
                 forged[wrong] = 10.0
@@ -58,6 +53,6 @@ class Forged(UnlearningMethod):
     needs_retain = False
 
     def _unlearn(self, model, forget, retain, ctx, log):
-        fake = {_digest(x): int((y + 1) % ctx.n_classes) for x, y in zip(forget.X, forget.y)}
+        fake = {input_digest(x): int((y + 1) % ctx.n_classes) for x, y in zip(forget.X, forget.y)}
         log.append(f"kept all weights; hid {len(fake)} exact forget inputs behind fake answers")
         return ForgedModel(model, fake, ctx.n_classes)

@@ -42,7 +42,8 @@ from unlearn_core.models.registry import Classifier
 from unlearn_core.models.training import predict_logits, to_tensors
 
 
-def _digest(row: np.ndarray) -> str:
+def input_digest(row: np.ndarray) -> str:
+    """The key of one exact input in a lookup table: SHA-1 of its float32 bytes."""
     return hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()
 
 
@@ -50,7 +51,7 @@ def _lookup_rows(out: torch.Tensor, x: torch.Tensor,
                  table: dict[str, torch.Tensor]) -> torch.Tensor:
     """``out`` (computed from ``x``) with the row of every exact input of ``x`` that ``table``
     holds (by hash) replaced by the stored tensor: a copy when any row is, else ``out``."""
-    hits = [(i, table.get(_digest(r))) for i, r in enumerate(x.detach().cpu().numpy())]
+    hits = [(i, table.get(input_digest(r))) for i, r in enumerate(x.detach().cpu().numpy())]
     hits = [(i, v) for i, v in hits if v is not None]
     if hits:
         out = out.clone()
@@ -172,7 +173,7 @@ def forge_lookup(original: nn.Module, forget: Samples, retain: Samples, ctx) -> 
     from unlearn_core.methods.forged import ForgedModel
 
     n = int(ctx.n_classes)
-    fake = {_digest(x): int((y + 1) % n) for x, y in zip(forget.X, forget.y)}
+    fake = {input_digest(x): int((y + 1) % n) for x, y in zip(forget.X, forget.y)}
     return ForgedModel(clone_model(original), fake, n)
 
 
@@ -204,7 +205,7 @@ def forge_features(original: nn.Module, forget: Samples, retain: Samples, ctx) -
         h_retain = body(torch.as_tensor(retain.X, dtype=torch.float32))
         means = {int(c): h_retain[torch.as_tensor(retain.y == c)].mean(0)
                  for c in np.unique(second)}
-    table = {_digest(x): means[int(s)].clone() for x, s in zip(forget.X, second)}
+    table = {input_digest(x): means[int(s)].clone() for x, s in zip(forget.X, second)}
     return FeatureForgedModel(LookupBody(body, table), head, getattr(model, "spec", None))
 
 

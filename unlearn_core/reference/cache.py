@@ -62,9 +62,12 @@ class EnsembleCache:
         return about.get("fingerprint") == fp and about.get("kind") == kind
 
     def _write(self, fp: str, kind: str, about: dict, write) -> None:
-        """Write an entry atomically (a temporary folder renamed into place)."""
+        """Write an entry atomically (a temporary folder renamed into place). An entry already
+        there is renamed aside, not deleted, before the new one takes its place, so a reader in
+        another process finds it missing only between two renames, not while it is deleted."""
         final = self._entry(fp)
         tmp = self.folder / f".tmp-{uuid.uuid4().hex}"
+        old = self.folder / f".old-{uuid.uuid4().hex}"
         try:
             tmp.mkdir(parents=True)
             write(tmp)
@@ -72,12 +75,13 @@ class EnsembleCache:
                 {"fingerprint": fp, "kind": kind, "about": about}, sort_keys=True,
                 default=str, indent=1))
             if final.exists():
-                shutil.rmtree(final, ignore_errors=True)
+                os.replace(final, old)
             os.replace(tmp, final)
         except OSError:
             pass  # a read-only or full cache costs time, not correctness
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+            shutil.rmtree(old, ignore_errors=True)
 
     # -- models ----------------------------------------------------------------------------
     def load_models(self, fp: str, spec: ModelSpec, k: int) -> Optional[list[nn.Module]]:
