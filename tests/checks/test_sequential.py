@@ -52,6 +52,10 @@ def test_position_is_the_share_of_the_way_to_the_band_edge_on_the_original_side(
     assert math.isnan(_judged(0.12, control=0.11).position)
 
 
+def edge_of() -> float:
+    return _judged(0.11).band_high
+
+
 def _verdict(position: float, method: str = "m"):
     edge = _judged(0.11).band_high
     c = _judged(0.11 + position * (edge - 0.11))
@@ -68,6 +72,13 @@ def test_a_pass_in_the_outer_part_of_its_band_asks_for_more_retrains():
     exact.checks.append(_judged(0.11).__class__(**{**_judged(0.11).__dict__, "check": "exact",
                                                    "status": "pass"}))
     assert borderline([exact]) == []
+    # an exact method that is uncertain asks: its own from-scratch ensemble grows
+    refs = [_m(v, f"retrain#{i}", "reference") for i, v in enumerate(REFS)]
+    near = judge(SPEC, _m(edge_of() + 0.01, se=0.05), refs, _m(0.95, "baseline", "control"), 1)
+    proven = _judged(0.11).__class__(**{**_judged(0.11).__dict__, "check": "exact",
+                                        "status": "pass"})
+    unsure = fold("sisa", [near, proven])
+    assert unsure.status == "uncertain" and len(borderline([unsure])) == 1
     failed = fold("f", [_judged(0.9)])
     assert failed.status == "fail" and borderline([failed]) == []
 
@@ -117,15 +128,15 @@ def extended(tmp_path_factory):
     the trigger forced once: 2 more retrains, every model judged again."""
     calls = []
 
-    def forced(verdicts, at=EXTEND_AT):
-        verdicts = list(verdicts)
-        calls.append([v.method for v in verdicts])
-        return [Borderline(GENUINE, "forget_loss", "forget-set loss", 0.8, 1.0)] \
-            if len(calls) == 1 else []
+    def forced(verdicts, at=EXTEND_AT):  # each group's first call asks for more
+        names = [v.method for v in verdicts]
+        calls.append(names)
+        return [Borderline(names[0], "forget_loss", "forget-set loss", 0.8, 1.0)] \
+            if calls.count(names) == 1 else []
 
     cfg = AuditConfig(dataset="digits", model="logreg", forget="class:3", seed=0,
                       executor="serial", reference_seeds=3, extend_references=2, train=RECIPE,
-                      methods=[MethodSpec(GENUINE)])
+                      methods=[MethodSpec(GENUINE), MethodSpec("sisa")])
     mp = pytest.MonkeyPatch()
     mp.setattr(audit_run, "borderline", forced)
     try:
@@ -138,7 +149,14 @@ def extended(tmp_path_factory):
 
 def test_the_extension_trains_the_next_seeds_and_judges_every_model_again(extended):
     result, calls = extended
-    assert calls == [[GENUINE]]  # asked once, about the models judged on the retrains
+    assert calls == [[GENUINE], ["sisa"]]  # asked once per group, about its members
+    sisa = next(e for e in result.ensembles if e.kind == "sisa")  # its own ensemble grew too
+    assert sisa.k == 5 and sisa.extended == 2
+    scratch = [r.name for r in result.references if r.reference_group == "sisa"]
+    assert scratch == [f"sisa/scratch#{i}" for i in range(1, 6)]
+    s = next(v for v in result.verdicts if v.method == "sisa")
+    assert {c.k for c in s.checks if c.kind in ("forgetting", "utility")
+            and c.check != "exact"} == {5}
     ens = result.ensembles[0]
     assert ens.k == 5 and ens.extended == 2
     assert ens.seeds == reference_seeds(0, 5)  # the next seeds of the same sequence

@@ -541,6 +541,7 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     groups = [_Group("retrain", ref_labels, "baseline")]
     # stage: method runs, and the claimed models judged blind beside them
     evaluations, failures, controls, extra = [], [], [], []
+    exact_methods: dict[str, tuple[str, dict]] = {}  # an exact method's group: its training
     taken: set[str] = set()
     for rec in (claim.files if claim is not None else []):
         if rec.role == "claimed":
@@ -561,6 +562,7 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
         models[label] = out.model
         group = groups[0]
         if method.exact and method.name != "retrain" and spec is not None:
+            exact_methods[label] = (method.name, dict(spec_m.params))
             group = _exact_group(label, spec_m, method, data, spec, recipe, seeds, config,
                                  models, controls, ensembles, references, ctx, progress)
             groups.append(group)
@@ -581,33 +583,25 @@ def _run_audit(config: AuditConfig, progress: Optional[ProgressFn] = None,
     check_ctx = CheckContext(data, baseline, refs, config.seed, spec, recipe)
     measurements, specs, skipped = measure_checks(check_names, models, groups, check_ctx,
                                                   progress)
-    # stage: more retrains where a pass is borderline (never for a claimant's own retrains,
-    # which cannot be extended with ours)
-    if config.extend_references and not (submitted is not None and submitted.trusted):
-        found = borderline(_judge_members(measurements, specs, evaluations, groups[0], extra,
-                                          config.thresholds))
-        if found:
-            k0, more = info.k, config.extend_references
-            new_seeds = _seeds_avoiding(config.seed, k0 + more, avoid)[k0:]
-            added, added_info = reference_ensemble(data, spec, recipe, new_seeds,
-                                                   config.executor, config.ray_address,
-                                                   progress, cache=cache)
-            labels = _reference_labels("retrain", k0 + more)[k0:]
-            for label, model, s in zip(labels, added, new_seeds):
-                models[label] = model
-                references.append(evaluate(model, label, "retrain", data,
-                                           added_info.seconds / more, config.seed,
-                                           config.mia_score,
-                                           log=[f"retrained from scratch, seed {s} (added: a "
-                                                "borderline pass)"],
-                                           method="retrain", reference_group="retrain"))
-            refs = list(refs) + list(added)
-            groups[0].refs += labels
-            info = replace(info, seeds=info.seeds + new_seeds,
-                           seconds=info.seconds + added_info.seconds,
-                           cached=info.cached and added_info.cached, extended=more,
-                           extended_because=extension_note(found, k0, more))
-            ensembles[0] = info
+    # stage: more retrains where a verdict is borderline (``checks.sequential``), in each
+    # reference group; never for a claimant's own retrains, which ours cannot extend
+    if config.extend_references:
+        grew = False
+        for i, g in enumerate(groups):
+            if i == 0 and submitted is not None and submitted.trusted:
+                continue
+            found = borderline(_judge_members(measurements, specs, evaluations, g, extra,
+                                              config.thresholds))
+            if found:
+                at = next(j for j, e in enumerate(ensembles)
+                          if e.kind == ("retrain" if i == 0 else g.name))
+                ensembles[at] = _extend_group(g, i == 0, ensembles[at], found,
+                                              exact_methods.get(g.name), data, spec, recipe,
+                                              config, avoid, models, references, progress,
+                                              cache)
+                grew = True
+        if grew:  # every check measured again on every model, against the larger ensembles
+            refs = [models[r] for r in groups[0].refs]
             report(progress, "checks again, against the larger ensemble", 0, 1)
             check_ctx = CheckContext(data, baseline, refs, config.seed, spec, recipe,
                                      cache=check_ctx.cache)
@@ -701,6 +695,35 @@ def _judge_members(measurements: list[Measurement], specs: list[CheckSpec],
     audited = [(e.name, group.refs, e.control) for e in evaluations if e.reference == group.name]
     return judge_models(by_key, specs, audited, thresholds.alpha, thresholds.overrides,
                         lambda label: [x for x in extra if x.model == label])
+
+
+def _extend_group(group: _Group, main: bool, info: ReferenceInfo, found: list,
+                  method: Optional[tuple[str, dict]], data: AuditData, spec: ModelSpec,
+                  recipe: TrainConfig, config: AuditConfig, avoid: tuple[int, ...],
+                  models: dict[str, nn.Module], references: list[ModelEvaluation], progress,
+                  cache) -> ReferenceInfo:
+    """``config.extend_references`` more models in ``group`` (the retrain ensemble, ``main``,
+    or an exact method's from-scratch ensemble, ``method``) with the next seeds of the same
+    sequence: trained, measured like every reference, added to the group; returns its
+    ensemble's record, saying why (``checks.sequential.extension_note``)."""
+    k0, more = info.k, config.extend_references
+    new_seeds = _seeds_avoiding(config.seed, k0 + more, avoid)[k0:]
+    added, added_info = reference_ensemble(data, spec, recipe, new_seeds, config.executor,
+                                           config.ray_address, progress, method=method,
+                                           cache=cache if main else None)
+    labels = _reference_labels("retrain" if main else group.name, k0 + more)[k0:]
+    what = "retrained from scratch" if main else f"{method[0]} from scratch on retain"
+    for label, model, s in zip(labels, added, new_seeds):
+        models[label] = model
+        references.append(evaluate(model, label, "retrain", data, added_info.seconds / more,
+                                   config.seed, config.mia_score,
+                                   log=[f"{what}, seed {s} (added: a borderline verdict)"],
+                                   method=method[0] if method else "retrain",
+                                   reference_group=group.name))
+    group.refs += labels
+    return replace(info, seeds=info.seeds + new_seeds, seconds=info.seconds + added_info.seconds,
+                   cached=info.cached and added_info.cached, extended=more,
+                   extended_because=extension_note(found, k0, more))
 
 
 def _seeds_avoiding(seed: int, k: int, avoid: tuple[int, ...]) -> list[int]:

@@ -13,7 +13,8 @@ retrain seldom lands: about 3% of the time per check with K = 6), or when a mode
 tight by chance), the audit trains more retrains and judges every model again against the
 larger ensemble (a narrower band when the spread was well estimated, since t shrinks with K; a
 fairer one when it was not). A model whose verdict rests on an exact proof (bit-identical to
-its own run from scratch) never asks for more.
+its own run from scratch) asks for more only when it is uncertain (then its own from-scratch
+ensemble grows: the proof says the deletion is exact, the band was drawn tight by chance).
 
 The rule is two-stage: a genuine model that triggers it is judged once more, against a band
 drawn by more retrains that include fresh seeds, so its chance to fail stays near the error
@@ -61,11 +62,11 @@ def exact_backed(checks: Sequence[CheckResult]) -> bool:
 
 def borderline(verdicts: Iterable, at: float = EXTEND_AT) -> list[Borderline]:
     """Where more retrains would decide: the passing checks of passing verdicts whose
-    powered figure lies beyond ``at`` of the band toward the original, and the uncertain checks
-    of uncertain verdicts (verdicts resting on an exact proof aside)."""
+    powered figure lies beyond ``at`` of the band toward the original (a pass resting on an
+    exact proof aside: it is proven), and the uncertain checks of uncertain verdicts."""
     out = []
     for v in verdicts:
-        if v.status not in (PASS, UNCERTAIN) or exact_backed(v.checks):
+        if v.status not in (PASS, UNCERTAIN) or (v.status == PASS and exact_backed(v.checks)):
             continue
         for c in v.checks:
             if v.status == UNCERTAIN and c.status == UNCERTAIN:
