@@ -37,6 +37,13 @@ def test_the_estimate_counts_the_audits_training():
     # a large ensemble trains two at a time in worker processes
     big = estimate_audit(_config(reference_seeds=4), RECIPE, 100_000, 0, 2.0, 0.5)
     assert big.parts["reference retrains"] == pytest.approx(4 * 10 * 0.5 / 2)
+    # a borderline verdict adds, at most, 4 retrains one at a time and the checks again on the
+    # 6 models and the 4 added: said apart, not in the total
+    assert est.borderline_seconds == pytest.approx(4 * 10 * 0.9 * 0.5 + 10 * 2.0)
+    assert "up to 38 s more when a verdict is borderline" in est.text()
+    off = estimate_audit(_config(reference_seeds=4, extend_references=0), RECIPE, 1000, 100,
+                         2.0, 0.5)
+    assert off.borderline_seconds == 0.0 and "borderline" not in off.text()
 
 
 def test_the_estimate_says_it_is_approximate_and_what_it_rests_on():

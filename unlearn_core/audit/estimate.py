@@ -46,6 +46,9 @@ class Estimate:
     epochs: float
     parts: dict[str, float] = field(default_factory=dict)
     calibration: float = 1.0  # applied to every part: a past audit's actual / estimate
+    # what the sequential rule adds when a verdict is borderline (``checks.sequential``): more
+    # retrains and the checks again, not in ``seconds``
+    borderline_seconds: float = 0.0
 
     def text(self) -> str:
         """One line for the user, saying it is approximate and what it rests on."""
@@ -56,7 +59,10 @@ class Estimate:
                 f"epochs at {self.epoch_seconds:.2g} s each here and "
                 f"{self.model_epoch_seconds:.2g} s in the reference workers, measured on this "
                 f"machine{scaled}{'; ' + parts if parts else ''}; less when the reference "
-                "retrains are cached from an earlier audit of the same request)")
+                "retrains are cached from an earlier audit of the same request"
+                + (f"; up to {duration(self.borderline_seconds)} more when a verdict is "
+                   "borderline and more retrains decide it" if self.borderline_seconds >= 0.5
+                   else "") + ")")
 
 
 def duration(seconds: float) -> str:
@@ -145,5 +151,9 @@ def estimate_audit(config: AuditConfig, recipe: TrainConfig, n_train: int, n_for
         calibration = 1.0
     parts = {**{n: e * one * calibration for n, e in pool.items()},
              **{n: e * epoch_seconds * calibration for n, e in here.items()}}
+    more = config.extend_references
+    borderline = calibration * (more * recipe.epochs * keep * one  # at most: one at a time
+                                + MEASURE_EPOCHS * (n_models + more) * epoch_seconds)
     return Estimate(sum(parts.values()), epoch_seconds, one,
-                    sum(pool.values()) + sum(here.values()), parts, calibration)
+                    sum(pool.values()) + sum(here.values()), parts, calibration,
+                    borderline if more else 0.0)
