@@ -463,8 +463,12 @@ def summary_row(name: str, runs: list[dict], half: Optional[str] = None) -> list
         a = np.array(aucs)
         auc_txt = (f"{a.mean():.3f} +/- {a.std(ddof=1):.3f}" if len(a) >= 2 else
                    f"{a.mean():.3f}") if len(a) else "-"
-    else:  # pooled: every genuine against every bad model of the same case
-        auc_txt = f"{np.mean(aucs):.3f} (mean of {len(aucs)} cases)" if aucs else "-"
+    else:  # pooled: every genuine against every bad model of the same case; and its spread
+        # over the seeds (each seed's mean over its cases)
+        per_seed = [np.mean([a for a, r in zip(aucs, runs) if r["seed"] == sd]) for sd in seeds]
+        spread = (f"; seeds {np.mean(per_seed):.3f} +/- {np.std(per_seed, ddof=1):.3f}"
+                  if len(per_seed) >= 2 else "")
+        auc_txt = f"{np.mean(aucs):.3f} (mean of {len(aucs)} cases{spread})" if aucs else "-"
     return [name, half or half_of(name), " ".join(map(str, seeds)), rate,
             f"{sum(s not in ('pass', QUALIFIED) for s in gen)}/{len(gen)}",
             str(sum(s == "fail" for s in gen + sisa)),

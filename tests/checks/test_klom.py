@@ -26,6 +26,7 @@ def test_klom_is_zero_for_equal_samples_and_near_its_bound_for_disjoint_ones():
 def _config(executor: str) -> AuditConfig:
     return AuditConfig(dataset="wine", model="logreg", forget="class:1", seed=0,
                        executor=executor, reference_seeds=4, checks=["klom"],
+                       extend_references=0,  # KLOM trains K originals and K unlearned runs
                        train=TrainConfig(epochs=20, lr=2e-2),
                        methods=[MethodSpec("finetune", {"epochs": "2"})])
 

@@ -22,7 +22,8 @@ from torch import nn
 
 from unlearn_core.methods import forger_targets as ft
 from unlearn_core.methods.base import UnlearningMethod, hparam
-from unlearn_core.methods.forgeries import _lookup_rows, input_digest
+from unlearn_core.methods.forged import input_digest
+from unlearn_core.methods.forgeries import _lookup_rows
 from unlearn_core.methods.registry import register
 from unlearn_core.models.training import predict_logits
 

@@ -27,7 +27,6 @@ never modified. Each is also a pseudo-method (``forge_logit_bias``, ``forge_head
 
 from __future__ import annotations
 
-import hashlib
 from typing import Callable
 
 import numpy as np
@@ -37,14 +36,10 @@ from torch import nn
 
 from unlearn_core.data.dataset import Samples
 from unlearn_core.errors import MethodError
+from unlearn_core.methods.forged import input_digest
 from unlearn_core.models.io import clone_model
 from unlearn_core.models.registry import Classifier
 from unlearn_core.models.training import predict_logits, to_tensors
-
-
-def input_digest(row: np.ndarray) -> str:
-    """The key of one exact input in a lookup table: SHA-1 of its float32 bytes."""
-    return hashlib.sha1(np.ascontiguousarray(row, dtype=np.float32).tobytes()).hexdigest()
 
 
 def _lookup_rows(out: torch.Tensor, x: torch.Tensor,
