@@ -64,9 +64,21 @@ def isolated_points(pg, n: int) -> list[tuple[float, float]]:
     """Centres of ``n`` map points with no other point within 12 px (a click on them can only
     mean them), spread over the map."""
     plot = pg.locator(".js-plotly-plot").first
-    pts = plot.locator(".scatterlayer .trace path.point").evaluate_all(
-        "els => els.map(e => { const r = e.getBoundingClientRect();"
-        " return [r.x + r.width / 2, r.y + r.height / 2]; })")
+
+    def read() -> list:
+        return plot.locator(".scatterlayer .trace path.point").evaluate_all(
+            "els => els.map(e => { const r = e.getBoundingClientRect();"
+            " return [r.x + r.width / 2, r.y + r.height / 2]; })")
+
+    # the map as drawn now, once it has stopped moving: a busy machine redraws it late after a
+    # rerun, and a position read mid-redraw would miss the point
+    pts = read()
+    for _ in range(20):
+        pg.wait_for_timeout(250)
+        again = read()
+        if again == pts:
+            break
+        pts = again
     lonely = [p for p in pts if all((p[0] - q[0]) ** 2 + (p[1] - q[1]) ** 2 > 144
                                     for q in pts if q is not p)]
     assert len(lonely) >= n, "too few isolated points on the map"
