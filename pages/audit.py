@@ -26,7 +26,13 @@ from pages.shared import (
 from unlearn_core.charts import audit as charts
 from unlearn_core.errors import UnlearnError
 from unlearn_core.models import predict_proba
-from unlearn_core.report.rows import check_rows, closest_line, ranked, verdict_rows
+from unlearn_core.report.rows import (
+    check_rows,
+    closest_line,
+    extension_lines,
+    ranked,
+    verdict_rows,
+)
 from unlearn_core.report.table import speed_cell
 
 through_app()  # opened by its own address before the app ran: app.py first
@@ -219,9 +225,8 @@ if verdicts:
             + (f"  \n{v.assurance}" if v.assurance else ""))
     for warning in res.warnings:
         st.warning(warning)
-    for ens in res.ensembles:  # the sequential rule trained more retrains: say why
-        if getattr(ens, "extended_because", ""):
-            st.info(ens.extended_because)
+    for line in extension_lines(res):  # the sequential rule trained more retrains: why
+        st.info(line)
     columns = ["method", "check", "status", "figure", "interval", "n", "retrain band",
                "original", "powered", "band from", "reason"]
     rows = [c.cells(columns, unknown="-") for c in check_rows(verdicts)]

@@ -203,3 +203,12 @@ def test_the_command_line_takes_extend_references(capsys):
     assert main(["audit", "--model", "logreg", "--extend-references", "-3"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "extend_references" in err[0]
+
+
+def test_one_line_per_grown_ensemble_for_every_renderer(extended):
+    from unlearn_core.report.rows import extension_lines
+
+    result, _ = extended
+    lines = extension_lines(result)
+    assert len(lines) == 2 and lines[0].startswith("2 more retrains trained (3 + 2 = 5)")
+    assert extension_lines(AuditResult.from_dict({**result.to_dict(), "ensembles": []})) == []

@@ -24,6 +24,7 @@ from unlearn_core.models import TrainConfig
 from unlearn_core.progress import TqdmProgress
 from unlearn_core.reference.cache import use_cache
 from unlearn_core.report.claim import claim_lines
+from unlearn_core.report.rows import extension_lines
 from unlearn_core.report.table import attack_table, audit_table, verdict_table
 from unlearn_core.serialize import write_atomic
 
@@ -278,9 +279,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if result.attack_summaries or result.ulira:
         print(attack_table(result))
     print(verdict_table(result.verdicts))
-    for ens in result.ensembles:  # the sequential rule trained more retrains: say why
-        if ens.extended_because:
-            print(f"note: {ens.extended_because}")
+    for line in extension_lines(result):  # the sequential rule trained more retrains: why
+        print(f"note: {line}")
     out_error = None
     if args.out:  # whole or not at all; a full disk or `ulimit -f` is said after recording
         try:

@@ -237,6 +237,13 @@ def check_rows(rows: Iterable[VerdictRow]) -> list[CheckRow]:
     return [c for r in rows for c in r.checks]
 
 
+def extension_lines(result) -> list[str]:
+    """Why the audit trained more retrains, one line per ensemble the sequential rule grew
+    (``checks.sequential``): what the command line, the report and the Audit page say."""
+    return [e.extended_because for e in getattr(result, "ensembles", None) or []
+            if getattr(e, "extended_because", "")]
+
+
 __all__ = ["COLUMNS", "RANKING_COLUMNS", "CheckRow", "VerdictRow", "check_row",
            "deciding_checks", "band_phrase", "deciding_lines", "verdict_row", "verdict_rows",
-           "ranked", "closest_line", "check_rows"]
+           "ranked", "closest_line", "check_rows", "extension_lines"]
