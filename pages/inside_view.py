@@ -102,10 +102,12 @@ def show_inside(run, idx: int, colors: dict[str, str]) -> None:
             st.plotly_chart(relearn_figure(store[key], colors),
                             key=f"inside_relearn_{idx}_{method}")
         st.caption("Each model is copied and fine-tuned on 10 forget samples plus retain "
-                   "batches (Adam, fixed learning rate); the curve is the accuracy on held-out "
-                   "samples of what was forgotten. Grey: the retrains' range (they learn from "
-                   "those samples too). Above it: the knowledge was only suppressed; below it: "
-                   "over-suppressed (a huge negative bias resists relearning).")
+                   "batches (Adam, fixed learning rate, the relearn check's few steps); the "
+                   "curve is the accuracy on held-out samples of what was forgotten. Grey: the "
+                   "retrains' range (in so few steps a model that never saw the data hardly "
+                   "learns it from those samples). Above it: the knowledge was only "
+                   "suppressed; below it: over-suppressed (a huge negative bias resists "
+                   "relearning).")
     with tabs[2]:
         after_names = [n for n, _, _ in retrains[:1]] + names
         after = st.selectbox("After", after_names, index=after_names.index(method),

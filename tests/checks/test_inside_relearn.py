@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.checks.test_inside_support import class3_zoo, fresh_ctx, one_thread  # noqa: F401
-from unlearn_core.checks import CHECKS
+from unlearn_core.checks import CHECKS, default_checks
 from unlearn_core.checks.relearn import RelearnCheck, relearn_curve
 
 
@@ -20,7 +20,7 @@ def zoo():
 @pytest.fixture(scope="module")
 def measured(zoo):
     ctx, check = fresh_ctx(zoo), RelearnCheck()
-    check.variants = False
+    check.steps = 30  # long enough that the retrains learn the class too: a band above zero
     models = {"original": zoo.original, "bias_20": zoo.forgeries["bias_20"],
               "bias_1e4": zoo.forgeries["bias_1e4"],
               **{f"retrain{i}": r for i, r in enumerate(zoo.retrains)}}
@@ -31,10 +31,25 @@ def _band(measured):
     return [measured[f"retrain{i}"] for i in range(3)]
 
 
-def test_two_sided_and_opt_in():
+def test_two_sided_and_default():
     cls = CHECKS["relearn"]
-    assert cls.sides == "both" and cls.forgotten_side == "low" and not cls.default
-    assert cls.lr == 1e-3
+    assert cls.sides == "both" and cls.forgotten_side == "low" and cls.default
+    assert cls.lr == 1e-3 and cls.steps == 10
+    assert "relearn" in default_checks()
+
+
+def test_in_ten_steps_retrains_stay_near_zero_and_suppression_comes_back(zoo):
+    """The default recipe: too few steps for a model that never saw the class to learn it from
+    ten samples, enough for a suppressed one to recover."""
+    ctx, check = fresh_ctx(zoo), RelearnCheck()
+    retrains = [check.measure(r, ctx) for r in zoo.retrains]
+    bias = check.measure(zoo.forgeries["bias_20"], ctx)
+    original = check.measure(zoo.original, ctx)
+    assert max(r.figure for r in retrains) < 0.05, [r.figure for r in retrains]
+    assert bias.figure > 0.3 and original.figure > 0.9
+    top = max(r.figure for r in retrains)
+    assert bias.figure - top > 4 * max(bias.se, *(r.se for r in retrains))
+    assert "auc_forget_only" not in bias.detail  # the variants are opt-in detail
 
 
 def test_small_bias_recovers_far_faster_than_retrains(measured):
@@ -75,7 +90,7 @@ def test_evaluation_never_sees_attack_samples_and_models_are_untouched(zoo):
 def test_variants_retain_only_does_not_teach_the_class(zoo):
     ctx = fresh_ctx(zoo)
     check = RelearnCheck()
-    check.repeats, check.steps = 1, 10
+    check.repeats, check.steps, check.variants = 1, 10, True
     m = check.measure(zoo.retrains[0], ctx)
     assert m.detail["auc_retain_only"] == 0.0  # a retrain has nothing dormant to wake
     assert "auc_forget_only" in m.detail

@@ -84,9 +84,15 @@ def test_they_land_inside_the_output_bands_they_target(audited):
         # the median forget-set loss (the one output check that caught the plain bias
         # forgery) and the JS divergence to retraining are fooled by every adaptive forgery
         assert status["forget_loss"] == "pass" and status["output_divergence"] == "pass", name
-    for name in ("forge_calibrated_bias", "forge_calibrated_head"):
-        caught = [c.check for c in verdicts[name].checks if c.status == "fail"]
-        assert caught == ["probe"], (name, caught)  # the outputs alone would pass it
+    # the outputs alone would pass them: only the checks that look inside fail them, the
+    # probe both (their features keep the class), relearning the bias (ten fine-tuning steps
+    # undo it), never the re-fitted head (it relearns no faster than a retrain)
+    caught = {name: [c.check for c in verdicts[name].checks if c.status == "fail"]
+              for name in ("forge_calibrated_bias", "forge_calibrated_head")}
+    assert caught["forge_calibrated_bias"] == ["probe", "relearn"], caught
+    assert caught["forge_calibrated_head"] == ["probe"], caught
+    head = next(c for c in verdicts["forge_calibrated_head"].checks if c.check == "relearn")
+    assert head.status == "pass", head.reason
 
 
 def test_none_passes_the_default_verdict_and_a_genuine_retrain_does(audited):

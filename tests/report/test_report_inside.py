@@ -29,7 +29,8 @@ def run():
 def test_section_has_the_inside_checks_and_cka_by_layer(run):
     res = run.result
     titles = [t for t, _, _ in report_figures(res)]
-    assert titles == ["Few-shot probe on the features", "Feature similarity to the original (CKA)",
+    assert titles == ["Few-shot probe on the features", "Relearning from a few forget samples",
+                      "Feature similarity to the original (CKA)",
                       "CKA with the original, layer by layer"]
     cka = report_figures(res)[-1][1]
     forged = next(t for t in cka.data if t.name == "forge_logit_bias")
@@ -56,7 +57,8 @@ def test_section_verifies_and_an_edited_figure_is_caught(run):
 
 def test_no_section_without_inside_checks(run):
     res = copy.copy(run.result)
-    res.measurements = [m for m in res.measurements if m.check not in ("probe", "cka")]
-    res.check_specs = [s for s in res.check_specs if s.name not in ("probe", "cka")]
+    inside = ("probe", "relearn", "cka")
+    res.measurements = [m for m in res.measurements if m.check not in inside]
+    res.check_specs = [s for s in res.check_specs if s.name not in inside]
     assert report_figures(res) == []
     assert "Look inside the model" not in render_html(res, None, build_json_report(res))

@@ -109,17 +109,17 @@ def test_unsigned_report_says_so(signed, tmp_path, capsys):
 
 def test_html_verdict_edited_to_pass_fails(signed, tmp_path, capsys):
     page = (signed[0] / "report.html").read_text(encoding="utf-8")
-    shown = "finetune: INCONCLUSIVE: 2 of 8 checks pass; 6 without power"
+    shown = "finetune: INCONCLUSIVE: 2 of 9 checks pass; 7 without power"
     assert page.count(shown) >= 1  # the summary page and the verdict section
     forged = tmp_path / "report.html"
-    forged.write_text(page.replace(shown, "finetune: PASS: 8 of 8 checks pass")
+    forged.write_text(page.replace(shown, "finetune: PASS: 9 of 9 checks pass")
                       .replace("verdict-inconclusive", "verdict-pass"), encoding="utf-8")
     code, _, err = _verify(capsys, str(forged), "--no-rerun")
     assert code == 1
     assert "report.html: the visible text of 'Summary verdict' differs from the report it " \
-           "embeds: shows '...Summary verdict finetune: PASS: 8 of 8 checks pass" in err
+           "embeds: shows '...Summary verdict finetune: PASS: 9 of 9 checks pass" in err
     assert "where the embedded report renders '...Summary verdict finetune: INCONCLUSIVE: 2 of " \
-           "8 checks pass" in err
+           "9 checks pass" in err
 
 
 def test_html_table_status_edited_fails(signed, tmp_path, capsys):

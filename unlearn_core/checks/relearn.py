@@ -4,9 +4,10 @@ Knowledge that was only suppressed returns after a few fine-tuning steps on a ha
 forgotten samples; a model that never learned it has to learn it from those samples alone
 (Hu et al., "Jogging the Memory of Unlearned LLMs Through Targeted Relearning Attacks", arXiv
 2406.13356; Siddiqui et al., "From Dormant to Deleted", arXiv 2505.22310, for vision). The
-retrain ensemble is the baseline (retrains also learn a class from ten samples), hence a band,
-not zero: recovering faster than the band fails; recovering *slower* than a model that never
-saw the data is flagged as over-suppression (a huge negative logit bias resists relearning).
+retrain ensemble is the baseline (given enough steps retrains learn a class from ten samples
+too), hence a band: recovering faster than the band fails; recovering *slower* than a model
+that never saw the data is flagged as over-suppression where the retrains relearn at all (a
+huge negative logit bias resists relearning; the median forget loss fails it anyway).
 
 Recipe: attack set A = ``n_attack`` forget samples (seeded); evaluation set E never in A: the
 held-out samples of the forgotten classes (population and test splits) for a class request,
@@ -14,15 +15,24 @@ the other forget samples for a sample request. Each model is copied and fine-tun
 ``steps`` Adam steps at a fixed ``lr`` (1e-3, the same for every model: the learning rate
 dominates the outcome), each step on A plus a seeded retain batch, ``repeats`` data orders;
 accuracy and loss on E after every step. Figure: the area under the relearn curve (mean
-accuracy on E over the steps and repeats). Detail: the same for fine-tuning on A only and on
-retain only (dormant knowledge), the final accuracy and the steps to reach 50%.
+accuracy on E over the steps and repeats). Detail: the final accuracy and the steps to reach
+50%; with ``variants`` also the same for fine-tuning on A only and on retain only.
 
-Opt-in (``--checks relearn``), not part of the default verdict, because of its cost: 0.9 s of
-CPU per model on digits cnn but 44 s on digits28 (``bench/bench_inside_costs.py``), against
-2.7 s for the probe, and an audit measures every retrain, the original and each method; the
-probe, a default check, already sees the output suppression relearning catches. A default
-verdict therefore says that dormant knowledge (suppression a few fine-tuning steps undo) is not
-ruled out unless this check ran.
+Ten steps, not thirty: in thirty steps a model that never saw the class learns it from the ten
+samples too (retrains at 0.38 to 0.42 on digits cnn class 3, sd 0.1 to 0.12), so a forgery that
+recovers to 0.7 sits inside a band drawn by six retrains; in ten steps the retrains stay at 0.00
+to 0.01 while every suppression that a few steps undo comes back (the forget-only
+distillation at 0.12 and 0.24, the calibrated bias at 0.38 and 0.50, the original at 0.96). The
+number was chosen on the verdict benchmark's tuning half (digits cnn class 3 and wine mlp
+class 1, seeds 0 and 1, ten retrains, 5 to 30 steps; ``bench/bench_relearn_steps.py``) and
+confirmed on its other half.
+
+Part of every default verdict since the forget-only distillation (``forge_forget_distill``)
+passed the other default checks on digits28 (a probe figure as close to retraining as the
+retrains are to each other, while relearning brought its class back): a re-fitted head passes
+this check and fails the probe, a distillation the other way round, so the two together rule out
+both. Cost: 2 x 10 optimiser steps per model and a pass over E after each (about 0.4 s of CPU
+on digits cnn; ``bench/bench_inside_costs.py``).
 """
 
 from __future__ import annotations
@@ -136,17 +146,20 @@ class RelearnCheck(Check):
     sides = "both"
     forgotten_side = "low"
     closeness = False
-    default = False
+    default = True
     unit = "%"
-    cost = "(repeats + 2) x steps optimiser steps per model"
-    rules_out = ("suppression", "dormant")  # a powered pass rules these forgery families out
+    cost = "repeats x steps optimiser steps per model (x 2 more with variants)"
+    # a powered pass rules out dormant knowledge, not output suppression: a head re-fitted on
+    # retain features (``forge_calibrated_head``) relearns no faster than a retrain, the probe
+    # sees it
+    rules_out = ("dormant",)
 
     lr = 1e-3  # fixed for every model: the learning rate dominates the outcome
-    steps = 30
+    steps = 10  # few enough that a model that never saw the class cannot learn it yet
     n_attack = 10  # forget samples the attacker holds
     batch_size = 64  # attack samples plus retain samples per step
     repeats = 2  # data orders of the retain batches
-    variants = True  # also relearn on A only and on retain only (detail figures)
+    variants = False  # also relearn on A only and on retain only (detail figures)
 
     def applicable(self, ctx: CheckContext) -> Optional[str]:
         if len(ctx.data.forget) < 2 and not ctx.is_class_request:

@@ -58,8 +58,7 @@ FAMILIES = {
     "nothing": "doing nothing (the model left as it was)",
     "suppression": ("output suppression (the forgotten data hidden at the output by a logit "
                     "bias, a re-fitted head or a lookup while the features keep it)"),
-    "dormant": ("dormant knowledge (suppression that a few fine-tuning steps undo; "
-                "--checks relearn looks for it)"),
+    "dormant": "dormant knowledge (suppression that a few fine-tuning steps undo)",
 }
 OUTPUTS_ONLY = "outputs only"  # the qualifier of a pass no check of the inside could support
 
