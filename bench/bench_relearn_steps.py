@@ -1,10 +1,11 @@
 """How many fine-tuning steps the relearning check should take: retrains against suppression.
 
 Per setting and seed, the models are trained once (K retrains, the original, blind genuine
-retrains with seeds the ensemble does not use, ``sisa`` and the adaptive forgeries), then the
+retrains with seeds the ensemble does not use, and the four adaptive forgeries), then the
 ``relearn`` check measures every model at each step count. A good count leaves the retrains
 near zero (a model that never saw the class cannot learn it from ten samples in that many
-steps) while every suppression that a few steps undo comes back. Choose on the verdict
+steps) while suppression that a few steps undo comes back (a re-fitted head does not: the
+probe is the check that sees it). Choose on the verdict
 benchmark's tuning half (``bench_verdict.TUNING``), confirm on the other.
 
     python bench/bench_relearn_steps.py                               # digits cnn class 3, wine
