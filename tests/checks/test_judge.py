@@ -68,6 +68,27 @@ def test_over_forgetting_is_named_on_the_forgotten_side():
     assert "more forgotten than retraining" in r.reason
 
 
+def test_without_power_a_check_fails_only_on_the_forgotten_side():
+    """MIA-efficacy style (forgotten side high): doing nothing lands in the band, so a figure
+    far below it says nothing about the data being kept (no power, not fail); far above it is
+    over-forgetting, measured against the retrains alone, and still fails."""
+    mia = CheckSpec("mia_efficacy", "MIA-efficacy", "forgetting", "both", "high", "%")
+    refs = _refs([0.85, 0.86, 0.84, 0.85, 0.86, 0.84], se=0.01)
+    original = _m(0.855, 0.01, "baseline", "control")
+    under = judge(mia, _m(0.40, 0.01), refs, original, 1)
+    assert under.status == "no power" and not under.over_forgetting
+    assert "less-forgotten side" in under.reason
+    over = judge(mia, _m(0.99, 0.005), refs, original, 1)
+    assert over.status == "fail" and over.over_forgetting
+    # with power the same low figure fails: doing nothing lies beyond the band on that side
+    powered = judge(mia, _m(0.40, 0.01), refs, _m(0.10, 0.01, "baseline", "control"), 1)
+    assert powered.status == "fail" and powered.powered
+    # a check without a forgotten side (closeness to the retrains' outputs) keeps its fails
+    dist = CheckSpec("output_divergence", "JS", "forgetting", "high")
+    far = judge(dist, _m(0.9, 0.01), _refs([0.05, 0.07, 0.06, 0.08]), _m(0.07, 0.01), 1)
+    assert far.status == "fail"
+
+
 def test_utility_checks_fail_only_below_and_closeness_only_above():
     util = CheckSpec("retain_accuracy", "retain accuracy", "utility", "low", "", "%")
     refs = _refs([0.90, 0.91, 0.92, 0.90])

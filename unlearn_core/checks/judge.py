@@ -11,7 +11,8 @@ is its figure +/- z(q) * se. PASS: the figure lies in the band; FAIL: the whole 
 outside the band computed at a ten times smaller error level (failing needs stronger evidence
 than passing, since K retrains estimate their own spread poorly); UNCERTAIN: in between. The
 untouched original goes through the same check: when its interval reaches into the band, the
-check has NO POWER for this request (doing nothing could pass it) and cannot support a pass
+check has NO POWER for this request (doing nothing could pass it) and cannot support a pass,
+nor fail a model on the less-forgotten side (only on the forgotten side: over-forgetting)
 (evaluation reference (a); Hayes et al. 2024 on over-forgetting; Triantafillou et al. 2024 on
 calibrating against retrain variability).
 """
@@ -269,7 +270,13 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
         powered = _disjoint(c_lo, c_hi, lo, hi)  # doing nothing could not pass this check
         dist = max(lo - ctrl, ctrl - hi, 0.0)
         margin = dist / half
-    if powered is False and status in (PASS, UNCERTAIN):
+    # without power a check has no say on the side of the original: doing nothing lands within
+    # reach of its band, so a figure beyond the band on the less-forgotten side is not evidence
+    # that the data was kept (a genuine retrain's MIA-efficacy of 41% against a band of 72% to
+    # 100%, the original 91%, on digits mlp random 10%). Beyond the band on the forgotten side
+    # it still fails: over-forgetting is measured against the retrains alone (Hayes et al. 2024)
+    if powered is False and (status in (PASS, UNCERTAIN) or (
+            status == FAIL and spec.forgotten_side and not over)):
         status = NO_POWER
 
     def away(v: float) -> float:  # distance from the band in half-widths, as power_margin
@@ -302,7 +309,9 @@ def _reason(spec: CheckSpec, r: CheckResult) -> str:
                    (": less forgotten than retraining" if spec.kind == "forgetting" and
                     spec.forgotten_side else "")))
     if r.status == NO_POWER:
-        return (f"{where}; the untouched original scores {fmt(r.control, u)}, also within "
+        outside = not r.band_low <= r.figure <= r.band_high
+        return (f"{where}{' lies outside the band on the less-forgotten side' if outside else ''}"
+                f"; the untouched original scores {fmt(r.control, u)}, also within "
                 f"reach of the band {band_txt}: this check cannot tell doing nothing from "
                 "retraining for this request")
     if r.status == NO_DATA:
