@@ -24,11 +24,12 @@ TINY = ["--people", "8", "--holdout", "8", "--attributes", "3", "--epochs", "40"
 @pytest.fixture(scope="module")
 def cli_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("text_cli")
+    assert main(["keygen", "--out", str(d / "auditor.key")]) == 0
     rc = main(["text-audit", "--forget", "random:1", *TINY, "--method",
                "gradient_difference:steps=8,lr=1e-3", "--method", "icu:max_epochs=3",
                "--retrain-seeds", "3", "--out", str(d / "r.json"), "--save-model",
                str(d / "model"), "--export-facts", str(d / "facts.jsonl"), "--report",
-               str(d / "report")])
+               str(d / "report"), "--sign-key", str(d / "auditor.key")])
     return rc, d
 
 
@@ -62,6 +63,12 @@ def test_text_report_verifies_with_a_fresh_rerun(cli_run, capsys):
     assert "text verdicts follow from the recorded figures" in out
     assert "bit-identical models on re-run: original, retrain, retrain#2, retrain#3" in out
     assert main(["verify", str(d / "report" / "report.html"), "--no-rerun", "--quiet"]) == 0
+    # signed by --sign-key: the auditor's public key checks it, another key does not
+    assert main(["verify", str(d / "report" / "report.json"), "--no-rerun", "--quiet",
+                 "--public-key", str(d / "auditor.pub")]) == 0
+    assert main(["keygen", "--out", str(d / "other.key")]) == 0
+    assert main(["verify", str(d / "report" / "report.json"), "--no-rerun", "--quiet",
+                 "--public-key", str(d / "other.pub")]) == 1
 
 
 def test_user_data_and_saved_model_folder(cli_run):
@@ -103,6 +110,9 @@ def test_same_config_same_numbers():
     (["--forget", "random:1", "--data", "/no/such.jsonl"], "does not exist"),
     (["--forget", "random:1", "--model", "/no/such/folder"], "does not exist"),
     (["--forget", "random:1", "--people", "x"], "invalid int value"),
+    (["--forget", "random:1", "--sign-key", "k.key"], "--sign-key needs --report DIR"),
+    (["--forget", "random:1", "--report", "r", "--sign-key", "/no/such.key"],
+     "cannot read signing key"),
 ])
 def test_bad_input_one_line_nonzero(args, msg, capsys):
     # the tiny defaults come first so that the case's own flags win

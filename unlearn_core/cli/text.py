@@ -69,6 +69,9 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bundle", action="store_true",
                    help="also write report.zip in --report: report, data file and the "
                         "recorded weights, verifiable anywhere with `verify report.zip`")
+    p.add_argument("--sign-key", dest="sign_key", default=None,
+                   help="sign the report with this Ed25519 private key (keygen makes one; "
+                        "verify --public-key checks it); needs --report")
     from unlearn_core.cli.runs import store_arguments
 
     store_arguments(p)  # --db, --data-dir, --project: the classifier audit's run store
@@ -187,6 +190,13 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
             raise ConfigError(f"{flag} '{path}': its folder does not exist")
     if getattr(args, "bundle", False) and not args.report:
         raise ConfigError("--bundle needs --report DIR")
+    sign_key = None
+    if getattr(args, "sign_key", None):  # checked now: a bad key never costs a finished audit
+        if not args.report:
+            raise ConfigError("--sign-key needs --report DIR")
+        from unlearn_core.report.signing import load_private_key
+
+        sign_key = load_private_key(args.sign_key)
     store, run_id, artifacts = None, None, []
     if getattr(args, "store", False):  # opened now: a bad --db fails before the audit
         from unlearn_core.cli.runs import open_store
@@ -229,6 +239,12 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
         from unlearn_core.report.text import write_text_reports
 
         paths = write_text_reports(result, args.report, artifacts=artifacts)
+        if sign_key is not None:  # signed before bundling: the ZIP carries the signed report
+            from unlearn_core.report.signing import sign_report_files
+
+            block = sign_report_files(paths["json"], sign_key)
+            print(f"signed {paths['json'].name} and {paths['html'].name} with key "
+                  f"{block['key_id']}")
         if getattr(args, "bundle", False):
             from unlearn_core.report.bundle import write_bundle
 
