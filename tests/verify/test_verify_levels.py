@@ -67,7 +67,7 @@ def _edited(report: Path, tmp_path: Path, rules) -> Path:
     v["grade"]["level"], v["grade"]["blockers"] = 1, []
     v["qualifier"] = "" if v.get("qualifier") else "outputs only"
     versions = payload["result"]["versions"]
-    assert versions["judge_rules"] == "2"  # today's results record their rules
+    assert versions["judge_rules"] == "3"  # today's results record their rules
     if rules is None:
         del versions["judge_rules"]
     else:
@@ -85,9 +85,61 @@ def test_assurance_judged_under_earlier_rules_is_a_note_with_todays_reading(repo
     for rules in (None, "1"):
         out = verify_report(_edited(report, tmp_path, rules), rerun=False)
         assert out.differences == [], out.differences
-        assert any("judged under the verdict's rules 1, before today's 2" in n
+        assert any("judged under the verdict's rules 1, before today's 3" in n
                    for n in out.notes)
         assert any("the recorded grade says level 1" in n for n in out.notes)
-    found = verify_report(_edited(report, tmp_path, "2"), rerun=False).differences
+    found = verify_report(_edited(report, tmp_path, "3"), rerun=False).differences
     assert any("the recorded grade says level 1" in d for d in found)
     assert any("not ruling out" in d for d in found)
+
+
+def test_a_status_judged_under_earlier_rules_is_judged_again_under_them(small_run, tmp_path):
+    """Rules 3: a check without power no longer fails a model on the less-forgotten side. A
+    report judged under rules 2 with such a fail verifies (its statuses are judged again under
+    the rules it recorded) and verify says how today's rules read it; recorded as rules 3, the
+    same fail is a difference."""
+    import copy
+    import dataclasses
+
+    from unlearn_core.audit.run import judge_audit
+    from unlearn_core.checks.judge import judging_rules
+
+    result = copy.deepcopy(small_run.result)
+    method = result.methods[0].name
+    from unlearn_core.checks import proportion_se
+
+    refs = [m.model for m in result.measurements
+            if m.check == "mia_efficacy" and m.role == "reference"]
+    # retrains at 38 to 40 of the n forget samples, doing nothing in their band, the method far
+    # below it: on the less-forgotten side (MIA-efficacy's forgotten side is high)
+    hits = {name: 38 + i % 3 for i, name in enumerate(refs)}
+
+    def edited(m):
+        k = 39 if m.role == "control" else 0 if m.model == method else hits[m.model]
+        return dataclasses.replace(m, figure=k / m.n, se=proportion_se(k, m.n))
+    result.measurements = [
+        edited(m) if m.check == "mia_efficacy" and (m.role in ("control", "reference")
+                                                    or m.model == method) else m
+        for m in result.measurements]
+    result.evidence = None  # the per-sample scores would give other figures: set aside
+    for rules, expect in (("2", "fail"), ("3", "no power")):
+        with judging_rules(int(rules)):
+            result.verdicts = judge_audit(result, result.config.thresholds)
+        result.versions = {**result.versions, "judge_rules": rules}
+        check = next(c for c in result.verdicts[0].checks if c.check == "mia_efficacy")
+        assert check.status == expect and result.verdicts[0].method == method
+        path = tmp_path / f"rules{rules}.json"
+        path.write_text(json.dumps(build_json_report(result), indent=1))
+        out = verify_report(path, rerun=False)
+        assert out.differences == [], out.differences
+        if rules == "2":
+            assert any(n.startswith(f"{method}: judged ") and "under rules 2; today's rules "
+                       "read" in n and "MIA-efficacy fail -> no power" in n
+                       for n in out.notes), out.notes
+            two = json.loads(path.read_text())
+    two["result"]["versions"]["judge_rules"] = "3"  # claimed to be judged under today's rules
+    two["content_sha256"] = content_hash(two)
+    path.write_text(json.dumps(two))
+    found = verify_report(path, rerun=False).differences
+    assert any(f"{method}: check MIA-efficacy recorded fail at 0, its figures give no power"
+               in d for d in found), found

@@ -20,13 +20,16 @@ calibrating against retrain variability).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 from scipy import stats
 
 from unlearn_core.checks.base import CheckSpec, Measurement
+from unlearn_core.version import JUDGE_RULES
 
 PASS, FAIL, UNCERTAIN, NO_POWER, NO_DATA = "pass", "fail", "uncertain", "no power", "no data"
 FAIL_STRICTER = 10  # a fail needs a band at a 10 times smaller error level than a pass
@@ -38,6 +41,20 @@ MIN_SAMPLES = 30  # below this a forget-set figure's interval cannot be trusted 
 # partial forgery inside it (digits cnn class 0: the probe's band reaches 82% of the way to the
 # original, and a forget-only distillation keeping part of the class in the features passed).
 HALFWAY_MARGIN = 1.0
+# the judging rules ``judge`` applies (``version.JUDGE_RULES``); ``verify`` judges a report again
+# under the rules it was judged with (``judging_rules``) and says where today's differ
+_RULES: ContextVar[int] = ContextVar("judge_rules", default=JUDGE_RULES)
+
+
+@contextmanager
+def judging_rules(rules: int) -> Iterator[None]:
+    """Judge under earlier rules inside this block (``version.JUDGE_RULES`` says what each
+    changed): 1 and 2 let a check without power fail a model on either side."""
+    token = _RULES.set(int(rules))
+    try:
+        yield
+    finally:
+        _RULES.reset(token)
 
 
 @dataclass
@@ -276,7 +293,7 @@ def judge(spec: CheckSpec, audited: Measurement, references: list[Measurement],
     # 100%, the original 91%, on digits mlp random 10%). Beyond the band on the forgotten side
     # it still fails: over-forgetting is measured against the retrains alone (Hayes et al. 2024)
     if powered is False and (status in (PASS, UNCERTAIN) or (
-            status == FAIL and spec.forgotten_side and not over)):
+            status == FAIL and spec.forgotten_side and not over and _RULES.get() >= 3)):
         status = NO_POWER
 
     def away(v: float) -> float:  # distance from the band in half-widths, as power_margin

@@ -6,6 +6,7 @@ the recorded measurements imply must be there)."""
 from __future__ import annotations
 
 from unlearn_core.audit.run import AuditResult, judge_audit
+from unlearn_core.checks.judge import judging_rules
 from unlearn_core.verify.result import VerifyResult, _close
 from unlearn_core.version import JUDGE_RULES
 
@@ -16,6 +17,18 @@ def rules_of(result: AuditResult) -> int:
         return int((getattr(result, "versions", None) or {}).get("judge_rules", 1))
     except (TypeError, ValueError):
         return 1
+
+
+def rules_notes(then_v, today_v, then: int) -> list[str]:
+    """What today's rules read otherwise than the rules ``then`` a report was judged under: the
+    verdict and each check whose status moved, in words (notes, not differences)."""
+    today = {c.check: c.status for c in today_v.checks}
+    moved = [f"{c.title} {c.status} -> {today[c.check]}" for c in then_v.checks
+             if today.get(c.check, c.status) != c.status]
+    if not moved and then_v.status == today_v.status:
+        return []
+    return [f"{then_v.method}: judged {then_v.status} under rules {then}; today's rules read its "
+            f"recorded figures as {today_v.status} ({'; '.join(moved) or 'no check moved'})"]
 
 
 def rejudge(old: AuditResult, out: VerifyResult) -> None:
@@ -31,18 +44,25 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
         out.notes.append("the verdicts were recorded by an earlier release without their "
                          "measurements: they cannot be judged again, only re-run")
         return
-    again = {v.method: v for v in judge_audit(old, old.config.thresholds)}
+    # the statuses are judged again under the rules the report was judged with (rules 3 moved
+    # some); the statement of assurance and the grade follow rules that changed since an
+    # earlier release judged the report: a difference there is a note, said with today's
+    # reading, and so is a verdict today's rules read otherwise
+    then = rules_of(old)
+    with judging_rules(then):
+        again = {v.method: v for v in judge_audit(old, old.config.thresholds)}
     recorded = {v.method for v in old.verdicts}
-    # the statement of assurance and the grade follow rules that changed since an earlier
-    # release judged the report: a difference there is a note, said with today's reading (the
-    # statuses, which no rule change moved, are compared either way)
-    earlier = rules_of(old) < JUDGE_RULES
+    earlier = then < JUDGE_RULES
     assurance = out.notes if earlier else out.differences
     if earlier:
-        out.notes.append(f"judged under the verdict's rules {rules_of(old)}, before today's "
-                         f"{JUDGE_RULES} (halfway power): where its statement of assurance or "
-                         "grade differs from today's reading, that is said below, not counted "
-                         "as an edit")
+        out.notes.append(f"judged under the verdict's rules {then}, before today's "
+                         f"{JUDGE_RULES} (halfway power; a check without power fails only on "
+                         "the forgotten side): where today's reading differs, that is said "
+                         "below, not counted as an edit")
+        for v in judge_audit(old, old.config.thresholds):
+            was = again.get(v.method)
+            if was is not None:
+                out.notes += rules_notes(was, v, then)
     for method, new in again.items():
         if method not in recorded:
             out.differences.append(f"{method}: the report records no verdict, but its recorded "

@@ -16,6 +16,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from unlearn_core.checks.judge import judging_rules
 from unlearn_core.errors import ConfigError
 from unlearn_core.progress import ProgressFn
 from unlearn_core.serialize import sha256_file
@@ -27,6 +28,8 @@ from unlearn_core.text.checks import (
 )
 from unlearn_core.text.metrics import MIA_NAMES, SetScores, mia_auc, model_utility
 from unlearn_core.verify.last_step import Announce, may_rerun
+from unlearn_core.verify.rejudge import rules_notes
+from unlearn_core.version import JUDGE_RULES
 
 ACC_TOL = 0.02  # answer accuracies, in share
 SCORE_TOL = 0.05  # every other figure, times max(1, |figure|)
@@ -42,10 +45,10 @@ def _close(a: Optional[float], b: Optional[float], tol: float) -> bool:
     return abs(a - b) <= tol
 
 
-def rejudge_text(result: dict, out: Any) -> None:
-    """Judge the recorded measurements again with the recorded alpha: a verdict or a check
-    status edited in the report (even with its hash recomputed) differs from what its own
-    figures give."""
+def rejudge_text(result: dict, out: Any, rules: int = JUDGE_RULES) -> None:
+    """Judge the recorded measurements again with the recorded alpha, under the judging rules
+    the report recorded (``rules``): a verdict or a check status edited in the report (even with
+    its hash recomputed) differs from what its own figures give."""
     try:
         ms = measurements_from_dicts(result.get("measurements") or [])
         specs = specs_from_dicts(result.get("check_specs") or [])
@@ -58,7 +61,12 @@ def rejudge_text(result: dict, out: Any) -> None:
     if audited and not ms:
         out.differences.append("the verdicts have no recorded measurements to judge again")
         return
-    verdicts = judge_text(ms, specs, audited, refs, "original", alpha)
+    with judging_rules(rules):
+        verdicts = judge_text(ms, specs, audited, refs, "original", alpha)
+    if rules < JUDGE_RULES:  # what today's rules read otherwise: said, not an edit
+        for then_v, today_v in zip(verdicts, judge_text(ms, specs, audited, refs, "original",
+                                                        alpha)):
+            out.notes += rules_notes(then_v, today_v, rules)
     claim = result.get("claim")
     if claim:  # a third-party claim's rules, applied again from the recorded figures
         from unlearn_core.text.claim import apply_text_claim_rules, fit_from_dict
@@ -365,7 +373,12 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
         out.differences.append("the text result block cannot be read")
         return out
     check_text_evidence(result, out)
-    rejudge_text(result, out)
+    try:
+        rules = int(((payload.get("reproducibility") or {}).get("versions") or {})
+                    .get("judge_rules", 1))
+    except (TypeError, ValueError):
+        rules = 1
+    rejudge_text(result, out, rules)
     check_text_claim_files(payload, out)
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
     check_text_weights(payload, out, artifacts, base, data_path)  # hashed, not evaluated
