@@ -242,7 +242,8 @@ if verdicts:
                "interval; cross: the untouched original. pass = in the band; fail = outside "
                "beyond sampling error; uncertain = outside, interval reaches in; no power = the "
                "original lands in the band too, so the check cannot tell doing nothing from "
-               "retraining. A verdict passes only when a powered check passes and none fails. "
+               "retraining (it still fails a model that forgot more than retraining would). "
+               "A verdict passes only when a powered check passes and none fails. "
                "Fixed limits: `--threshold check=value` on the command line.")
 else:
     st.info("No verdict recorded for this audit.")
