@@ -194,3 +194,24 @@ def test_the_assurance_says_how_much_of_the_original_the_inside_check_lets_throu
     probe.status, probe.powered = "no power", False  # no floor without a power test
     assert math.isnan(probe.detection_floor)
     assert "keeping more than" not in fold("m", checks, FAMILIES).assurance
+
+
+def test_an_exact_proof_decides_the_verdict_and_reaches_level_1():
+    """Judging rules 4: a model whose outputs equal, bit for bit, its own run from scratch
+    without the data passes at level 1 even where a band drawn by that method's runs with other
+    seeds misses one figure (sisa's MIA-efficacy on breast cancer, seed 7 of the verdict
+    benchmark); the check stays as judged. Under rules 3, or without the proof, it fails."""
+    for missed in ("fail", "uncertain"):
+        checks = model(mia_efficacy=missed) + [c("exact")]
+        v = fold("m", checks, FAMILIES)
+        g = grade(checks, v.status, FAMILIES)
+        assert v.plain_pass and v.reason.startswith("decided by exact: ")
+        assert "mia_efficacy lies outside bands drawn by the same method's runs" in v.reason
+        assert g.level == 1 and g.blockers == []
+        assert next(x for x in v.checks if x.check == "mia_efficacy").status == missed
+        with judge_mod.judging_rules(3):
+            assert fold("m", checks, FAMILIES).status == missed
+            assert level_of(checks).level == 3  # the membership check keeps it there
+        unproven = model(mia_efficacy=missed) + [c("exact", "fail")]
+        assert fold("m", unproven, FAMILIES).status == "fail"
+        assert level_of(unproven).level == 0

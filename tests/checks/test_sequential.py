@@ -15,7 +15,7 @@ from unlearn_core.audit import run as audit_run
 from unlearn_core.audit.data import AuditData
 from unlearn_core.audit.run import AuditResult
 from unlearn_core.checks.base import Measurement
-from unlearn_core.checks.judge import CheckSpec, judge
+from unlearn_core.checks.judge import CheckSpec, judge, judging_rules
 from unlearn_core.checks.sequential import EXTEND_AT, Borderline, borderline, extension_note
 from unlearn_core.checks.verdict import fold, judge_result
 from unlearn_core.data.forget import resolve_forget
@@ -72,12 +72,17 @@ def test_a_pass_in_the_outer_part_of_its_band_asks_for_more_retrains():
     exact.checks.append(_judged(0.11).__class__(**{**_judged(0.11).__dict__, "check": "exact",
                                                    "status": "pass"}))
     assert borderline([exact]) == []
-    # an exact method that is uncertain asks: its own from-scratch ensemble grows
+    # an exact method with a figure just outside its band: the proof decides (judging rules
+    # 4), so it passes and asks for nothing; under rules 3 it was uncertain and asked
     refs = [_m(v, f"retrain#{i}", "reference") for i, v in enumerate(REFS)]
     near = judge(SPEC, _m(edge_of() + 0.01, se=0.05), refs, _m(0.95, "baseline", "control"), 1)
     proven = _judged(0.11).__class__(**{**_judged(0.11).__dict__, "check": "exact",
                                         "status": "pass"})
-    unsure = fold("sisa", [near, proven])
+    decided = fold("sisa", [near, proven])
+    assert near.status == "uncertain" and decided.status == "pass"
+    assert borderline([decided]) == []
+    with judging_rules(3):
+        unsure = fold("sisa", [near, proven])
     assert unsure.status == "uncertain" and len(borderline([unsure])) == 1
     failed = fold("f", [_judged(0.9)])
     assert failed.status == "fail" and borderline([failed]) == []

@@ -11,6 +11,7 @@ import pytest
 
 from unlearn_core.report import build_json_report, content_hash
 from unlearn_core.verify.run import verify_report
+from unlearn_core.version import JUDGE_RULES
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def _edited(report: Path, tmp_path: Path, rules) -> Path:
     v["grade"]["level"], v["grade"]["blockers"] = 1, []
     v["qualifier"] = "" if v.get("qualifier") else "outputs only"
     versions = payload["result"]["versions"]
-    assert versions["judge_rules"] == "3"  # today's results record their rules
+    assert versions["judge_rules"] == str(JUDGE_RULES)  # today's results record their rules
     if rules is None:
         del versions["judge_rules"]
     else:
@@ -85,10 +86,10 @@ def test_assurance_judged_under_earlier_rules_is_a_note_with_todays_reading(repo
     for rules in (None, "1"):
         out = verify_report(_edited(report, tmp_path, rules), rerun=False)
         assert out.differences == [], out.differences
-        assert any("judged under the verdict's rules 1, before today's 3" in n
+        assert any(f"judged under the verdict's rules 1, before today's {JUDGE_RULES}" in n
                    for n in out.notes)
         assert any("the recorded grade says level 1" in n for n in out.notes)
-    found = verify_report(_edited(report, tmp_path, "3"), rerun=False).differences
+    found = verify_report(_edited(report, tmp_path, str(JUDGE_RULES)), rerun=False).differences
     assert any("the recorded grade says level 1" in d for d in found)
     assert any("not ruling out" in d for d in found)
 
@@ -137,7 +138,7 @@ def test_a_status_judged_under_earlier_rules_is_judged_again_under_them(small_ru
                        "read" in n and "MIA-efficacy fail -> no power" in n
                        for n in out.notes), out.notes
             two = json.loads(path.read_text())
-    two["result"]["versions"]["judge_rules"] = "3"  # claimed to be judged under today's rules
+    two["result"]["versions"]["judge_rules"] = "3"  # claimed: judged under rules 3
     two["content_sha256"] = content_hash(two)
     path.write_text(json.dumps(two))
     found = verify_report(path, rerun=False).differences

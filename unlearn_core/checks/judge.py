@@ -57,6 +57,11 @@ def judging_rules(rules: int) -> Iterator[None]:
         _RULES.reset(token)
 
 
+def rules_in_force() -> int:
+    """The judging rules in force here (today's, or those a ``judging_rules`` block set)."""
+    return _RULES.get()
+
+
 @dataclass
 class CheckResult:
     """One check of one model, judged: figure, interval, band and where it came from, the

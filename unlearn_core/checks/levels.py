@@ -27,6 +27,10 @@ to retraining.
    membership nor the model's internals are required, so output suppression is not ruled out
    (a suppression forgery may reach it, and that is what it is).
 
+An exact proof (outputs identical, bit for bit, to the method's own run from scratch without the
+data) reaches level 1 whatever a statistical check says, as it decides the verdict
+(``checks.verdict.fold``, judging rules 4).
+
 Every level also needs a forgetting check that passed with power (doing nothing would have
 failed it; it may be one the level does not require): a level no powered check supports is not
 reached, and the blocker says the power was missing. An inconclusive verdict reaches no level.
@@ -46,7 +50,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from unlearn_core.checks.judge import FAIL, PASS, UNCERTAIN, CheckResult
+from unlearn_core.checks.judge import FAIL, PASS, UNCERTAIN, CheckResult, rules_in_force
 
 NO_LEVEL = 0  # no level reached
 # the strictest level first: (short name, the words a verdict says)
@@ -110,6 +114,9 @@ def _blockers(level: int, checks: Sequence[CheckResult], status: str,
     """What keeps a model from ``level``, in words; empty when it reaches it."""
     if status not in (PASS, FAIL, UNCERTAIN):
         return [f"the verdict is {status}: no check with power decided"]
+    if status == PASS and rules_in_force() >= 4 and any(
+            c.check in OUTPUT_PROOFS and c.status == PASS for c in checks):
+        return []  # an exact proof reaches every level, as it decides the verdict (rules 4)
     needed = [c for c in checks if _required(level, c, families)]
     out = [f"{c.title}: {c.status}" + (" (more forgotten than retraining)"
                                       if c.over_forgetting else "")

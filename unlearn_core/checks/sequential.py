@@ -13,8 +13,8 @@ retrain seldom lands: about 3% of the time per check with K = 6), or when a mode
 tight by chance), the audit trains more retrains and judges every model again against the
 larger ensemble (a narrower band when the spread was well estimated, since t shrinks with K; a
 fairer one when it was not). A model whose verdict rests on an exact proof (bit-identical to
-its own run from scratch) asks for more only when it is uncertain (then its own from-scratch
-ensemble grows: the proof says the deletion is exact, the band was drawn tight by chance).
+its own run from scratch) never asks for more: the proof decides its verdict (judging rules 4;
+under earlier rules it asked when uncertain, and its own from-scratch ensemble grew).
 
 The rule is two-stage: a genuine model that triggers it is judged once more, against a band
 drawn by more retrains that include fresh seeds, so its chance to fail stays near the error

@@ -8,6 +8,11 @@
   original model lands outside the band) and nothing fails or is uncertain.
 - INCONCLUSIVE when nothing failed but no powered check could decide: the checks could not have
   told doing nothing from retraining for this request, so "pass" would be a false assurance.
+- An exact proof decides (judging rules 4): a model whose outputs equal, bit for bit, its own
+  method's run from scratch without the data (the auditor trains it: ``audit.run``'s exact
+  counterpart) passes even where a band drawn by that method's runs with other seeds misses one
+  of its figures; the check stays in the table as judged, and the reason says why it does not
+  count.
 
 - A PASS says what it rules out (``FAMILIES``): doing nothing, and for each check that passed
   with power the forgery families that check sees (``Check.rules_out``: the probe rules out output
@@ -41,6 +46,7 @@ from unlearn_core.checks.judge import (
     CheckResult,
     CheckSpec,
     judge,
+    rules_in_force,
 )
 from unlearn_core.checks.levels import Grade
 from unlearn_core.errors import ConfigError
@@ -203,7 +209,21 @@ def fold(method: str, results: list[CheckResult],
     fails = [r for r in results if r.status == FAIL]
     uncertain = [r for r in results if r.status == UNCERTAIN]
     powered = [r for r in results if r.status == PASS and r.kind == "forgetting" and r.powered]
-    if fails:
+    proof = [r for r in results if r.check == "exact" and r.status == PASS]
+    if proof and (fails or uncertain) and rules_in_force() >= 4:
+        # the model is its own method's run from scratch without the data, bit for bit: a band
+        # drawn by that method's runs with other seeds that misses one of its figures missed
+        # where such runs land, it is no sign the data was kept (sisa's MIA-efficacy of 12%
+        # against a band from 68%, an attack's threshold falling the other way on a model with
+        # no membership signal: breast cancer, seed 7 of the verdict benchmark)
+        status = PASS
+        missed = fails + uncertain
+        reason = (f"decided by {proof[0].title}: {proof[0].reason}; "
+                  + ", ".join(r.title for r in missed) + (" lie" if len(missed) > 1 else " lies")
+                  + " outside bands drawn by the same method's runs from scratch with other "
+                  "seeds, where this run from scratch lands too: those bands missed where such "
+                  "runs land, which is no sign the data was kept")
+    elif fails:
         over = [r.title for r in fails if r.over_forgetting]
         reason = ("outside the retrain band beyond sampling error: "
                   + ", ".join(r.title for r in fails)

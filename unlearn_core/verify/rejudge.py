@@ -57,8 +57,8 @@ def rejudge(old: AuditResult, out: VerifyResult) -> None:
     if earlier:
         out.notes.append(f"judged under the verdict's rules {then}, before today's "
                          f"{JUDGE_RULES} (halfway power; a check without power fails only on "
-                         "the forgotten side): where today's reading differs, that is said "
-                         "below, not counted as an edit")
+                         "the forgotten side; an exact proof decides): where today's reading "
+                         "differs, that is said below, not counted as an edit")
         for v in judge_audit(old, old.config.thresholds):
             was = again.get(v.method)
             if was is not None:
