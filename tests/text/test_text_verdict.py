@@ -105,7 +105,13 @@ def test_genuine_retrain_is_not_failed_and_doing_nothing_fails(audit):
     assert genuine.status in (PASS, INCONCLUSIVE, "uncertain")
     assert noop.status == FAIL, noop.headline
     failed = {c.check for c in noop.checks if c.status == FAIL}
-    assert {"forget_quality", "forget_answer_prob", "forget_extraction"} <= failed, failed
+    assert {"forget_answer_prob", "forget_extraction"} <= failed, failed
+    # a KS distance over 12 truth ratios: the do-nothing model's (0.93) lies far above every
+    # retrain's, but 5 retrains' sampling error lets the stricter band reach the bound of 1.0,
+    # so it fails or is uncertain depending on the machine's floating point; it never passes
+    quality = next(c for c in noop.checks if c.check == "forget_quality")
+    assert quality.powered and quality.status in (FAIL, "uncertain"), quality.reason
+    assert quality.figure > quality.band_high, (quality.figure, quality.band_high)
     # on 12 forget items a membership AUC of 1.0 fails or, where the retrains' sampling error
     # widens the stricter band up to 1.0, is uncertain (which one depends on the machine's
     # floating point); at least one attack fails it, and no powered check passes it
