@@ -35,10 +35,11 @@ def test_classifier_commands_stay(argv):
 
 
 def test_routed_audit_reaches_the_text_track(capsys):
-    """Through main: the text track's own one-line error for a group the fact set lacks."""
+    """Through main: the text track's own one-line error for a group the fact set lacks (the
+    classifier audit's report flags --auditor and --no-pdf are understood on the way)."""
     rc = main(["audit", "--dataset", "facts", "--model", "tiny-gpt", "--forget",
                "group:Nobody", "--people", "6", "--attributes", "1", "--epochs", "1",
-               "--quiet"])
+               "--quiet", "--auditor", "A. Auditor", "--no-pdf"])
     assert rc == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "no trained group 'Nobody'" in err and "\n" not in err

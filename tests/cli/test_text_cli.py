@@ -29,7 +29,8 @@ def cli_run(tmp_path_factory):
                "gradient_difference:steps=8,lr=1e-3", "--method", "icu:max_epochs=3",
                "--retrain-seeds", "3", "--out", str(d / "r.json"), "--save-model",
                str(d / "model"), "--export-facts", str(d / "facts.jsonl"), "--report",
-               str(d / "report"), "--sign-key", str(d / "auditor.key")])
+               str(d / "report"), "--sign-key", str(d / "auditor.key"), "--auditor",
+               "A. Auditor", "--no-pdf"])
     return rc, d
 
 
@@ -69,6 +70,26 @@ def test_text_report_verifies_with_a_fresh_rerun(cli_run, capsys):
     assert main(["keygen", "--out", str(d / "other.key")]) == 0
     assert main(["verify", str(d / "report" / "report.json"), "--no-rerun", "--quiet",
                  "--public-key", str(d / "other.pub")]) == 1
+
+
+def test_text_report_names_its_auditor_and_verify_sees_the_name_edited(cli_run, capsys):
+    """--auditor as for a classifier audit: the sign-off block (auditor, date, run id, who ran
+    it) lies under the content hash, and an HTML whose auditor was edited fails verify."""
+    _, d = cli_run
+    payload = json.loads((d / "report" / "report.json").read_text())
+    signoff = payload["reproducibility"]["signoff"]
+    assert signoff["auditor"] == "A. Auditor" and signoff["date"].startswith("20")
+    assert signoff["run_id"]  # recorded in the run store: the report names the run
+    assert not (d / "report" / "report.pdf").exists()  # --no-pdf: text reports are JSON, HTML
+    page = (d / "report" / "report.html").read_text()
+    assert "<h2>Sign-off</h2>" in page and "A. Auditor" in page
+    forged = d / "forged.html"
+    forged.write_text(page.replace("<td>A. Auditor</td>", "<td>B. Other</td>"))
+    assert forged.read_text() != page
+    capsys.readouterr()
+    assert main(["verify", str(forged), "--no-rerun", "--quiet"]) == 1
+    said = capsys.readouterr()
+    assert "the visible text of 'Sign-off' differs" in said.out + said.err, said
 
 
 def test_user_data_and_saved_model_folder(cli_run):

@@ -69,6 +69,10 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bundle", action="store_true",
                    help="also write report.zip in --report: report, data file and the "
                         "recorded weights, verifiable anywhere with `verify report.zip`")
+    p.add_argument("--auditor", default=None,
+                   help="the auditor named in the report's sign-off block (with --report)")
+    p.add_argument("--no-pdf", action="store_true",
+                   help="accepted as for a classifier audit: text reports are JSON and HTML")
     p.add_argument("--sign-key", dest="sign_key", default=None,
                    help="sign the report with this Ed25519 private key (keygen makes one; "
                         "verify --public-key checks it); needs --report")
@@ -236,9 +240,11 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
 
         run_id, artifacts = record_or_keep(store, run, args)
     if args.report:
+        from unlearn_core.report.build import signoff_record
         from unlearn_core.report.text import write_text_reports
 
-        paths = write_text_reports(result, args.report, artifacts=artifacts)
+        paths = write_text_reports(result, args.report, artifacts=artifacts,
+                                   signoff=signoff_record(run_id, args.auditor))
         if sign_key is not None:  # signed before bundling: the ZIP carries the signed report
             from unlearn_core.report.signing import sign_report_files
 

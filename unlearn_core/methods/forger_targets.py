@@ -20,7 +20,6 @@ run in one audit train them once.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from unlearn_core.metrics.closeness import js
 from unlearn_core.metrics.efficacy import output_feature
 from unlearn_core.models.architectures import build_model
 from unlearn_core.models.training import predict_logits, train_epochs
+from unlearn_core.reference.cache import array_digest
 
 FORGER_SEED = 424_242  # the forger's seeds: its own, never the auditor's (those are secret)
 MAX_RETAIN = 2000  # retain samples the forger scores (a seeded subset beyond)
@@ -51,12 +51,6 @@ def forger_seeds(seed: int, k: int) -> list[int]:
     return [FORGER_SEED + 7_001 * seed + 101 * i for i in range(k)]
 
 
-def _digest(samples: Samples) -> str:
-    h = hashlib.sha256(np.ascontiguousarray(samples.X, dtype=np.float32).tobytes())
-    h.update(np.ascontiguousarray(samples.y, dtype=np.int64).tobytes())
-    return h.hexdigest()
-
-
 def own_retrains(retain: Samples, ctx, k: int) -> list[nn.Module]:
     """``k`` models trained from scratch on ``retain`` with the audit's recipe and the forger's
     seeds (kept in memory: every forgery of an audit shares them). Never modify them."""
@@ -64,7 +58,8 @@ def own_retrains(retain: Samples, ctx, k: int) -> list[nn.Module]:
         raise MethodError("an adaptive forgery trains retrains of its own and needs the "
                           "model's architecture spec; models loaded from TorchScript have none")
     seeds = forger_seeds(int(ctx.seed), int(k))
-    key = (_digest(retain), ctx.spec.to_json(), repr(ctx.train_config), tuple(seeds))
+    key = (array_digest(retain.X, retain.y), ctx.spec.to_json(), repr(ctx.train_config),
+           tuple(seeds))
     if key in _MEMO:
         _MEMO.move_to_end(key)
         return _MEMO[key]

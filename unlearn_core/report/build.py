@@ -82,6 +82,24 @@ def signoff_record(run_id: Optional[str] = None, auditor: Optional[str] = None,
     return {"auditor": auditor or "", "run_by": run_by, "date": date, "run_id": run_id or ""}
 
 
+def signoff_html(signoff: dict) -> str:
+    """The printed sign-off block of a ``signoff_record``: who, when, which run, and lines
+    for the auditor's and a reviewer's signatures (a blank line where a field is empty)."""
+    blank = "_" * 28
+
+    def line(value: str) -> str:
+        return html.escape(value) if value else blank
+
+    rows = [["auditor", line(signoff.get("auditor", ""))],
+            ["date", line(signoff.get("date", ""))],
+            ["run id", line(signoff.get("run_id", ""))],
+            ["run by", line(signoff.get("run_by", ""))]]
+    return ("<table class=\"signoff\">" + "".join(
+        f"<tr><th>{html.escape(a)}</th><td>{b}</td></tr>" for a, b in rows) + "</table>" +
+        f'<p class="sign">Auditor\'s signature: {blank}&nbsp;&nbsp; Date: {blank}</p>'
+        f'<p class="sign">Reviewed by: {blank}&nbsp;&nbsp; Signature: {blank}</p>')
+
+
 def baseline_record(result: AuditResult, upload: Optional[dict] = None,
                     known: bool = True) -> dict:
     """Where the audited (original) model came from: trained here with the recorded recipe and
@@ -367,18 +385,7 @@ def _summary_section(result: AuditResult, payload: dict) -> str:
         origin = (f"trained here from scratch, architecture {base.get('arch')}, seed "
                   f"{base.get('seed')}, recipe {json.dumps(base.get('recipe'))}")
     weights = f"weights hash {base.get('model_hash')}" if base else ""
-    so = repro.get("signoff") or {}
-    blank = "_" * 28
-
-    def line(value: str) -> str:
-        return html.escape(value) if value else blank
-
-    rows = [["auditor", line(so.get("auditor", ""))], ["date", line(so.get("date", ""))],
-            ["run id", line(so.get("run_id", ""))], ["run by", line(so.get("run_by", ""))]]
-    signoff = ("<table class=\"signoff\">" + "".join(
-        f"<tr><th>{html.escape(a)}</th><td>{b}</td></tr>" for a, b in rows) + "</table>" +
-        f'<p class="sign">Auditor\'s signature: {blank}&nbsp;&nbsp; Date: {blank}</p>'
-        f'<p class="sign">Reviewed by: {blank}&nbsp;&nbsp; Signature: {blank}</p>')
+    signoff = signoff_html(repro.get("signoff") or {})
     return ("".join(parts) +
             f"<h3>What was audited</h3><p>{html.escape(audited)}</p>"
             f"<p><b>Baseline (the model before unlearning):</b> {html.escape(origin)}"

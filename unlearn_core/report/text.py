@@ -19,7 +19,8 @@ import math
 from pathlib import Path
 from typing import Any, Optional
 
-from unlearn_core.report.build import _table, data_record  # the classifier report's table
+# the classifier report's table and sign-off block
+from unlearn_core.report.build import _table, data_record, signoff_html
 from unlearn_core.report.envelope import (
     EMBED_ID,
     REPORT_VERSION,
@@ -53,10 +54,11 @@ def text_versions() -> dict[str, str]:
     return out
 
 
-def build_text_json_report(result: Any, artifacts: Optional[list] = None) -> dict:
+def build_text_json_report(result: Any, artifacts: Optional[list] = None,
+                           signoff: Optional[dict] = None) -> dict:
     """The JSON report of a ``TextAuditResult``: result, reproducibility block (with the run
-    store's ``artifacts`` when the run was recorded, and the definition each metric follows),
-    content hash."""
+    store's ``artifacts`` when the run was recorded, the definition each metric follows and,
+    when given, the ``signoff_record``), content hash."""
     from unlearn_core.serialize import to_jsonable
     from unlearn_core.text.metrics import metric_definitions
 
@@ -80,6 +82,8 @@ def build_text_json_report(result: Any, artifacts: Optional[list] = None) -> dic
     if claim is not None:
         repro["audit"] = claim["audit"]
         repro["claim"] = claim
+    if signoff is not None:
+        repro["signoff"] = signoff
     payload = {"report_version": REPORT_VERSION, "result": d, "reproducibility": repro}
     payload["content_sha256"] = content_hash(payload)
     return payload
@@ -260,6 +264,7 @@ def render_text_html(payload: dict) -> str:
         *([("Metric definitions", _definitions_section(repro["definitions"]))]
           if repro.get("definitions") else []),
         ("Completions on the forget set", _completions(r)),
+        *([("Sign-off", signoff_html(repro["signoff"]))] if repro.get("signoff") else []),
         ("Reproducibility", "<pre>" + html.escape(json.dumps(repro, indent=1)) + "</pre>" +
          f"<p>Report content SHA-256: <code>{payload['content_sha256']}</code>. Re-check with "
          "<code>python -m unlearn_core verify report.json</code>.</p>"),
@@ -280,6 +285,7 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}
 td:first-child,th:first-child{{text-align:left}}
 .muted{{color:#666;font-size:.9em}} nav a{{margin-right:1em;font-size:.9em}}
 pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
+table.signoff th{{text-align:left;width:8em}} table.signoff td{{text-align:left;min-width:20em}}
 </style></head><body>
 <h1>Text unlearning audit</h1>
 <p class="muted">{html.escape(subtitle)}</p>
@@ -287,16 +293,24 @@ pre{{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}}
 
 
 def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False,
-                       artifacts: Optional[list] = None) -> dict[str, Path]:
+                       artifacts: Optional[list] = None,
+                       signoff: Optional[dict] = None) -> dict[str, Path]:
     """Write report.json and report.html (and, with ``pdf``, report.pdf printed by chromium);
     ``artifacts``: the run store's files of the recorded run (weights, scores), which the
-    report names by SHA-256 and a bundle carries."""
+    report names by SHA-256 and a bundle carries; ``signoff``: a ``signoff_record``."""
+    from unlearn_core.errors import ConfigError
+    from unlearn_core.serialize import write_files_atomic
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    payload = build_text_json_report(result, artifacts)
+    payload = build_text_json_report(result, artifacts, signoff)
     paths = {"json": out / "report.json", "html": out / "report.html"}
-    paths["json"].write_text(json.dumps(payload, indent=1))
-    paths["html"].write_text(render_text_html(payload), encoding="utf-8")
+    try:  # both or neither, each whole: a full disk leaves no truncated report
+        write_files_atomic({paths["json"]: json.dumps(payload, indent=1),
+                            paths["html"]: render_text_html(payload)})
+    except OSError as err:
+        raise ConfigError(f"cannot write the reports in '{out}': {err.strerror or err} "
+                          "(nothing was written)") from None
     if pdf:
         from unlearn_core.report.build import write_pdf
 
