@@ -22,6 +22,7 @@ from pages.shared import progress_bar, show_error, through_app
 from unlearn_core.checks.judge import FAIL, PASS, fmt
 from unlearn_core.cli.text import result_table, verdict_lines
 from unlearn_core.errors import UnlearnError
+from unlearn_core.report.build import signoff_record
 from unlearn_core.report.text import build_text_json_report, render_text_html
 from unlearn_core.text.audit import (
     TextAuditConfig,
@@ -235,7 +236,7 @@ if st.button("Run text audit", key="text_go", type="primary", disabled=not chose
     try:
         run = run_text_audit(cfg, progress)
         st.session_state["text_run"] = run
-        st.session_state["text_report"] = build_text_json_report(run.result)
+        st.session_state["text_run_date"] = signoff_record()["date"]  # the sign-off's date
     except UnlearnError as err:
         show_error(err)
     finally:
@@ -261,7 +262,10 @@ checks = pd.DataFrame([{"method": v.method, "check": c.title, "status": c.status
                         "powered": {True: "yes", False: "no", None: "–"}[c.powered],
                         "reason": c.reason} for v in result.verdicts for c in v.checks])
 st.dataframe(checks, hide_index=True, key="text_checks")
-payload = st.session_state.get("text_report") or build_text_json_report(result)
+auditor = st.text_input("Auditor (who signs the report)", key="text_auditor")
+payload = build_text_json_report(result, signoff=signoff_record(
+    None, auditor or None, date=st.session_state.get("text_run_date")))
+st.session_state["text_report"] = payload  # what the downloads hold
 d1, d2 = st.columns(2)
 d1.download_button("Download JSON report", json.dumps(payload, indent=1),
                    file_name="text_report.json", mime="application/json", key="text_dl_json")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from unlearn_core.report.text import render_text_html
 from unlearn_core.text.facts import FactSetConfig, generate_facts
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -91,6 +92,15 @@ def test_map_picks_people_and_facts_and_the_audit_runs():
     assert report["reproducibility"]["kind"] == "text"
     assert [v["method"] for v in report["result"]["verdicts"]] == ["gradient_ascent"]
     assert json.loads(json.dumps(report))["content_sha256"] == report["content_sha256"]
+    # the auditor typed in signs the downloads; the date stays the audit's
+    assert report["reproducibility"]["signoff"]["auditor"] == ""
+    at.text_input(key="text_auditor").set_value("A. Auditor").run()
+    signed = at.session_state["text_report"]
+    assert signed["reproducibility"]["signoff"]["auditor"] == "A. Auditor"
+    assert signed["reproducibility"]["signoff"]["date"] == \
+        report["reproducibility"]["signoff"]["date"]
+    assert signed["content_sha256"] != report["content_sha256"]
+    assert "A. Auditor" in render_text_html(signed)
 
 
 def test_your_data_waits_for_an_upload():
