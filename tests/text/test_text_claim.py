@@ -185,3 +185,54 @@ def test_verify_applies_the_claim_rules_again(audit, tmp_path):
 def test_retrain_seeds_skip_the_declared_seed():
     assert reference_seeds(6, 3, 7) == [6, 8, 9]
     assert reference_seeds(0, 3, None) == [0, 1, 2]
+
+
+@pytest.fixture(scope="module")
+def moved(claimant, tmp_path_factory):
+    """A claim audited from a copy of the claimant's folders, bundled, and the copy then
+    deleted: what a third party receives (the claimant's paths do not exist there)."""
+    from unlearn_core.report.bundle import write_bundle
+
+    d, _, _ = claimant
+    here = tmp_path_factory.mktemp("moved") / "claimant"
+    shutil.copytree(d, here)
+    result = run_text_audit(_config(here)).result
+    paths = write_text_reports(result, here.parent / "report")
+    bundle = write_bundle(paths["json"], here.parent / "report.zip")
+    shutil.rmtree(here)
+    return here, paths, bundle, result
+
+
+def test_a_claim_bundle_verifies_and_reruns_without_the_claimants_folders(moved):
+    """The bundle carries every submitted file; verify finds them there by SHA-256 (not at the
+    recorded paths, gone) and the re-run loads the folders gathered from them."""
+    here, _, bundle, result = moved
+    assert not here.exists()
+    out = verify_report(str(bundle), rerun=True)
+    assert out.ok, out.differences
+    assert "the 16 submitted files of the claim match their recorded sha256" in out.notes
+    same = next(n for n in out.notes if n.startswith("bit-identical models on re-run"))
+    assert "claim:genuine" in same and "claim:copy" in same
+    assert {v.method for v in result.verdicts} >= {"claim:genuine", "claim:copy"}
+
+
+def test_without_the_bundle_a_missing_or_changed_submitted_file_is_a_difference(claimant,
+                                                                                 moved):
+    d, _, _ = claimant
+    here, paths, _, _ = moved
+    out = verify_report(str(paths["json"]), rerun=False)
+    assert not out.ok
+    assert any("submitted original 'original/model.safetensors' is missing" in x
+               for x in out.differences)
+    shutil.copytree(d, here)  # back at their places, one claimed file changed by a byte
+    try:
+        weights = here / "copy" / "model.safetensors"
+        data = bytearray(weights.read_bytes())
+        data[-1] ^= 1
+        weights.write_bytes(bytes(data))
+        out = verify_report(str(paths["json"]), rerun=False)
+        assert [x for x in out.differences if "submitted" in x] == [
+            x for x in out.differences if "'copy/model.safetensors' changed since the audit" in x]
+        assert len(out.differences) == 1
+    finally:
+        shutil.rmtree(here)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,6 +29,7 @@ from unlearn_core.text.checks import (
     specs_from_dicts,
 )
 from unlearn_core.text.metrics import MIA_NAMES, SetScores, mia_auc, model_utility
+from unlearn_core.verify.claim import check_claim_files
 from unlearn_core.verify.last_step import Announce, may_rerun
 from unlearn_core.verify.rejudge import rules_notes
 from unlearn_core.version import JUDGE_RULES
@@ -275,27 +278,37 @@ def rerun_text(payload: dict, out: Any, data: Optional[Path] = None,
         out.notes.append(f"bit-identical models on re-run: {', '.join(same)}")
 
 
-def check_text_claim_files(payload: dict, out: Any) -> bool:
-    """Every file a text claimant submitted (the model folders' files and the recipe), found at
-    its recorded path and checked by SHA-256: a changed byte is a difference. Returns whether
-    all are there unchanged (a re-run needs them)."""
-    files = ((payload.get("reproducibility") or {}).get("claim") or {}).get("files")
-    if not files:
-        return True
-    before = len(out.differences)
-    for f in files:
-        path = Path(str(f.get("path", "")))
-        if not path.is_file():
-            out.differences.append(f"claim: the submitted {f.get('role')} file '{f.get('file')}' "
-                                   f"is not at '{path}'")
-        elif sha256_file(path) != f.get("sha256"):
-            out.differences.append(f"claim: the submitted {f.get('role')} file '{f.get('file')}' "
-                                   "is not the audited one (its sha256 differs)")
-    if len(out.differences) == before:
-        out.notes.append(f"the {len(files)} submitted files of the claim match their recorded "
-                         "sha256")
-        return True
-    return False
+def _gathered(folder: str, files: list[dict], found: dict[str, Path], scratch: Path) -> str:
+    """A submitted model folder as a re-run loads it: the recorded folder when its files are
+    all there, else a copy of the files found (a bundle keeps each in its own folder) under
+    ``scratch``, in a folder of the same name (a claim's default label is its folder's)."""
+    mine = [f for f in files if Path(str(f.get("path", ""))).parent == Path(folder)]
+    where = [found.get(str(f.get("path"))) for f in mine]
+    if not mine or None in where or all(w == Path(str(f["path"])) for w, f in zip(where, mine)):
+        return folder  # at its place, or missing (said already)
+    target = scratch / str(len(list(scratch.iterdir()))) / Path(folder).name
+    target.mkdir(parents=True)
+    for w, f in zip(where, mine):
+        shutil.copyfile(w, target / Path(str(f["path"])).name)
+    return str(target)
+
+
+def relocated_text_claim(payload: dict, found: dict[str, Path], scratch: Path) -> dict:
+    """The payload with its recorded claim (model folders and recipe) read from where
+    ``check_claim_files`` found the submitted files, for the stored weights' and the re-run's
+    models; nothing else changes (integrity was checked on the payload as recorded)."""
+    repro = payload.get("reproducibility") or {}
+    claim = (repro.get("config") or {}).get("claim")
+    files = (repro.get("claim") or {}).get("files") or []
+    if not isinstance(claim, dict) or not found:
+        return payload
+    moved = dict(claim, original=_gathered(str(claim.get("original", "")), files, found, scratch),
+                 claimed=[_gathered(str(c), files, found, scratch)
+                          for c in claim.get("claimed") or []])
+    if claim.get("recipe"):
+        moved["recipe"] = str(found.get(str(claim["recipe"]), claim["recipe"]))
+    return {**payload, "reproducibility": {**repro, "config": {**repro["config"],
+                                                               "claim": moved}}}
 
 
 def _weights_file(art: dict, artifacts: dict[str, Path], base: Optional[Path]) -> Path:
@@ -379,12 +392,15 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
     except (TypeError, ValueError):
         rules = 1
     rejudge_text(result, out, rules)
-    check_text_claim_files(payload, out)
+    found = check_claim_files(payload, out, base)  # a claim's files: recorded place or bundle
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
-    check_text_weights(payload, out, artifacts, base, data_path)  # hashed, not evaluated
-    if rerun:
-        if may_rerun(out, announce):
-            rerun_text(payload, out, data_path, progress)
-    else:
-        out.notes.append("not re-run (--no-rerun): the recorded figures were judged again only")
+    with tempfile.TemporaryDirectory(prefix="verify-claim-") as scratch:
+        payload = relocated_text_claim(payload, found, Path(scratch))
+        check_text_weights(payload, out, artifacts, base, data_path)  # hashed, not evaluated
+        if rerun:
+            if may_rerun(out, announce):
+                rerun_text(payload, out, data_path, progress)
+        else:
+            out.notes.append("not re-run (--no-rerun): the recorded figures were judged again "
+                             "only")
     return out
