@@ -129,3 +129,37 @@ def test_a_declared_recipe_trains_the_retrains_and_is_recorded(folders, tmp_path
     assert main(["text-audit", *FLAGS, "--model", str(folders / "trained"), "--recipe",
                  str(recipe), "--no-store"]) == 2
     assert "--epochs does not apply beside --recipe" in capsys.readouterr().err
+
+
+def test_the_user_model_and_recipe_are_recorded_bundled_and_verified_elsewhere(folders,
+                                                                               tmp_path):
+    """A report of the user's own folder and recipe records every file by SHA-256; its bundle
+    carries them, so it verifies and re-runs (bit-identical) after the folder and recipe are
+    gone, and a changed recipe at its place is a difference."""
+    import shutil
+
+    from unlearn_core.report.bundle import write_bundle
+    from unlearn_core.verify.run import verify_report
+
+    here = tmp_path / "mine"
+    shutil.copytree(folders / "trained", here / "trained")
+    (here / "recipe.yaml").write_text(RECIPE)
+    cfg = dataclasses.replace(_config(here / "trained"), train=LMTrainConfig(),
+                              recipe=str(here / "recipe.yaml"))
+    paths = write_text_reports(run_text_audit(cfg).result, tmp_path / "report")
+    files = json.loads(paths["json"].read_text())["reproducibility"]["inputs"]["files"]
+    assert sorted(f["role"] for f in files) == ["model"] * (len(files) - 1) + ["recipe"]
+    assert {f["file"] for f in files} >= {"trained/model.safetensors", "recipe.yaml"}
+    bundle = write_bundle(paths["json"], tmp_path / "report.zip")
+    (here / "recipe.yaml").write_text(RECIPE.replace("30", "31"))
+    out = verify_report(str(paths["json"]), rerun=False)
+    assert out.differences == [
+        x for x in out.differences if "audited recipe 'recipe.yaml' changed since the audit" in x]
+    assert len(out.differences) == 1
+    shutil.rmtree(here)
+    out = verify_report(str(bundle), rerun=True)
+    assert out.ok, out.differences
+    assert f"the {len(files)} files of the audited model folder and recipe match their " \
+        "recorded sha256" in out.notes
+    assert any(n.startswith("bit-identical models on re-run: original, retrain")
+               for n in out.notes)

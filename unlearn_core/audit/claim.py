@@ -192,7 +192,7 @@ def resolved(claim: ClaimSpec) -> ClaimSpec:
                    labels=list(labels))
 
 
-ROLE_WORDS = {"original": "original", "spec": "spec", "recipe": "recipe",
+ROLE_WORDS = {"original": "original", "spec": "spec", "recipe": "recipe", "model": "model",
               "claimed": "claimed model", "submitted_retrain": "submitted retrain"}
 
 

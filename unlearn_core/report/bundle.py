@@ -85,11 +85,14 @@ def write_bundle(report: str | Path, out: str | Path, data: Optional[str | Path]
         files.append((path, inside))
         manifest["artifacts"].append({"name": art["name"], "path": inside,
                                       "sha256": art["sha256"]})
-    for i, sub in enumerate((repro.get("claim") or {}).get("files") or [], 1):
+    # a claim's submitted files, or a text audit's own model folder and recipe (``inputs``)
+    submitted = [*((repro.get("claim") or {}).get("files") or []),
+                 *((repro.get("inputs") or {}).get("files") or [])]
+    for i, sub in enumerate(submitted, 1):
         path, what = Path(str(sub["path"])), f"submitted file '{sub['file']}'"
         if not path.is_file():
-            raise ConfigError(f"{what} is missing ({path}): the bundle of a claim audit carries "
-                              "every submitted file")
+            raise ConfigError(f"{what} is missing ({path}): the bundle carries every file a "
+                              "claim or the audited model folder was read from")
         if sha256_file(path) != sub["sha256"]:
             raise ConfigError(f"{what} changed since the audit ({path})")
         inside = f"submitted/{i}/{_safe_name(sub['file'])}"  # each under its own name

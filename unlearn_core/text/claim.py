@@ -186,11 +186,20 @@ def folder_files(folder: str, role: str, label: str = "") -> list[SubmittedFile]
 def _read_recipe(path: str) -> tuple[TextRecipe, SubmittedFile]:
     p = Path(path)
     raw = read_recipe_bytes(p, p.name)
+    return read_text_recipe(raw, p.name), _recipe_record(p, raw)
+
+
+def _recipe_record(p: Path, raw: bytes) -> SubmittedFile:
     import hashlib
 
-    rec = SubmittedFile("recipe", p.name, str(p.resolve()), hashlib.sha256(raw).hexdigest(),
-                        len(raw))
-    return read_text_recipe(raw, p.name), rec
+    return SubmittedFile("recipe", p.name, str(p.resolve()), hashlib.sha256(raw).hexdigest(),
+                         len(raw))
+
+
+def recipe_file(path: str) -> SubmittedFile:
+    """The record (name, path, SHA-256, size) of a recipe file, read as a recipe is."""
+    p = Path(path)
+    return _recipe_record(p, read_recipe_bytes(p, p.name))
 
 
 def describe_lm(lm: LanguageModel) -> str:
@@ -555,5 +564,5 @@ __all__ = ["LearnedCheck", "TEXT_FIT_SPECS", "TextClaimInputs", "TextClaimRecord
            "TextClaimSpec", "apply_text_claim_rules", "architecture_difference",
            "check_text_learned", "check_text_reaches", "claim_config", "claim_lines",
            "fit_from_dict", "fit_original_seeds", "folder_files", "judge_text_fit",
-           "load_text_claim", "reference_seeds", "resolved_text_claim", "text_fit_check",
-           "text_fit_stage", "train_fit_originals", "validate_text_claim"]
+           "load_text_claim", "recipe_file", "reference_seeds", "resolved_text_claim",
+           "text_fit_check", "text_fit_stage", "train_fit_originals", "validate_text_claim"]

@@ -26,20 +26,23 @@ def _candidates(rec: dict, base: Optional[Path]) -> list[Path]:
     return out
 
 
-def check_claim_files(payload: dict, out: VerifyResult,
-                      base: Optional[Path] = None) -> dict[str, Path]:
-    """Every file a claim audit's report records, found and matched by SHA-256: a missing or
-    changed file is a difference (with or without a re-run). Returns recorded path -> the file
-    found, for the re-run."""
-    claim = payload.get("reproducibility", {}).get("claim")
+def check_claim_files(payload: dict, out: VerifyResult, base: Optional[Path] = None,
+                      block: str = "claim") -> dict[str, Path]:
+    """Every file a claim audit's report records (``block="inputs"``: a text audit's own model
+    folder and recipe), found and matched by SHA-256: a missing or changed file is a difference
+    (with or without a re-run). Returns recorded path -> the file found, for the re-run."""
+    claim = payload.get("reproducibility", {}).get(block)
     if not isinstance(claim, dict):
         return {}
+    whose = "the claim" if block == "claim" else "the audited model folder and recipe"
     found: dict[str, Path] = {}
     for rec in claim.get("files") or []:
         if not isinstance(rec, dict):
-            out.differences.append("the claim's record of submitted files cannot be read")
+            out.differences.append(f"the record of {whose}'s files cannot be read")
             continue
-        what = f"submitted {ROLE_WORDS.get(str(rec.get('role')), 'file')} '{rec.get('file')}'"
+        role = ROLE_WORDS.get(str(rec.get("role")), "file")
+        what = f"submitted {role} '{rec.get('file')}'" if block == "claim" else \
+            f"audited {role} '{rec.get('file')}'"
         changed = None
         for path in _candidates(rec, base):
             if not path.is_file():
@@ -56,12 +59,13 @@ def check_claim_files(payload: dict, out: VerifyResult,
                                        f"sha256 {changed[1][:16]}..., the audited file "
                                        f"{str(rec.get('sha256'))[:16]}...")
             else:
-                out.differences.append(f"{what} is missing (not at {rec.get('path')}): a claim "
-                                       "is verified against the files submitted (a bundle "
-                                       "carries them)")
+                out.differences.append(f"{what} is missing (not at {rec.get('path')}): "
+                                       f"{whose} is verified against the files it was read "
+                                       "from (a bundle carries them)")
     if found and len(found) == len(claim.get("files") or []):
         out.notes.append(f"the {len(found)} submitted files of the claim match their recorded "
-                         "sha256")
+                         "sha256" if block == "claim" else f"the {len(found)} files of "
+                         f"{whose} match their recorded sha256")
     return found
 
 

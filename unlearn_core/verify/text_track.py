@@ -278,11 +278,11 @@ def rerun_text(payload: dict, out: Any, data: Optional[Path] = None,
         out.notes.append(f"bit-identical models on re-run: {', '.join(same)}")
 
 
-def _gathered(folder: str, files: list[dict], found: dict[str, Path], scratch: Path) -> str:
-    """A submitted model folder as a re-run loads it: the recorded folder when its files are
-    all there, else a copy of the files found (a bundle keeps each in its own folder) under
-    ``scratch``, in a folder of the same name (a claim's default label is its folder's)."""
-    mine = [f for f in files if Path(str(f.get("path", ""))).parent == Path(folder)]
+def _gathered(folder: str, mine: list[dict], found: dict[str, Path], scratch: Path) -> str:
+    """A model folder as a re-run loads it, from the records of its files (``mine``): the
+    recorded folder when they are all there, else a copy of the files found (a bundle keeps
+    each in its own folder) under ``scratch``, in a folder of the same name (a claim's
+    default label is its folder's)."""
     where = [found.get(str(f.get("path"))) for f in mine]
     if not mine or None in where or all(w == Path(str(f["path"])) for w, f in zip(where, mine)):
         return folder  # at its place, or missing (said already)
@@ -293,22 +293,38 @@ def _gathered(folder: str, files: list[dict], found: dict[str, Path], scratch: P
     return str(target)
 
 
-def relocated_text_claim(payload: dict, found: dict[str, Path], scratch: Path) -> dict:
-    """The payload with its recorded claim (model folders and recipe) read from where
-    ``check_claim_files`` found the submitted files, for the stored weights' and the re-run's
-    models; nothing else changes (integrity was checked on the payload as recorded)."""
+def relocated_text_inputs(payload: dict, found: dict[str, Path], scratch: Path) -> dict:
+    """The payload with its recorded model folders and recipe (a claim's, or the user's own
+    ``model_path`` and ``recipe``) read from where ``check_claim_files`` found their files,
+    for the stored weights' and the re-run's models; nothing else changes (integrity was
+    checked on the payload as recorded)."""
     repro = payload.get("reproducibility") or {}
-    claim = (repro.get("config") or {}).get("claim")
-    files = (repro.get("claim") or {}).get("files") or []
-    if not isinstance(claim, dict) or not found:
+    cfg = dict(repro.get("config") or {})
+    if not found:
         return payload
-    moved = dict(claim, original=_gathered(str(claim.get("original", "")), files, found, scratch),
-                 claimed=[_gathered(str(c), files, found, scratch)
-                          for c in claim.get("claimed") or []])
-    if claim.get("recipe"):
-        moved["recipe"] = str(found.get(str(claim["recipe"]), claim["recipe"]))
-    return {**payload, "reproducibility": {**repro, "config": {**repro["config"],
-                                                               "claim": moved}}}
+
+    def files(block: str) -> list[dict]:
+        return [f for f in (repro.get(block) or {}).get("files") or [] if isinstance(f, dict)]
+
+    def recipe(path: str) -> str:
+        return str(found.get(path, path)) if path else path
+
+    claim = cfg.get("claim")
+    if isinstance(claim, dict):
+        recorded = files("claim")
+
+        def folder(path: str) -> str:
+            mine = [f for f in recorded if Path(str(f.get("path", ""))).parent == Path(path)]
+            return _gathered(path, mine, found, scratch)
+
+        cfg["claim"] = dict(claim, original=folder(str(claim.get("original", ""))),
+                            claimed=[folder(str(c)) for c in claim.get("claimed") or []],
+                            recipe=recipe(str(claim.get("recipe") or "")))
+    elif cfg.get("model_path"):
+        model = [f for f in files("inputs") if f.get("role") == "model"]
+        cfg["model_path"] = _gathered(str(cfg["model_path"]), model, found, scratch)
+        cfg["recipe"] = recipe(str(cfg.get("recipe") or "")) or cfg.get("recipe")
+    return {**payload, "reproducibility": {**repro, "config": cfg}}
 
 
 def _weights_file(art: dict, artifacts: dict[str, Path], base: Optional[Path]) -> Path:
@@ -392,10 +408,12 @@ def verify_text_payload(payload: dict, out: Any, progress: Optional[ProgressFn] 
     except (TypeError, ValueError):
         rules = 1
     rejudge_text(result, out, rules)
-    found = check_claim_files(payload, out, base)  # a claim's files: recorded place or bundle
+    # a claim's files, or the user's own model folder and recipe: recorded place or bundle
+    found = {**check_claim_files(payload, out, base),
+             **check_claim_files(payload, out, base, block="inputs")}
     data_path = check_text_data(payload, out, data, base) if rerun or data is not None else None
-    with tempfile.TemporaryDirectory(prefix="verify-claim-") as scratch:
-        payload = relocated_text_claim(payload, found, Path(scratch))
+    with tempfile.TemporaryDirectory(prefix="verify-inputs-") as scratch:
+        payload = relocated_text_inputs(payload, found, Path(scratch))
         check_text_weights(payload, out, artifacts, base, data_path)  # hashed, not evaluated
         if rerun:
             if may_rerun(out, announce):
