@@ -82,29 +82,13 @@ def build_text_json_report(result: Any, artifacts: Optional[list] = None,
     if claim is not None:
         repro["audit"] = claim["audit"]
         repro["claim"] = claim
-    inputs = text_inputs_block(cfg) if claim is None else None
-    if inputs is not None:
-        repro["inputs"] = inputs
+    if d.get("inputs"):  # the user's own model folder and recipe, by SHA-256
+        repro["inputs"] = {"files": d["inputs"]}
     if signoff is not None:
         repro["signoff"] = signoff
     payload = {"report_version": REPORT_VERSION, "result": d, "reproducibility": repro}
     payload["content_sha256"] = content_hash(payload)
     return payload
-
-
-def text_inputs_block(cfg: dict) -> Optional[dict]:
-    """The user's own model folder (``--model``) and recipe file (``--recipe``), every file by
-    SHA-256 as a claim's are (``verify`` checks them, a bundle carries them), or None for the
-    built-in model."""
-    if not cfg.get("model_path"):
-        return None
-    from unlearn_core.serialize import to_jsonable
-    from unlearn_core.text.claim import folder_files, recipe_file
-
-    files = folder_files(str(cfg["model_path"]), "model")
-    if cfg.get("recipe"):
-        files.append(recipe_file(str(cfg["recipe"])))
-    return {"files": [to_jsonable(f) for f in files]}
 
 
 def text_claim_block(result: Any) -> Optional[dict]:

@@ -25,6 +25,7 @@ from typing import Optional
 
 import numpy as np
 
+from unlearn_core.audit.claim import SubmittedFile
 from unlearn_core.checks.base import Measurement
 from unlearn_core.checks.judge import CheckSpec
 from unlearn_core.checks.verdict import Verdict
@@ -42,6 +43,7 @@ from unlearn_core.text.claim import (
     apply_text_claim_rules,
     check_text_learned,
     claim_config,
+    input_files,
     load_text_claim,
     reference_seeds,
     text_fit_stage,
@@ -153,6 +155,9 @@ class TextAuditResult:
     # a user's or claimant's model folder: the check that it learned the facts (None for the
     # built-in model, which the audit trains itself)
     learned: Optional[LearnedCheck] = None
+    # the user's own model folder's files and recipe file, by SHA-256, as read for the audit
+    # (``reproducibility.inputs``; a claim's are in ``claim``)
+    inputs: list[SubmittedFile] = field(default_factory=list)
     seconds: float = 0.0  # the whole audit's wall time
     # one line each, said in the report and on the command line (a retrain recipe that does
     # not reach the user's model, ...)
@@ -394,6 +399,8 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
                                  learned, fit)
     result = _assemble(cfg, forget_ids, raw, record)
     result.learned = learned
+    if cfg.model_path and claim is None:
+        result.inputs = input_files(cfg.model_path, cfg.recipe)
     if cfg.model_path and not cfg.recipe:
         result.warnings += [w for w in [recipe_warning(result, cfg)] if w]
     result.seconds = time.perf_counter() - started

@@ -202,6 +202,12 @@ def recipe_file(path: str) -> SubmittedFile:
     return _recipe_record(p, read_recipe_bytes(p, p.name))
 
 
+def input_files(model_path: str, recipe: Optional[str] = None) -> list[SubmittedFile]:
+    """The records of the user's own model folder (role ``model``) and recipe file, as a
+    claim's files are recorded: what ``verify`` checks and a bundle carries."""
+    return folder_files(model_path, "model") + ([recipe_file(recipe)] if recipe else [])
+
+
 def describe_lm(lm: LanguageModel) -> str:
     """A causal LM's architecture in words, for messages."""
     c = lm.model.config
@@ -563,6 +569,7 @@ def text_fit_stage(claim: TextClaimInputs, learned: LearnedCheck, trained: Encod
 __all__ = ["LearnedCheck", "TEXT_FIT_SPECS", "TextClaimInputs", "TextClaimRecord",
            "TextClaimSpec", "apply_text_claim_rules", "architecture_difference",
            "check_text_learned", "check_text_reaches", "claim_config", "claim_lines",
-           "fit_from_dict", "fit_original_seeds", "folder_files", "judge_text_fit",
+           "fit_from_dict", "fit_original_seeds", "folder_files", "input_files",
+           "judge_text_fit",
            "load_text_claim", "recipe_file", "reference_seeds", "resolved_text_claim",
            "text_fit_check", "text_fit_stage", "train_fit_originals", "validate_text_claim"]
