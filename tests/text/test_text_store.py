@@ -191,3 +191,66 @@ def test_the_app_lists_a_text_run_shows_its_figures_and_says_where_it_opens(
     at.button(key="hist_open").click().run()
     assert not at.exception
     assert any("is a language-model audit" in e.value for e in at.error)
+
+
+CHROMIUM = __import__("shutil").which("chromium") or __import__("os").path.exists(
+    "/usr/bin/chromium")
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="the PDF report needs chromium")
+def test_the_text_pdf_embeds_its_report_verifies_and_an_edited_page_fails(recorded, tmp_path,
+                                                                          capsys):
+    """``--report`` prints report.pdf as a classifier audit's: it embeds the report, shows its
+    verdict lines and figures, and a PDF printed from a page edited to PASS, with the original
+    report embedded, fails verify; the bundle carries the PDF."""
+    from unlearn_core.report import write_pdf
+    from unlearn_core.report.pdf_embed import read_pdf
+
+    rep = recorded / "report"
+    payload = json.loads((rep / "report.json").read_text())
+    pdf = read_pdf(rep / "report.pdf")
+    assert [json.loads(a) for a in pdf.attachments] == [payload]
+    v = payload["result"]["verdicts"][0]
+    line = f"{v['method']}: {v['status'].upper()}"
+    assert line in " ".join(pdf.text.split()) and v["status"] != "pass"
+    with zipfile.ZipFile(rep / "report.zip") as zf:
+        assert "report.pdf" in zf.namelist()
+    capsys.readouterr()
+    assert main(["verify", str(rep / "report.pdf"), "--no-rerun", "--quiet"]) == 0
+    assert "report.pdf: its verdict lines, status words and figures are those of the report " \
+        "it embeds" in capsys.readouterr().out
+    page = (rep / "report.html").read_text(encoding="utf-8")
+    assert line in page
+    forged = tmp_path / "report.html"
+    forged.write_text(page.replace(line, f"{v['method']}: PASS"), encoding="utf-8")
+    write_pdf(forged, tmp_path / "report.pdf")
+    assert main(["verify", str(tmp_path / "report.pdf"), "--no-rerun", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"shows '{v['method']}: PASS' where its embedded report says '{line}'" in err
+
+
+def test_a_pdf_text_read_back_with_ligatures_shows_the_same_verdicts(recorded):
+    """A PDF's text comes back with the font's ligatures ("gradient_diﬀerence", "ﬁgure"): the
+    comparison reads them as the letters they stand for, and still sees an edited status."""
+    from unlearn_core.report.envelope import visible_text
+    from unlearn_core.report.text import render_text_html
+    from unlearn_core.verify.result import VerifyResult
+    from unlearn_core.verify.text_track import compare_text_pdf
+
+    # the method renamed to one whose name has a ligature (the default gradient_difference)
+    payload = json.loads((recorded / "report" / "report.json").read_text()
+                         .replace("gradient_ascent", "gradient_difference"))
+    page = visible_text(render_text_html(payload))
+    printed = " ".join(page.canonical(s) for s in page.order).replace("ff", "\ufb00") \
+        .replace("fi", "\ufb01")
+    assert "\ufb01gure" in printed and "gradient_di\ufb00erence: " in printed
+    out = VerifyResult()
+    compare_text_pdf(printed, payload["content_sha256"], payload, out)
+    assert out.differences == []
+    v = payload["result"]["verdicts"][0]
+    line = f"{v['method']}: {v['status'].upper()}".replace("ff", "\ufb00")
+    assert line in printed and v["status"] != "pass"
+    out = VerifyResult()
+    compare_text_pdf(printed.replace(line, "gradient_di\ufb00erence: PASS"),
+                     payload["content_sha256"], payload, out)
+    assert any("PASS" in d for d in out.differences)

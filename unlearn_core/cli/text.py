@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from unlearn_core.cli.text_claim import add_text_claim_arguments, text_claim_from_args
-from unlearn_core.errors import ConfigError
+from unlearn_core.errors import ConfigError, UnlearnError
 from unlearn_core.progress import TqdmProgress
 from unlearn_core.report.rows import verdict_rows
 from unlearn_core.report.table import format_table
@@ -72,7 +72,8 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--auditor", default=None,
                    help="the auditor named in the report's sign-off block (with --report)")
     p.add_argument("--no-pdf", action="store_true",
-                   help="accepted as for a classifier audit: text reports are JSON and HTML")
+                   help="skip report.pdf (printed by the system chromium, as a classifier "
+                        "audit's)")
     p.add_argument("--sign-key", dest="sign_key", default=None,
                    help="sign the report with this Ed25519 private key (keygen makes one; "
                         "verify --public-key checks it); needs --report")
@@ -243,8 +244,15 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
         from unlearn_core.report.build import signoff_record
         from unlearn_core.report.text import write_text_reports
 
-        paths = write_text_reports(result, args.report, artifacts=artifacts,
-                                   signoff=signoff_record(run_id, args.auditor))
+        try:
+            paths = write_text_reports(result, args.report, pdf=not args.no_pdf,
+                                       artifacts=artifacts,
+                                       signoff=signoff_record(run_id, args.auditor))
+        except ConfigError:  # JSON and HTML not written (a full disk): one line
+            raise
+        except UnlearnError as err:  # PDF unavailable: the other reports are written
+            print(f"warning: {err}", file=sys.stderr)
+            paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
         if sign_key is not None:  # signed before bundling: the ZIP carries the signed report
             from unlearn_core.report.signing import sign_report_files
 

@@ -685,12 +685,13 @@ def write_reports(result: AuditResult, out_dir: str | Path, run: Optional[AuditR
     except OSError as err:
         raise ConfigError(f"cannot write the reports in '{out}': {err.strerror or err} "
                           "(nothing was written)") from None
+    # an earlier audit's PDF in this folder would sit beside this audit's JSON and HTML, also
+    # when this one cannot be printed
+    (out / "report.pdf").unlink(missing_ok=True)
     if pdf:  # printed from the static form: SVG charts, no toolbar, nothing clipped
         with tempfile.TemporaryDirectory() as tmp:
             printable = Path(tmp) / "report.html"
             printable.write_text(render_html(result, run, payload, static=True),
                                  encoding="utf-8")
             paths["pdf"] = write_pdf(printable, out / "report.pdf")
-    else:  # an earlier audit's PDF in this folder would sit beside this audit's JSON and HTML
-        (out / "report.pdf").unlink(missing_ok=True)
     return paths

@@ -313,7 +313,9 @@ def write_text_reports(result: Any, out_dir: str | Path, pdf: bool = False,
     except OSError as err:
         raise ConfigError(f"cannot write the reports in '{out}': {err.strerror or err} "
                           "(nothing was written)") from None
-    if pdf:
+    # an earlier audit's PDF in this folder would sit beside this audit's JSON and HTML
+    (out / "report.pdf").unlink(missing_ok=True)
+    if pdf:  # the page has no charts: printed as it is
         from unlearn_core.report.build import write_pdf
 
         paths["pdf"] = write_pdf(paths["html"], out / "report.pdf")

@@ -5,6 +5,7 @@ the report they embed."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from typing import Callable, Optional
 
@@ -93,40 +94,54 @@ _STATUS_WORDS = re.compile(r"\b(PASS|FAIL|INCONCLUSIVE|UNCERTAIN|pass|fail|uncer
 
 def compare_pdf(text: str, hash_entry: Optional[str], payload: dict, out: VerifyResult,
                 name: str = "report.pdf") -> None:
+    """A classifier audit's PDF report against the report it embeds (``compare_printed``). The
+    page is rendered again with interactive charts: its visible text is that of the printed
+    (static) form, and no browser is started to check a PDF."""
+    from unlearn_core.report.build import render_html
+
+    def rendered() -> tuple[list[tuple[str, str]], str]:
+        result = AuditResult.from_dict(payload["result"])
+        return [(v.method, v.status) for v in result.verdicts], \
+            render_html(result, None, payload)
+
+    compare_printed(text, hash_entry, payload, out, name, rendered)
+
+
+def compare_printed(text: str, hash_entry: Optional[str], payload: dict, out: VerifyResult,
+                    name: str, rendered: Callable[[], tuple[list[tuple[str, str]], str]]) -> None:
     """A PDF report must show the verdicts of the report it embeds: each method's verdict line
     ('finetune: INCONCLUSIVE: ...') says the embedded record's status, every verdict and check
     status word on its pages is one the embedded report renders, and its hash entry is the
     embedded report's content hash; every figure (number) the embedded report renders is on its
     pages (charts add numbers of their own). A PDF printed from an edited page (FAIL to PASS, a
     figure changed) with the original report attached, or one whose attachment was swapped, is
-    a difference. The page is rendered again with interactive charts: its visible text is that
-    of the printed (static) form, and no browser is started to check a PDF."""
-    from unlearn_core.report.build import render_html
-
+    a difference. ``rendered``: the track's (method, status) verdicts and its HTML page of the
+    embedded report. Shared by every track."""
     if hash_entry != payload.get("content_sha256"):
         out.differences.append(f"{name}: its hash entry ({hash_entry or 'none'}) is not the "
                                "embedded report's content hash")
-    shown = " ".join(text.split())
+    # the PDF's text as read back has the font's ligatures ("ﬀ" in gradient_difference, "ﬁ"
+    # in finetune's "figure"): compatibility-normalised on both sides
+    shown = " ".join(unicodedata.normalize("NFKC", text).split())
     try:
-        result = AuditResult.from_dict(payload["result"])
-        printed = render_html(result, None, payload)
+        verdicts, printed = rendered()
         page = visible_text(re.sub(r"<title>.*?</title>", "", printed, count=1, flags=re.S))
     except Exception as err:  # an embedded report this code cannot render is itself a finding
         out.differences.append(f"{name}: its embedded report cannot be rendered again "
                                f"({type(err).__name__}: {err})")
         return
     before = len(out.differences)
-    for v in result.verdicts:
-        said = v.status.upper()
-        lines = re.findall(re.escape(v.method) + r":\s*(PASS|FAIL|INCONCLUSIVE|UNCERTAIN)\b",
+    for method, status in verdicts:
+        said = str(status).upper()
+        lines = re.findall(re.escape(method) + r":\s*(PASS|FAIL|INCONCLUSIVE|UNCERTAIN)\b",
                            shown)
         if not lines:
-            out.differences.append(f"{name}: shows no verdict line for {v.method} (its embedded "
-                                   f"report says {v.method}: {said})")
-        for status in sorted(set(lines) - {said}):
-            out.differences.append(f"{name}: shows '{v.method}: {status}' where its embedded "
-                                   f"report says '{v.method}: {said}'")
-    expected = " ".join(page.canonical(sid) for sid in page.order)
+            out.differences.append(f"{name}: shows no verdict line for {method} (its embedded "
+                                   f"report says {method}: {said})")
+        for word in sorted(set(lines) - {said}):
+            out.differences.append(f"{name}: shows '{method}: {word}' where its embedded "
+                                   f"report says '{method}: {said}'")
+    expected = unicodedata.normalize("NFKC", " ".join(page.canonical(sid) for sid in page.order))
     want: dict[str, int] = {}
     got: dict[str, int] = {}
     for words, counts in ((expected, want), (shown, got)):

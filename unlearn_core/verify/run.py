@@ -40,7 +40,6 @@ from unlearn_core.report.envelope import (
 )
 from unlearn_core.verify.integrity import check_integrity
 from unlearn_core.verify.last_step import Announce
-from unlearn_core.verify.rendering import compare_pdf
 from unlearn_core.verify.result import VerifyResult
 from unlearn_core.verify.signature import check_signature
 from unlearn_core.verify.tracks import track_of
@@ -119,7 +118,7 @@ def verify_report(path: str | Path, progress: Optional[ProgressFn] = None,
 
             pdf = read_pdf(path)
             payload = pdf_payload(pdf.attachments, f"'{path}'")
-            compare_pdf(pdf.text, pdf.hash_entry, payload, out, path.name)
+            track_of(payload).compare_pdf(pdf.text, pdf.hash_entry, payload, out, path.name)
         elif path.suffix.lower() in (".html", ".htm"):
             page = _page(path, "report")
             payload = embedded_payload(page, f"'{path}'")
@@ -158,7 +157,8 @@ def _verify_bundle(path: Path, progress: Optional[ProgressFn], rerun: bool,
                         inner.get("signature") != payload.get("signature"):
                     out.differences.append("report.pdf embeds another report than the "
                                            "bundle's report.json")
-                compare_pdf(pdf.text, pdf.hash_entry, inner, out)
+                track_of(inner).compare_pdf(pdf.text, pdf.hash_entry, inner, out,
+                                            "report.pdf")
         return verify_payload(payload, out, progress, rerun, public_key,
                               data if data is not None else b.data, b.root, b.artifacts,
                               announce=announce)

@@ -192,6 +192,20 @@ def compare_text_html(page: str, payload: dict, out: Any, name: str = "report.ht
         out.notes.append(f"{name}: its visible text is what its embedded report renders")
 
 
+def compare_text_pdf(text: str, hash_entry: Optional[str], payload: dict, out: Any,
+                     name: str = "report.pdf") -> None:
+    """A text audit's PDF report against the report it embeds: its verdict lines, status words
+    and figures are those its HTML page renders (``rendering.compare_printed``)."""
+    from unlearn_core.report.text import render_text_html
+    from unlearn_core.verify.rendering import compare_printed
+
+    def rendered() -> tuple[list[tuple[str, str]], str]:
+        return [(str(v["method"]), str(v["status"])) for v in payload["result"]["verdicts"]], \
+            render_text_html(payload)
+
+    compare_printed(text, hash_entry, payload, out, name, rendered)
+
+
 def check_text_data(payload: dict, out: Any, data: Optional[str | Path] = None,
                     base: Optional[Path] = None) -> Optional[Path]:
     """The user data file of a text audit, found (``data``, the recorded path, or beside the

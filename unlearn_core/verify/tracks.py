@@ -1,7 +1,7 @@
 """Which track a report belongs to, looked up from its payload: each track names how to tell its
-reports, how to verify them past integrity and signature, and how to compare their HTML page.
-The classifier audit is the fallback; the text track (``reproducibility.kind == "text"``) is an
-entry. A new track is one more entry in ``TRACKS``."""
+reports, how to verify them past integrity and signature, and how to compare their HTML page
+and PDF. The classifier audit is the fallback; the text track (``reproducibility.kind ==
+"text"``) is an entry. A new track is one more entry in ``TRACKS``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Callable
 from unlearn_core.report.text import is_text_payload
 from unlearn_core.verify import text_track
 from unlearn_core.verify.classifier import verify_classifier_payload
-from unlearn_core.verify.rendering import compare_html
+from unlearn_core.verify.rendering import compare_html, compare_pdf
 
 
 def _verify_text(payload, out, progress=None, rerun=True, data=None, base=None, artifacts=None,
@@ -28,11 +28,14 @@ class Track:
     matches: Callable[[dict], bool]
     verify: Callable  # (payload, out, progress, rerun, data, base, artifacts, announce) -> out
     compare_html: Callable  # (page, payload, out, name) -> None
+    compare_pdf: Callable  # (text, hash_entry, payload, out, name) -> None
 
 
 TRACKS: tuple[Track, ...] = (
-    Track("text", is_text_payload, _verify_text, text_track.compare_text_html),
-    Track("classifier", lambda payload: True, verify_classifier_payload, compare_html),
+    Track("text", is_text_payload, _verify_text, text_track.compare_text_html,
+          text_track.compare_text_pdf),
+    Track("classifier", lambda payload: True, verify_classifier_payload, compare_html,
+          compare_pdf),
 )
 
 
