@@ -23,6 +23,7 @@ from unlearn_core.checks.judge import FAIL, PASS, fmt
 from unlearn_core.cli.text import result_table, verdict_lines
 from unlearn_core.errors import UnlearnError
 from unlearn_core.report.build import signoff_record
+from unlearn_core.report.exports import text_pdf_export
 from unlearn_core.report.text import build_text_json_report, render_text_html
 from unlearn_core.text.audit import (
     TextAuditConfig,
@@ -266,11 +267,21 @@ auditor = st.text_input("Auditor (who signs the report)", key="text_auditor")
 payload = build_text_json_report(result, signoff=signoff_record(
     None, auditor or None, date=st.session_state.get("text_run_date")))
 st.session_state["text_report"] = payload  # what the downloads hold
-d1, d2 = st.columns(2)
+d1, d2, d3 = st.columns(3)
 d1.download_button("Download JSON report", json.dumps(payload, indent=1),
                    file_name="text_report.json", mime="application/json", key="text_dl_json")
 d2.download_button("Download HTML report", render_text_html(payload),
                    file_name="text_report.html", mime="text/html", key="text_dl_html")
+if d3.button("Build PDF", key="text_pdf_go", icon=":material/picture_as_pdf:"):
+    try:
+        with st.spinner("Printing the report with chromium..."):
+            st.session_state["text_pdf"] = (payload["content_sha256"], text_pdf_export(payload))
+    except UnlearnError as err:
+        show_error(err)
+built = st.session_state.get("text_pdf")
+if built and built[0] == payload["content_sha256"]:  # this audit and sign-off, never another's
+    d3.download_button("Download PDF report", built[1], file_name="text_report.pdf",
+                       mime="application/pdf", key="text_dl_pdf")
 
 st.subheader("Metrics")
 st.code(result_table(result), language=None)

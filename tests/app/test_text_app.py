@@ -1,12 +1,14 @@
 """The Language models page, headless (AppTest): train a tiny model, pick a person by clicking
 on the embedding map and a fact in the searchable table, run an audit, read the verdict
 headline, the judged checks, the metric table, completions and per-token loss, and download the
-report; the own-data mode waits for an upload (AppTest cannot drive a file uploader; the
-loader's errors are tested in test_text_facts)."""
+report (its PDF too, where chromium is); the own-data mode waits for an upload (AppTest cannot
+drive a file uploader; the loader's errors are tested in test_text_facts)."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -15,6 +17,7 @@ from unlearn_core.report.text import render_text_html
 from unlearn_core.text.facts import FactSetConfig, generate_facts
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
+CHROMIUM = Path("/usr/bin/chromium").exists() or shutil.which("chromium")
 
 
 def _text_page() -> AppTest:
@@ -101,6 +104,16 @@ def test_map_picks_people_and_facts_and_the_audit_runs():
         report["reproducibility"]["signoff"]["date"]
     assert signed["content_sha256"] != report["content_sha256"]
     assert "A. Auditor" in render_text_html(signed)
+    if CHROMIUM:  # Build PDF prints the signed report; its download embeds exactly that one
+        from unlearn_core.report.pdf_embed import read_pdf
+
+        at.button(key="text_pdf_go").click().run()
+        assert not at.exception and not at.error
+        built = at.session_state["text_pdf"]
+        assert built[0] == signed["content_sha256"]
+        pdf = Path(tempfile.mkdtemp()) / "text_report.pdf"
+        pdf.write_bytes(built[1])
+        assert [json.loads(a) for a in read_pdf(pdf).attachments] == [signed]
 
 
 def test_your_data_waits_for_an_upload():

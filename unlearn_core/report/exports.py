@@ -1,6 +1,6 @@
 """The three downloads of one audit as the dashboard hands them out (the Report page's buttons
-call these): the HTML page, the JSON report and the PDF, each from the same payload, so that
-each of them verifies (``verify``) untouched."""
+call these, and the Language models page its PDF's): the HTML page, the JSON report and the PDF,
+each from the same payload, so that each of them verifies (``verify``) untouched."""
 
 from __future__ import annotations
 
@@ -29,4 +29,15 @@ def pdf_export(result: AuditResult, run: Optional[AuditRun], payload: dict) -> b
     with tempfile.TemporaryDirectory() as tmp:
         page = Path(tmp) / "report.html"
         page.write_text(render_html(result, run, payload, static=True), encoding="utf-8")
+        return write_pdf(page, Path(tmp) / "report.pdf").read_bytes()
+
+
+def text_pdf_export(payload: dict) -> bytes:
+    """A text audit's PDF report: its HTML page (no charts) printed by chromium, the payload
+    attached (``write_pdf``); ``UnlearnError`` when chromium is missing or fails."""
+    from unlearn_core.report.text import render_text_html
+
+    with tempfile.TemporaryDirectory() as tmp:
+        page = Path(tmp) / "report.html"
+        page.write_text(render_text_html(payload), encoding="utf-8")
         return write_pdf(page, Path(tmp) / "report.pdf").read_bytes()
