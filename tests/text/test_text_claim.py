@@ -236,3 +236,11 @@ def test_without_the_bundle_a_missing_or_changed_submitted_file_is_a_difference(
         assert len(out.differences) == 1
     finally:
         shutil.rmtree(here)
+
+
+def test_an_inconclusive_text_verdict_says_what_raises_the_text_checks_power(audit):
+    """The advice names the text track's levers, not the classifier's attacks and flags."""
+    v = _verdict(audit, "claim:genuine")
+    assert v.status == INCONCLUSIVE and "no check could tell doing nothing" in v.reason
+    assert "--retrain-seeds" in v.reason and "--forget" in v.reason
+    assert "--attacks" not in v.reason and "canaries" not in v.reason

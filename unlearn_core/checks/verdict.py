@@ -202,10 +202,11 @@ class VerificationCheck:
 
 def fold(method: str, results: list[CheckResult],
          families: Optional[dict[str, Sequence[str]]] = None,
-         unavailable: Optional[dict[str, str]] = None) -> Verdict:
+         unavailable: Optional[dict[str, str]] = None, advice: str = POWER_ADVICE) -> Verdict:
     """The verdict of one method from its judged checks. With ``families`` (check name -> the
     forgery families a powered pass of it rules out) the verdict also states its assurance
-    (``assure``); ``unavailable``: checks that could not run on this request, and why."""
+    (``assure``); ``unavailable``: checks that could not run on this request, and why;
+    ``advice``: what an inconclusive verdict says would raise the power (the track's own)."""
     fails = [r for r in results if r.status == FAIL]
     uncertain = [r for r in results if r.status == UNCERTAIN]
     powered = [r for r in results if r.status == PASS and r.kind == "forgetting" and r.powered]
@@ -241,7 +242,7 @@ def fold(method: str, results: list[CheckResult],
     else:
         status = INCONCLUSIVE
         reason = ("nothing fails, but no check could tell doing nothing from retraining "
-                  "for this request; " + POWER_ADVICE)
+                  "for this request; " + advice)
     verdict = Verdict(method, status, list(results), reason)
     if families is not None:
         assure(verdict, families, unavailable or {})
@@ -305,14 +306,15 @@ def judge_models(by_key: dict[tuple[str, str], Measurement], specs: list[CheckSp
                  overrides: Optional[dict[str, float]] = None,
                  extras: Optional[Callable[[str], list[CheckResult]]] = None,
                  families: Optional[dict[str, Sequence[str]]] = None,
-                 unavailable: Optional[dict[str, str]] = None) -> list[Verdict]:
+                 unavailable: Optional[dict[str, str]] = None,
+                 advice: str = POWER_ADVICE) -> list[Verdict]:
     """One verdict per audited model from plain data, the judging loop every track shares:
     each recorded forgetting and utility check (``specs``) of the model judged against its
     references' measurements and its control's (``by_key``: (check, model label) ->
     measurement), Bonferroni over those checks, with a user's fixed limit per check
     (``overrides``); ``extras(label)`` adds checks judged elsewhere (exactness, U-LiRA,
     scenarios) before folding; ``families`` and ``unavailable`` go to ``fold`` (the statement
-    of assurance)."""
+    of assurance), and ``advice`` (what would raise the power)."""
     overrides = overrides or {}
     band_checks = [s for s in specs if s.kind in ("forgetting", "utility")]
     n_checks = max(1, len(band_checks))
@@ -328,7 +330,7 @@ def judge_models(by_key: dict[tuple[str, str], Measurement], specs: list[CheckSp
                              overrides.get(spec.name)))
         if extras is not None:
             out += extras(label)
-        verdicts.append(fold(label, out, families, unavailable))
+        verdicts.append(fold(label, out, families, unavailable, advice))
     return verdicts
 
 

@@ -197,6 +197,12 @@ def measure_text_checks(evals: dict[str, "ModelEvaluation"], references: list[st
     return measurements, specs
 
 
+# what raises the text checks' power (the classifier's advice names its attacks and flags)
+TEXT_POWER_ADVICE = ("to raise the power: a model that memorises its facts (trained longer: "
+                     "--epochs, or your own model), a larger forget set (more people or facts "
+                     "in --forget) or more retrains (--retrain-seeds)")
+
+
 def judge_text(measurements: list[Measurement], specs: list[CheckSpec], audited: list[str],
                references: list[str], control: str, alpha: float = 0.05) -> list[Verdict]:
     """One verdict per audited model from recorded measurements, by the shared judging loop
@@ -204,7 +210,7 @@ def judge_text(measurements: list[Measurement], specs: list[CheckSpec], audited:
     (Bonferroni over the recorded checks)."""
     by_key = {(m.check, m.model): m for m in measurements}
     return judge_models(by_key, specs, [(label, references, control) for label in audited],
-                        alpha)
+                        alpha, advice=TEXT_POWER_ADVICE)
 
 
 def _num(v) -> float:
