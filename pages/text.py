@@ -254,6 +254,8 @@ for v in result.verdicts:
 for line in verdict_lines(result):
     if line.startswith("warning:"):
         st.warning(line)
+    elif line.startswith("note:"):  # the sequential rule trained more retrains: why
+        st.info(line.removeprefix("note: "), icon=":material/add_circle:")
 checks = pd.DataFrame([{"method": v.method, "check": c.title, "status": c.status,
                         "figure": fmt(c.figure, c.unit),
                         "interval": f"{fmt(c.ci_low, c.unit)} to {fmt(c.ci_high, c.unit)}",

@@ -20,7 +20,7 @@ from unlearn_core.text.methods import TEXT_METHODS, available_text_methods, make
 from unlearn_core.verify.run import verify_report
 
 # the smallest audit of the text tests (tests/text/test_text_cache.py)
-CFG = TextAuditConfig(forget="random:1", seed=3, retrain_seeds=2,
+CFG = TextAuditConfig(forget="random:1", seed=3, retrain_seeds=2, extend_references=0,
                       facts=FactSetConfig(n_people=6, n_holdout=4, n_attributes=2),
                       model=TinyGPTConfig(n_embd=32), train=LMTrainConfig(epochs=8),
                       methods=[TextMethodSpec("npo", {"steps": 2, "lr": 1e-3}),

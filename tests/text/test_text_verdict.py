@@ -32,7 +32,7 @@ CFG = TextAuditConfig(forget="random:2", seed=0,
                       facts=FactSetConfig(n_people=16, n_holdout=16, n_attributes=6),
                       model=TinyGPTConfig(n_embd=64), train=LMTrainConfig(epochs=40,
                                                                           batch_size=16, lr=1e-2),
-                      retrain_seeds=5)
+                      retrain_seeds=5, extend_references=0)  # K fixed: counted below
 
 
 @dataclasses.dataclass

@@ -21,7 +21,7 @@ from pathlib import Path
 from unlearn_core.cli.text_claim import add_text_claim_arguments, text_claim_from_args
 from unlearn_core.errors import ConfigError, UnlearnError
 from unlearn_core.progress import TqdmProgress
-from unlearn_core.report.rows import verdict_rows
+from unlearn_core.report.rows import extension_lines, verdict_rows
 from unlearn_core.report.table import format_table
 
 
@@ -44,6 +44,9 @@ def add_text_audit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain-seeds", type=int, default=5,
                    help="K retrains from scratch with seeds seed..seed+K-1: the reference "
                         "ensemble whose spread gives each check's band (at least 2; cached)")
+    p.add_argument("--extend-references", type=int, default=None, metavar="N",
+                   help="retrains added once when a pass is borderline or a verdict uncertain "
+                        "(the sequential rule; 4 by default, 0: never)")
     p.add_argument("--truth-ratio", choices=("answer", "paraphrase"), default="answer",
                    dest="truth_side",
                    help="the truth ratio's true side: the trained answer (default; a model "
@@ -134,6 +137,11 @@ def config_from_args(args: argparse.Namespace):
         cfg.model = dataclasses.replace(cfg.model, n_embd=args.width)
     if args.retrain_seeds < 1:
         raise ConfigError("--retrain-seeds must be at least 1")
+    extend = getattr(args, "extend_references", None)
+    if extend is not None:
+        if not 0 <= extend <= 50:
+            raise ConfigError(f"--extend-references must be from 0 to 50, got {extend}")
+        cfg.extend_references = extend
     if not 0 < args.alpha < 1:
         raise ConfigError(f"--alpha must lie between 0 and 1, got {args.alpha}")
     if args.max_eval < 1:
@@ -175,6 +183,7 @@ def verdict_lines(result, checks: bool = False) -> list[str]:
             for c in v.checks:
                 lines.append(f"  - {c.status:<10} {c.check}: {c.figure} [{c.interval(', ')}], "
                              f"band {c.band()}, original {c.original}")
+    lines += [f"note: {line}" for line in extension_lines(result)]  # more retrains: why
     if len(result.retrains) < 2:
         lines.append("warning: one retrain gives no spread, so no check has a band: use "
                      "--retrain-seeds 2 or more (5 by default)")

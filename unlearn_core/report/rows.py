@@ -239,9 +239,12 @@ def check_rows(rows: Iterable[VerdictRow]) -> list[CheckRow]:
 
 def extension_lines(result) -> list[str]:
     """Why the audit trained more retrains, one line per ensemble the sequential rule grew
-    (``checks.sequential``): what the command line, the report and the Audit page say."""
-    return [e.extended_because for e in getattr(result, "ensembles", None) or []
-            if getattr(e, "extended_because", "")]
+    (``checks.sequential``; a text audit's one ensemble: the result's own
+    ``extended_because``): what the command line, the report and the app pages say."""
+    own = getattr(result, "extended_because", "")
+    return ([own] if own else []) + [e.extended_because for e in
+                                     getattr(result, "ensembles", None) or []
+                                     if getattr(e, "extended_because", "")]
 
 
 __all__ = ["COLUMNS", "RANKING_COLUMNS", "CheckRow", "VerdictRow", "check_row",

@@ -173,7 +173,9 @@ def _verdict_section(r: dict) -> str:
     cached = [e["name"] for e in r.get("retrains", []) if e.get("cached")]
     note = (f"<p>Bands come from {len(refs)} models retrained from scratch without the forget "
             f"set ({', '.join(refs)}; seeds seed to seed+{len(refs) - 1})"
-            + (f", {len(cached)} of them from the model cache" if cached else "") + ".</p>")
+            + (f", {len(cached)} of them from the model cache" if cached else "") + ".</p>"
+            + (f"<p>{html.escape(r['extended_because'])}.</p>" if r.get("extended_because")
+               else ""))
     warn = warned + ("" if r.get("control_powered") else (
         '<p class="muted">Warning: no check can tell the untouched original from retraining '
         "for this request (the forget set is too small or not memorised): a pass is not "

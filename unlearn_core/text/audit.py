@@ -28,6 +28,7 @@ import numpy as np
 from unlearn_core.audit.claim import SubmittedFile
 from unlearn_core.checks.base import Measurement
 from unlearn_core.checks.judge import CheckSpec
+from unlearn_core.checks.sequential import DEFAULT_EXTRA, borderline, extension_note
 from unlearn_core.checks.verdict import Verdict
 from unlearn_core.errors import ConfigError
 from unlearn_core.methods.params import unique_label
@@ -126,6 +127,9 @@ class TextAuditConfig:
     # a text recipe file (``text.recipe``) of how the model was trained: the retrains (and the
     # built-in model) train with it instead of ``train``; its seed, if declared, is no retrain's
     recipe: Optional[str] = None
+    # retrains added once when a pass is borderline or a verdict uncertain (the classifier's
+    # sequential rule, ``checks.sequential``); 0: never
+    extend_references: int = DEFAULT_EXTRA
 
 
 
@@ -158,6 +162,9 @@ class TextAuditResult:
     # the user's own model folder's files and recipe file, by SHA-256, as read for the audit
     # (``reproducibility.inputs``; a claim's are in ``claim``)
     inputs: list[SubmittedFile] = field(default_factory=list)
+    # retrains the sequential rule added, and why (``checks.sequential.extension_note``)
+    extended: int = 0
+    extended_because: str = ""
     seconds: float = 0.0  # the whole audit's wall time
     # one line each, said in the report and on the command line (a retrain recipe that does
     # not reach the user's model, ...)
@@ -242,6 +249,8 @@ def fingerprint(cfg: TextAuditConfig) -> str:
     for key in ("claim", "recipe"):  # an audit without them keeps the fingerprint it had
         if d.get(key) is None:
             d.pop(key, None)
+    if not d.get("extend_references"):  # nor one without the sequential rule
+        d.pop("extend_references", None)
     blob = json.dumps(d, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -318,6 +327,10 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
     started = time.perf_counter()
     if cfg.retrain_seeds < 1:
         raise ConfigError("retrain_seeds must be at least 1")
+    extend = cfg.extend_references
+    if isinstance(extend, bool) or not isinstance(extend, int) or not 0 <= extend <= 50:
+        raise ConfigError("extend_references must be a whole number from 0 to 50: the "
+                          f"retrains added when a verdict is borderline, got {extend!r}")
     if not 0 < cfg.alpha < 1:
         raise ConfigError(f"alpha must lie between 0 and 1, got {cfg.alpha}")
     if cfg.truth_side not in TRUTH_SIDES:
@@ -398,6 +411,25 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
         record = TextClaimRecord(claim.files, claim.recipe.train, claim.recipe.seed, seeds,
                                  learned, fit)
     result = _assemble(cfg, forget_ids, raw, record)
+    found = borderline(result.verdicts) if cfg.extend_references else []
+    if found:  # the sequential rule: more retrains (the next seeds), every model judged again
+        k0 = len(seeds)
+        more = reference_seeds(cfg.seed, k0 + cfg.extend_references,
+                               declared.seed if declared is not None else None)[k0:]
+        added = []
+        for k, seed in enumerate(more, start=k0):
+            out, hit = cached_retrain(lm, f_enc, r_enc, dataclasses.replace(ctx, seed=seed),
+                                      cache)
+            models[retrain_label(k)] = out.lm
+            added.append(evaluate(retrain_label(k), out.lm, out.seconds, out.log, hit,
+                                  method="retrain"))
+        raw = [*raw[: 1 + k0], *added, *raw[1 + k0:]]
+        seeds = [*seeds, *more]
+        if record is not None:
+            record = dataclasses.replace(record, retrain_seeds=list(seeds))
+        result = _assemble(cfg, forget_ids, raw, record, n_ret=len(seeds))
+        result.extended = len(more)
+        result.extended_because = extension_note(found, k0, len(more))
     result.learned = learned
     if cfg.model_path and claim is None:
         result.inputs = input_files(cfg.model_path, cfg.recipe)
@@ -446,8 +478,9 @@ def recipe_warning(result: TextAuditResult, cfg: TextAuditConfig) -> Optional[st
 
 
 def _assemble(cfg: TextAuditConfig, forget_ids: list[str], raw: list[dict],
-              claim: Optional[TextClaimRecord] = None) -> TextAuditResult:
-    n_ret = cfg.retrain_seeds
+              claim: Optional[TextClaimRecord] = None,
+              n_ret: Optional[int] = None) -> TextAuditResult:
+    n_ret = cfg.retrain_seeds if n_ret is None else n_ret
     orig_raw, ret_raw, meth_raw = raw[0], raw[1: 1 + n_ret], raw[1 + n_ret:]
     pool = np.concatenate([r["forget"].truth_ratio for r in ret_raw])
 

@@ -241,6 +241,7 @@ def config_from_dict(d: dict):
         known = {f.name for f in dataclasses.fields(TextAuditConfig)}
         plain = {k: v for k, v in d.items() if k in known and k not in
                  ("facts", "model", "train", "methods", "claim")}
+        plain.setdefault("extend_references", 0)  # recorded before the sequential rule
         if d.get("claim"):  # a third-party claim: its folders and recipe, as recorded
             from unlearn_core.text.claim import TextClaimSpec
 
