@@ -28,6 +28,8 @@ from unlearn_core.report.text import build_text_json_report, render_text_html
 from unlearn_core.text.audit import (
     TextAuditConfig,
     TextMethodSpec,
+    base_train_seconds,
+    estimate_text_audit,
     load_items,
     run_text_audit,
     trained_base,
@@ -50,6 +52,13 @@ def trained_original(cfg_json: str):
     lm, cached = trained_base(cfg, items, trained_items(items))
     train = [it for it in items if it.split == "train"]
     return lm, cached, [it.id for it in train], item_map(lm, train, "pca", cfg.seed)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def original_seconds(cfg_json: str) -> float | None:
+    """The original's recorded training time (the model cache's), for the audit's estimate."""
+    cfg = config_from_dict(json.loads(cfg_json))
+    return base_train_seconds(cfg, load_items(cfg))
 
 
 def model_key(cfg: TextAuditConfig) -> str:
@@ -230,6 +239,14 @@ methods = st.multiselect("Run beside retraining", names,
                                         + "".join(f" (departs: {d})"
                                                   for d in TEXT_METHODS[n].departures)
                                         for n in names))
+seconds = original_seconds(key) if trained and chosen else None
+if seconds:  # what the run will train, said before it starts (the user's folder: no record)
+    n_trained = len(trained_items(items))
+    st.caption(estimate_text_audit(seconds, n_trained, n_trained - n_facts, cfg.retrain_seeds,
+                                   cfg.extend_references)[1], help="Each retrain trains the "
+               "original's recipe on the kept items, so it takes the original's time scaled by "
+               "their share. The sequential rule trains more retrains only when a verdict is "
+               "borderline (a pass near its band's edge, or uncertain).")
 if st.button("Run text audit", key="text_go", type="primary", disabled=not chosen):
     cfg.forget = ("group:" if unit == "People" else "ids:") + ",".join(chosen)
     cfg.methods = [TextMethodSpec(m) for m in methods]

@@ -75,6 +75,10 @@ def test_map_picks_people_and_facts_and_the_audit_runs():
     at.radio(key="text_unit").set_value("People").run()
     at.multiselect(key="text_forget").set_value([second]).run()
     at.multiselect(key="text_methods").set_value(["gradient_ascent"]).run()
+    # before it runs, the page says what it will train (the original's recorded time, scaled)
+    estimate = [c.value for c in at.caption if c.value.startswith("About ")]
+    assert len(estimate) == 1 and " retrains (about " in estimate[0], estimate
+    assert "more when a verdict is borderline (4 more retrains)" in estimate[0]
     at.button(key="text_go").click().run()
     assert not at.exception and not at.error
     run = at.session_state["text_run"]

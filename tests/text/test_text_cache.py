@@ -86,3 +86,30 @@ def test_damaged_entries_are_retrained_and_disabled_cache_always_trains(tmp_path
     before = len(trainings)
     run_text_audit(CFG, cache=off)
     assert len(trainings) == before + 3 and off.hits == 0
+
+
+def test_the_estimate_scales_the_originals_recorded_time_to_the_retrains(tmp_path):
+    """``base_train_seconds`` reads the original's training time from the cache (None before
+    it is trained, and for the user's own folder); ``estimate_text_audit`` scales it by the kept
+    items' share per retrain and says what the sequential rule may add."""
+    from unlearn_core.text.audit import (
+        base_train_seconds,
+        estimate_text_audit,
+        load_items,
+        trained_base,
+        trained_items,
+    )
+
+    cache = ModelCache(tmp_path / "cache")
+    items = load_items(CFG)
+    assert base_train_seconds(CFG, items, cache) is None
+    trained_base(CFG, items, trained_items(items), cache=cache)
+    recorded = base_train_seconds(CFG, items, ModelCache(tmp_path / "cache"))  # from disk
+    assert recorded is not None and recorded > 0
+    assert base_train_seconds(dataclasses.replace(CFG, model_path=str(tmp_path)), items,
+                              cache) is None
+    seconds, text = estimate_text_audit(40.0, 200, 150, 5, 4)
+    assert seconds == 150.0  # 5 retrains of 40 s x 150 / 200
+    assert text.startswith("About 2 min to train 5 retrains (about 30 s each")
+    assert text.endswith("up to 2 min more when a verdict is borderline (4 more retrains).")
+    assert "borderline" not in estimate_text_audit(40.0, 200, 150, 5, 0)[1]

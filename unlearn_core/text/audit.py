@@ -26,6 +26,7 @@ from typing import Optional
 import numpy as np
 
 from unlearn_core.audit.claim import SubmittedFile
+from unlearn_core.audit.estimate import duration
 from unlearn_core.checks.base import Measurement
 from unlearn_core.checks.judge import CheckSpec
 from unlearn_core.checks.sequential import DEFAULT_EXTRA, borderline, extension_note
@@ -270,15 +271,50 @@ def trained_base(cfg: TextAuditConfig, items: list[QAItem], train_items: list[QA
     if cfg.model_path:
         return load_lm(cfg.model_path), False
     cache = cache if cache is not None else default_cache()
+    lm, enc, recipe, key = _base_plan(cfg, items, train_items)
+    _, cached = cache.train(key, lm, lambda: train_lm(lm, enc, recipe, progress, task="train"))
+    if cached:
+        report(progress, "train (cached)", 1, 1)
+    return lm, cached
+
+
+def _base_plan(cfg: TextAuditConfig, items: list[QAItem], train_items: list[QAItem]):
+    """The built-in model before training, its encoded training items, recipe and cache key."""
     lm = build_tiny_gpt(item_texts(items), cfg.model, seed=cfg.seed)
     recipe = dataclasses.replace(cfg.train, seed=cfg.seed)
     enc = encode_items(lm, train_items)
     key = model_fingerprint("original", item_texts(items), enc, config_dict(lm),
                             dataclasses.asdict(recipe), cfg.seed)
-    _, cached = cache.train(key, lm, lambda: train_lm(lm, enc, recipe, progress, task="train"))
-    if cached:
-        report(progress, "train (cached)", 1, 1)
-    return lm, cached
+    return lm, enc, recipe, key
+
+
+def base_train_seconds(cfg: TextAuditConfig, items: list[QAItem],
+                       cache: Optional[ModelCache] = None) -> Optional[float]:
+    """How long training the built-in model took, as the model cache recorded it (None for
+    the user's own folder, or before it was trained): what ``estimate_text_audit`` scales."""
+    if cfg.model_path:
+        return None
+    cache = cache if cache is not None else default_cache()
+    lm, _, _, key = _base_plan(cfg, items, trained_items(items))
+    return cache.fetch(key, lm)
+
+
+def estimate_text_audit(train_seconds: float, n_trained: int, n_retain: int, k: int,
+                        extend: int = 0) -> tuple[float, str]:
+    """A text audit's training time from the original's (``base_train_seconds``): each
+    retrain trains the same recipe on the retained items only, so it takes the original's time
+    scaled by their share; the methods' seconds come on top. Returns (seconds, the sentence
+    the page shows), which says what the sequential rule may add."""
+    each = train_seconds * n_retain / max(n_trained, 1)
+    text = (f"About {duration(k * each)} to train {k} retrains (about {duration(each)} "
+            f"each: the original took {duration(train_seconds)} on {n_trained} items, a retrain "
+            f"trains on the {n_retain} kept), plus the methods; retrains in the model cache cost "
+            "nothing")
+    if extend:
+        text += (f"; up to {duration(extend * each)} more when a verdict is borderline "
+                 f"({extend} more retrains)")
+    return k * each, text + "."
+
 
 
 def cached_retrain(lm: LanguageModel, forget: Encoded, retain: Encoded, ctx: TextContext,
