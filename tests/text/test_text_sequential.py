@@ -71,6 +71,8 @@ def test_the_reason_is_said_in_the_report_and_verify_judges_k_plus_n_again(exten
     paths = write_text_reports(result, tmp_path / "report")
     page = render_text_html(__import__("json").loads(paths["json"].read_text()))
     assert "2 more retrains trained (2 + 2 = 4)" in page
+    assert result.retrain_seeds == [0, 1, 2, 3]  # the next seeds, named in the report
+    assert "retrain#4; seeds 0, 1, 2, 3)" in page
     out = verify_report(str(paths["json"]), rerun=False)
     assert out.ok, out.differences
     assert "the recorded text verdicts follow from the recorded figures" in out.notes

@@ -171,8 +171,10 @@ def _verdict_section(r: dict) -> str:
                          _fmt(c["control"], u), power, c["reason"]])
     refs = [e["name"] for e in r.get("retrains", [])]
     cached = [e["name"] for e in r.get("retrains", []) if e.get("cached")]
+    seeds = r.get("retrain_seeds")  # recorded since the sequential rule; before: consecutive
+    said = f"seeds {', '.join(map(str, seeds))}" if seeds else f"seeds seed to seed+{len(refs) - 1}"
     note = (f"<p>Bands come from {len(refs)} models retrained from scratch without the forget "
-            f"set ({', '.join(refs)}; seeds seed to seed+{len(refs) - 1})"
+            f"set ({', '.join(refs)}; {said})"
             + (f", {len(cached)} of them from the model cache" if cached else "") + ".</p>"
             + (f"<p>{html.escape(r['extended_because'])}.</p>" if r.get("extended_because")
                else ""))

@@ -163,6 +163,8 @@ class TextAuditResult:
     # the user's own model folder's files and recipe file, by SHA-256, as read for the audit
     # (``reproducibility.inputs``; a claim's are in ``claim``)
     inputs: list[SubmittedFile] = field(default_factory=list)
+    # the reference retrains' seeds, in order (a claim's skip its declared seed)
+    retrain_seeds: list[int] = field(default_factory=list)
     # retrains the sequential rule added, and why (``checks.sequential.extension_note``)
     extended: int = 0
     extended_because: str = ""
@@ -467,6 +469,7 @@ def run_text_audit(cfg: TextAuditConfig, progress: Optional[ProgressFn] = None,
         result.extended = len(more)
         result.extended_because = extension_note(found, k0, len(more))
     result.learned = learned
+    result.retrain_seeds = list(seeds)
     if cfg.model_path and claim is None:
         result.inputs = input_files(cfg.model_path, cfg.recipe)
     if cfg.model_path and not cfg.recipe:
