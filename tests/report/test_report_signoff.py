@@ -98,3 +98,15 @@ def test_pdf_page_one_states_each_verdict_with_a_reason(tmp_path, small_run):
     # the detail starts on a later page
     rest = " ".join(" ".join(p.extract_text().split()) for p in reader.pages[1:])
     assert "Accuracy shifts" in rest and "Accuracy shifts" not in first.split("Sign-off")[0]
+
+
+def test_the_signed_line_names_every_report_file_signed():
+    """``--sign-key`` signs the PDF too when one was printed: the line says so."""
+    from pathlib import Path
+
+    from unlearn_core.report.signing import signed_line
+
+    both = {"json": Path("r/report.json"), "html": Path("r/report.html")}
+    assert signed_line(both, "ab12") == "signed report.json and report.html with key ab12"
+    assert signed_line({**both, "pdf": Path("r/report.pdf")}, "ab12") == \
+        "signed report.json, report.html and report.pdf with key ab12"

@@ -263,11 +263,10 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
             print(f"warning: {err}", file=sys.stderr)
             paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
         if sign_key is not None:  # signed before bundling: the ZIP carries the signed report
-            from unlearn_core.report.signing import sign_report_files
+            from unlearn_core.report.signing import sign_report_files, signed_line
 
             block = sign_report_files(paths["json"], sign_key)
-            print(f"signed {paths['json'].name} and {paths['html'].name} with key "
-                  f"{block['key_id']}")
+            print(signed_line(paths, block["key_id"]))
         if getattr(args, "bundle", False):
             from unlearn_core.report.bundle import write_bundle
 

@@ -195,3 +195,11 @@ def sign_report_files(report: str | Path, private_key) -> dict:
         raise ConfigError(f"cannot write the signed report '{report}': "
                           f"{err.strerror or err}") from None
     return block
+
+
+def signed_line(paths: dict, key_id: str) -> str:
+    """What the command line says after ``sign_report_files``: every report file it signed
+    (the JSON, the HTML and, when printed, the PDF) and the key."""
+    names = [Path(paths[k]).name for k in ("json", "html", "pdf") if k in paths]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"signed {listed} with key {key_id}"
