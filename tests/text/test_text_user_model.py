@@ -163,3 +163,20 @@ def test_the_user_model_and_recipe_are_recorded_bundled_and_verified_elsewhere(f
         "recorded sha256" in out.notes
     assert any(n.startswith("bit-identical models on re-run: original, retrain")
                for n in out.notes)
+
+
+def test_a_report_naming_a_path_as_its_folder_or_files_creates_nothing(tmp_path):
+    """The report is the claimant's: a recorded folder or file named '..' is never gathered
+    (nothing is written outside the scratch folder, the recorded path stays and is missing)."""
+    from unlearn_core.verify.text_track import relocated_text_inputs
+
+    found = {"/x/../model.safetensors": tmp_path / "w", "/x/m/..": tmp_path / "w"}
+    (tmp_path / "w").write_bytes(b"x")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for folder, path in (("/x/..", "/x/../model.safetensors"), ("/x/m", "/x/m/..")):
+        payload = {"reproducibility": {"config": {"model_path": folder},
+                                       "inputs": {"files": [{"role": "model", "path": path}]}}}
+        out = relocated_text_inputs(payload, found, scratch)
+        assert out["reproducibility"]["config"]["model_path"] == folder
+    assert list(scratch.iterdir()) == []

@@ -299,13 +299,20 @@ def _gathered(folder: str, mine: list[dict], found: dict[str, Path], scratch: Pa
     each in its own folder) under ``scratch``, in a folder of the same name (a claim's
     default label is its folder's)."""
     where = [found.get(str(f.get("path"))) for f in mine]
-    if not mine or None in where or all(w == Path(str(f["path"])) for w, f in zip(where, mine)):
-        return folder  # at its place, or missing (said already)
+    names = [Path(folder).name, *(Path(str(f.get("path"))).name for f in mine)]
+    if not mine or None in where or all(w == Path(str(f["path"])) for w, f in zip(where, mine)) \
+            or not all(_plain(n) for n in names):
+        return folder  # at its place, missing (said already), or a name no folder may hold
     target = scratch / str(len(list(scratch.iterdir()))) / Path(folder).name
     target.mkdir(parents=True)
     for w, f in zip(where, mine):
         shutil.copyfile(w, target / Path(str(f["path"])).name)
     return str(target)
+
+
+def _plain(name: str) -> bool:
+    """A file or folder name a report may make us create: no path, no '.' or '..'."""
+    return bool(name) and name not in (".", "..") and "/" not in name and "\\" not in name
 
 
 def relocated_text_inputs(payload: dict, found: dict[str, Path], scratch: Path) -> dict:
