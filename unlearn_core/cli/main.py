@@ -17,7 +17,7 @@ from typing import Callable, Optional, Sequence
 from unlearn_core.audit.run import AuditConfig, MethodSpec, run_audit
 from unlearn_core.cli.baseline import add_baseline_arguments, baseline_upload, load_baseline
 from unlearn_core.cli.claim import add_claim_arguments, apply_claim
-from unlearn_core.cli.streams import guarded_output
+from unlearn_core.cli.streams import guarded_output, reports_or_warn
 from unlearn_core.cli.text import add_text_audit_arguments, cmd_text_audit
 from unlearn_core.errors import ConfigError, UnlearnError
 from unlearn_core.models import TrainConfig
@@ -297,19 +297,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise out_error
     if args.report:
         from unlearn_core.report import write_reports
+        from unlearn_core.report.build import baseline_record, signoff_record
 
-        try:
-            from unlearn_core.report.build import baseline_record, signoff_record
-
-            paths = write_reports(result, args.report, run, artifacts, pdf=not args.no_pdf,
-                                  signoff=signoff_record(run_id, args.auditor),
-                                  baseline=baseline_record(result, baseline_upload(args))
-                                  if baseline is not None else None)
-        except ConfigError:  # JSON and HTML not written (a full disk, `ulimit -f`): one line
-            raise
-        except UnlearnError as err:  # PDF unavailable: the other reports are written
-            print(f"warning: {err}", file=sys.stderr)
-            paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
+        paths = reports_or_warn(lambda: write_reports(
+            result, args.report, run, artifacts, pdf=not args.no_pdf,
+            signoff=signoff_record(run_id, args.auditor),
+            baseline=baseline_record(result, baseline_upload(args))
+            if baseline is not None else None), args.report)  # no PDF: a warning line
         if sign_key is not None:
             from unlearn_core.report.signing import sign_report_files, signed_line
 

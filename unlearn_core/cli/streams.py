@@ -14,7 +14,10 @@ import io
 import os
 import signal
 import sys
-from typing import Iterator, TextIO
+from pathlib import Path
+from typing import Callable, Iterator, TextIO
+
+from unlearn_core.errors import ConfigError, UnlearnError
 
 
 class QuietStdout:
@@ -76,3 +79,16 @@ def guarded_output() -> Iterator[QuietStdout]:
         sys.stdout = stdout
         if previous is not None:
             signal.signal(signal.SIGXFSZ, previous)
+
+
+def reports_or_warn(write: Callable[[], dict], folder: str | Path) -> dict[str, Path]:
+    """The report files ``write`` wrote; when only the PDF could not be printed (chromium
+    missing or failing), one warning line on stderr and the JSON and HTML, which were written.
+    A ``ConfigError`` (JSON and HTML not written: a full disk, ``ulimit -f``) passes through."""
+    try:
+        return write()
+    except ConfigError:
+        raise
+    except UnlearnError as err:
+        print(f"warning: {err}", file=sys.stderr)
+        return {k: Path(folder) / f"report.{k}" for k in ("json", "html")}

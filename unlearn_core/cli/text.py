@@ -18,8 +18,9 @@ import math
 import sys
 from pathlib import Path
 
+from unlearn_core.cli.streams import reports_or_warn
 from unlearn_core.cli.text_claim import add_text_claim_arguments, text_claim_from_args
-from unlearn_core.errors import ConfigError, UnlearnError
+from unlearn_core.errors import ConfigError
 from unlearn_core.progress import TqdmProgress
 from unlearn_core.report.rows import extension_lines, verdict_rows
 from unlearn_core.report.table import format_table
@@ -137,11 +138,8 @@ def config_from_args(args: argparse.Namespace):
         cfg.model = dataclasses.replace(cfg.model, n_embd=args.width)
     if args.retrain_seeds < 1:
         raise ConfigError("--retrain-seeds must be at least 1")
-    extend = getattr(args, "extend_references", None)
-    if extend is not None:
-        if not 0 <= extend <= 50:
-            raise ConfigError(f"--extend-references must be from 0 to 50, got {extend}")
-        cfg.extend_references = extend
+    if getattr(args, "extend_references", None) is not None:  # checked by the audit
+        cfg.extend_references = args.extend_references
     if not 0 < args.alpha < 1:
         raise ConfigError(f"--alpha must lie between 0 and 1, got {args.alpha}")
     if args.max_eval < 1:
@@ -253,15 +251,9 @@ def cmd_text_audit(args: argparse.Namespace) -> int:
         from unlearn_core.report.build import signoff_record
         from unlearn_core.report.text import write_text_reports
 
-        try:
-            paths = write_text_reports(result, args.report, pdf=not args.no_pdf,
-                                       artifacts=artifacts,
-                                       signoff=signoff_record(run_id, args.auditor))
-        except ConfigError:  # JSON and HTML not written (a full disk): one line
-            raise
-        except UnlearnError as err:  # PDF unavailable: the other reports are written
-            print(f"warning: {err}", file=sys.stderr)
-            paths = {k: Path(args.report) / f"report.{k}" for k in ("json", "html")}
+        paths = reports_or_warn(lambda: write_text_reports(
+            result, args.report, pdf=not args.no_pdf, artifacts=artifacts,
+            signoff=signoff_record(run_id, args.auditor)), args.report)  # no PDF: a warning
         if sign_key is not None:  # signed before bundling: the ZIP carries the signed report
             from unlearn_core.report.signing import sign_report_files, signed_line
 

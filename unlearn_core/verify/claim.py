@@ -14,6 +14,9 @@ from unlearn_core.serialize import sha256_file
 from unlearn_core.verify.result import VerifyResult
 
 SUBMITTED = "submitted"  # the bundle's folder of submitted files (``report.bundle``)
+# per recorded block: how one of its files is named, how all of them are, and whose they are
+BLOCK_WORDS = {"claim": ("submitted", "submitted files", "the claim"),
+               "inputs": ("audited", "files", "the audited model folder and recipe")}
 
 
 def _candidates(rec: dict, base: Optional[Path]) -> list[Path]:
@@ -34,15 +37,13 @@ def check_claim_files(payload: dict, out: VerifyResult, base: Optional[Path] = N
     claim = payload.get("reproducibility", {}).get(block)
     if not isinstance(claim, dict):
         return {}
-    whose = "the claim" if block == "claim" else "the audited model folder and recipe"
+    how, files, whose = BLOCK_WORDS[block]
     found: dict[str, Path] = {}
     for rec in claim.get("files") or []:
         if not isinstance(rec, dict):
             out.differences.append(f"the record of {whose}'s files cannot be read")
             continue
-        role = ROLE_WORDS.get(str(rec.get("role")), "file")
-        what = f"submitted {role} '{rec.get('file')}'" if block == "claim" else \
-            f"audited {role} '{rec.get('file')}'"
+        what = f"{how} {ROLE_WORDS.get(str(rec.get('role')), 'file')} '{rec.get('file')}'"
         changed = None
         for path in _candidates(rec, base):
             if not path.is_file():
@@ -63,9 +64,7 @@ def check_claim_files(payload: dict, out: VerifyResult, base: Optional[Path] = N
                                        f"{whose} is verified against the files it was read "
                                        "from (a bundle carries them)")
     if found and len(found) == len(claim.get("files") or []):
-        out.notes.append(f"the {len(found)} submitted files of the claim match their recorded "
-                         "sha256" if block == "claim" else f"the {len(found)} files of "
-                         f"{whose} match their recorded sha256")
+        out.notes.append(f"the {len(found)} {files} of {whose} match their recorded sha256")
     return found
 
 
