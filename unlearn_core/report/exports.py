@@ -26,18 +26,19 @@ def json_export(payload: dict) -> str:
 def pdf_export(result: AuditResult, run: Optional[AuditRun], payload: dict) -> bytes:
     """The PDF report: the static page (SVG charts, no toolbar) printed by chromium, the
     payload attached (``write_pdf``); ``UnlearnError`` when chromium is missing or fails."""
-    with tempfile.TemporaryDirectory() as tmp:
-        page = Path(tmp) / "report.html"
-        page.write_text(render_html(result, run, payload, static=True), encoding="utf-8")
-        return write_pdf(page, Path(tmp) / "report.pdf").read_bytes()
+    return _printed(render_html(result, run, payload, static=True))
 
 
 def text_pdf_export(payload: dict) -> bytes:
-    """A text audit's PDF report: its HTML page (no charts) printed by chromium, the payload
-    attached (``write_pdf``); ``UnlearnError`` when chromium is missing or fails."""
+    """A text audit's PDF report: its HTML page (no charts) printed as ``pdf_export`` prints."""
     from unlearn_core.report.text import render_text_html
 
+    return _printed(render_text_html(payload))
+
+
+def _printed(page: str) -> bytes:
+    """The PDF of an HTML page that embeds its report, printed in a temporary folder."""
     with tempfile.TemporaryDirectory() as tmp:
-        page = Path(tmp) / "report.html"
-        page.write_text(render_text_html(payload), encoding="utf-8")
-        return write_pdf(page, Path(tmp) / "report.pdf").read_bytes()
+        path = Path(tmp) / "report.html"
+        path.write_text(page, encoding="utf-8")
+        return write_pdf(path, Path(tmp) / "report.pdf").read_bytes()
